@@ -1,0 +1,24 @@
+"""symcnn: exact symbolic backpropagation for convolutional layers.
+
+Derive the exact gradients of a concrete layer, print them as lecture notes, generate
+specialized NumPy kernels from them, and check hand derivations against them.
+
+>>> import symcnn
+>>> d = symcnn.derive(symcnn.Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2)))
+>>> d.grads["B"][0]
+g_0_0_0_0 + g_0_0_0_1 + g_0_0_1_0 + g_0_0_1_1
+"""
+
+from .derive import Derivation, derive
+from .spec import AvgPool2d, Conv2d, MaxPool2d, MinPool2d, layer_from_dict
+
+__all__ = [
+    "AvgPool2d",
+    "Conv2d",
+    "Derivation",
+    "MaxPool2d",
+    "MinPool2d",
+    "derive",
+    "layer_from_dict",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,118 @@
+"""The derivation driver: spec -> symbolic tensors -> forward entries -> exact gradients.
+
+The loss is ``L = sum(G * O)`` (``reduction="sum"``) or ``L = sum(G * O) / N`` (``"mean"``), so
+that dL/dO is the upstream gradient G itself (divided by the batch size for ``"mean"``). Each
+gradient entry is the chain rule summed over the outputs that depend on it:
+``dL/ds = sum_e dL/dO_e * dO_e/ds``.
+
+>>> from symcnn.spec import Conv2d
+>>> d = derive(Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2)))
+>>> d.output[0, 0, 0, 0]
+b_0 + w_0_0_0_0*x_0_0_0_0 + w_0_0_0_1*x_0_0_0_1 + w_0_0_1_0*x_0_0_1_0 + w_0_0_1_1*x_0_0_1_1
+>>> d.grads["W"][0, 0, 0, 0]
+g_0_0_0_0*x_0_0_0_0 + g_0_0_0_1*x_0_0_0_1 + g_0_0_1_0*x_0_0_1_0 + g_0_0_1_1*x_0_0_1_1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+from sympy import Basic, Integer, Rational, Symbol
+
+from . import canonical, pooling
+from .rules import Entry, conv2d_entries
+from .spec import Layer
+from .tensors import Tensors
+
+#: Layer type -> the rule that builds its output entries and local partials.
+RULES: dict[str, Callable[[Layer, Tensors], Iterator[Entry]]] = {
+    "conv2d": conv2d_entries,
+    **pooling.RULES,
+}
+
+#: Derivations larger than this many multiply terms are refused before any work.
+DEFAULT_TERM_LIMIT = 1_000_000
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """The exact forward pass and gradients of one layer.
+
+    Attributes
+    ----------
+    spec : Layer
+        The layer derived.
+    tensors : Tensors
+        The symbolic leaves X, W, B and G.
+    output : numpy.ndarray
+        Object array shaped like the output; each entry an exact SymPy expression.
+    grads : dict of str to numpy.ndarray
+        ``"X"``, ``"W"`` and ``"B"`` (those the layer has), each shaped like its tensor.
+    upstream_scale : sympy.Rational
+        dL/dO = upstream_scale * G: 1 for ``reduction="sum"``, 1/N for ``"mean"``.
+    """
+
+    spec: Layer
+    tensors: Tensors
+    output: np.ndarray
+    grads: dict[str, np.ndarray]
+    upstream_scale: Rational
+    entries: tuple[Entry, ...] = field(repr=False)
+
+    @cached_property
+    def loss(self) -> Basic:
+        """``L = upstream_scale * sum(G * O)`` (built on demand: it is as large as the layer)."""
+        terms = (g * o for g, o in zip(self.tensors.G.flat, self.output.flat, strict=True))
+        return self.upstream_scale * sum(terms, Integer(0))
+
+
+def check_size(spec: Layer, term_limit: int = DEFAULT_TERM_LIMIT) -> None:
+    """Refuse a derivation larger than ``term_limit`` multiply terms, before any work."""
+    if spec.multiply_terms > term_limit:
+        raise ValueError(
+            f"the derivation of this {spec.type} would have {spec.multiply_terms:,} multiply"
+            f" terms, more than the limit of {term_limit:,}; raise it with --max-terms"
+            f" (Python: term_limit=) or derive a smaller layer (a batch of 1 shows every"
+            f" pattern)"
+        )
+
+
+def derive(spec: Layer, *, term_limit: int = DEFAULT_TERM_LIMIT) -> Derivation:
+    """Derive the exact forward pass and every gradient entry of ``spec``."""
+    check_size(spec, term_limit)
+    # [spec] -> [symbols]
+    tensors = Tensors.for_layer(spec)
+    # [symbols] -> [forward entries with their local partials]
+    entries = tuple(RULES[spec.type](spec, tensors))
+    output = np.empty(spec.output_shape, dtype=object)
+    for entry in entries:
+        output[entry.index] = entry.expr
+    # [local partials] -> [dL/ds = sum_e dL/dO_e * dO_e/ds]
+    scale = Rational(1, spec.batch) if spec.reduction == "mean" else Integer(1)
+    contributions: dict[Symbol, list[Basic]] = {}
+    for entry in entries:
+        upstream = tensors.G[entry.index]
+        for symbol, partial in entry.partials:
+            contributions.setdefault(symbol, []).extend(_scaled(scale, upstream, partial))
+    grads = {}
+    for name, symbols in tensors.parameters().items():
+        grad = np.empty(symbols.shape, dtype=object)
+        for index, symbol in np.ndenumerate(symbols):
+            grad[index] = canonical.total(contributions.get(symbol, ()))
+        grads[name] = grad
+    return Derivation(spec, tensors, output, grads, scale, entries)
+
+
+def _scaled(scale: Rational, upstream: Symbol, partial: Basic) -> list[Basic]:
+    """The terms of ``scale * upstream * partial``, each a canonical monomial where possible."""
+    terms = partial.args if partial.is_Add else (partial,)
+    result = []
+    for term in terms:
+        factors = (term.args if term.is_Mul else (term,)) + (upstream,)
+        if scale != 1:
+            factors = (scale, *factors)
+        result.append(canonical.product(factors))
+    return result

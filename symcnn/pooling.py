@@ -1,0 +1,3 @@
+"""Pooling rules (max, min, average) for the derivation table. Filled in by the pooling work."""
+
+RULES: dict = {}

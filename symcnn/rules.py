@@ -1,0 +1,91 @@
+"""Forward rules: how each layer builds its output entries and their local derivatives.
+
+A rule is a function ``rule(spec, tensors)`` that yields one :class:`Entry` per output entry:
+the exact expression of that entry and its local partial derivatives ``dO/ds`` for every
+symbol ``s`` it depends on. The derivation (``derive.py``) is the same for every layer: it
+multiplies each local partial by the upstream gradient and accumulates. A new layer is one more
+entry in ``derive.RULES``, not another branch.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sympy import Basic, Integer, Mul, Symbol
+
+from . import canonical
+from .spec import Conv2d
+from .tensors import Tensors
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One output entry: its index, its exact expression and its local partials."""
+
+    index: tuple[int, ...]
+    expr: Basic
+    partials: tuple[tuple[Symbol, Basic], ...]
+
+
+def polynomial_partials(expr: Basic) -> tuple[tuple[Symbol, Basic], ...]:
+    """Differentiate a sum of monomials by reading each term once.
+
+    For a term ``c * s * rest`` (every symbol to the first power) the derivative with respect
+    to ``s`` is ``c * rest``; the cost is linear in the number of terms, where calling
+    ``sympy.diff`` once per symbol would rescan the whole sum each time.
+
+    >>> from sympy import symbols
+    >>> x, w, b = symbols("x w b")
+    >>> polynomial_partials(x * w + b)
+    ((b, 1), (w, x), (x, w))
+    """
+    partials: dict[Symbol, list[Basic]] = {}
+    for term in _terms(expr):
+        factors = Mul.make_args(term)
+        for position, factor in enumerate(factors):
+            if factor.is_Number:
+                continue
+            if not factor.is_Symbol:  # a power or a function: let SymPy differentiate it
+                for symbol in sorted(term.free_symbols, key=lambda s: s.name):
+                    partials.setdefault(symbol, []).append(term.diff(symbol))
+                break
+            rest = factors[:position] + factors[position + 1 :]
+            partial = rest[0] if len(rest) == 1 else canonical.product(rest or (Integer(1),))
+            partials.setdefault(factor, []).append(partial)
+    return tuple(
+        (symbol, canonical.total(parts))
+        for symbol, parts in sorted(partials.items(), key=lambda item: item[0].name)
+    )
+
+
+def _terms(expr: Basic) -> tuple[Basic, ...]:
+    return expr.args if expr.is_Add else (expr,)
+
+
+def conv2d_entries(spec: Conv2d, tensors: Tensors) -> Iterator[Entry]:
+    """``O[n,k,i,j] = b[k] + sum_{c,p,q} X[n, c', i*S - P + p*D, j*S - P + q*D] * W[k,c,p,q]``.
+
+    ``c'`` runs over the input channels of output channel ``k``'s group; taps that fall on the
+    zero padding contribute nothing and are left out.
+    """
+    _, in_per_group, kh, kw = spec.weight_shape
+    out_per_group = spec.out_channels // spec.groups
+    _, _, height, width = spec.input_shape
+    (sh, sw), (ph, pw), (dh, dw) = spec.stride, spec.padding, spec.dilation
+    for n, k, i, j in itertools.product(*(range(size) for size in spec.output_shape)):
+        first_channel = (k // out_per_group) * in_per_group
+        terms = []
+        for c, p, q in itertools.product(range(in_per_group), range(kh), range(kw)):
+            h, w = i * sh - ph + p * dh, j * sw - pw + q * dw
+            if 0 <= h < height and 0 <= w < width:
+                terms.append(
+                    canonical.product(
+                        (tensors.X[n, first_channel + c, h, w], tensors.W[k, c, p, q])
+                    )
+                )
+        if spec.bias:
+            terms.append(tensors.B[k])
+        expr = canonical.total(terms)
+        yield Entry((n, k, i, j), expr, polynomial_partials(expr))
