@@ -12,53 +12,58 @@ back to SymPy's own constructors, so the result is always the expression SymPy w
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import itemgetter
 
-from sympy import Add, Basic, Integer, Mul, Rational, S, Symbol
+from sympy import Add, Basic, Mul, Rational, S, Symbol
 from sympy.core.basic import ordering_of_classes
 
 _CLASS_RANK = {name: rank for rank, name in enumerate(ordering_of_classes)}
-_PLAIN_CONTENT = Symbol("plain")._hashable_content()[1:]
+_SYMBOL, _MUL = _CLASS_RANK["Symbol"], _CLASS_RANK["Mul"]
 
 
 class _Unkeyable(Exception):
     """An argument whose canonical key is not reproduced here: use SymPy's constructor."""
 
 
-def _is_plain(symbol: Basic) -> bool:
-    """True for ``Symbol(name)`` with no assumptions (what ``sympify`` reads back)."""
-    # _assumptions_orig holds the assumptions given at creation; reading it avoids rebuilding
-    # assumptions0 per call. Should SymPy rename it, getattr gives None: not plain, slow path.
-    return type(symbol) is Symbol and getattr(symbol, "_assumptions_orig", None) == {}
-
-
 def _key(expr: Basic) -> tuple:
-    """A tuple that orders like ``Basic.compare`` for symbols, rationals and their products."""
-    rank = _CLASS_RANK.get(type(expr).__name__)
-    if rank is None:
+    """A tuple that orders like ``Basic.compare`` for symbols, rationals and their products.
+
+    ``Basic.compare`` orders by class (``ordering_of_classes``), then by the length of the
+    hashable content, then item by item; a symbol's content starts with its name, so symbols of
+    different names order by name whatever their assumptions. Two symbols of one name never
+    reach a comparison here: :func:`total` and :func:`product` hand those to SymPy.
+    """
+    cls = type(expr)
+    if cls is Symbol:
+        return (_SYMBOL, expr.name)
+    if cls is Mul:
+        args = expr.args
+        if len(args) == 2 and type(args[0]) is Symbol and type(args[1]) is Symbol:
+            return (_MUL, 2, ((_SYMBOL, args[0].name), (_SYMBOL, args[1].name)))
+        return (_MUL, len(args), tuple(map(_key, args)))
+    rank = _CLASS_RANK.get(cls.__name__)
+    if rank is None or not isinstance(expr, Rational):
         raise _Unkeyable
-    if type(expr) is Symbol:
-        if not _is_plain(expr):
-            raise _Unkeyable
-        return (rank, 2, (expr.name, _PLAIN_CONTENT))
-    if isinstance(expr, Integer):
-        return (rank, 1, (int(expr.p),))
-    if isinstance(expr, Rational):
-        return (rank, 2, (int(expr.p), int(expr.q)))
-    if type(expr) is Mul:
-        return (rank, len(expr.args), tuple(_key(arg) for arg in expr.args))
-    raise _Unkeyable
+    return (rank, *expr._hashable_content())
+
+
+def pair(a: Basic, b: Basic) -> Basic:
+    """``a * b``, built directly for two symbols of different names (``x*w``, ``g*x``)."""
+    if type(a) is Symbol and type(b) is Symbol:
+        name_a, name_b = a.name, b.name
+        if name_a < name_b:
+            return Mul._from_args((a, b), True)
+        if name_b < name_a:
+            return Mul._from_args((b, a), True)
+    return product((a, b))
 
 
 def product(factors: Iterable[Basic]) -> Basic:
-    """``Mul(*factors)`` for distinct plain symbols and at most one leading rational."""
+    """``Mul(*factors)``; built directly for distinct symbols and at most one rational."""
     factors = list(factors)
-    if len(factors) == 2:  # the common case, x*w or g*x: two distinct plain symbols
-        a, b = factors
-        if _is_plain(a) and _is_plain(b) and a.name != b.name:
-            return Mul._from_args((a, b) if a.name < b.name else (b, a), True)
     numbers = [f for f in factors if f.is_Number]
     symbols = [f for f in factors if not f.is_Number]
-    names = [s.name for s in symbols if _is_plain(s)]
+    names = [s.name for s in symbols if type(s) is Symbol]
     simple = len(numbers) <= 1 and len(names) == len(symbols) and len(set(names)) == len(names)
     if not simple:
         return Mul(*factors)
@@ -74,19 +79,25 @@ def product(factors: Iterable[Basic]) -> Basic:
 
 
 def total(terms: Iterable[Basic]) -> Basic:
-    """``Add(*terms)`` for terms that are distinct monomials (no two alike but for a number)."""
+    """``Add(*terms)``; built directly when the terms are monomials that need no collecting."""
     terms = [t for t in terms if t is not S.Zero]
-    if not terms:
-        return S.Zero
-    if len(terms) == 1:
-        return terms[0]
+    if len(terms) < 2:
+        return terms[0] if terms else S.Zero
     try:
-        keyed = sorted((_key(t), t) for t in terms)
-    except (_Unkeyable, TypeError):
+        keyed = [(_key(t), t) for t in terms]
+    except _Unkeyable:
         return Add(*terms)
-    # Two terms with the same symbols would have to be collected: leave that to SymPy.
-    monomials = [k[2] if k[0] == _CLASS_RANK["Mul"] else (k,) for k, _ in keyed]
-    bare = [tuple(f for f in m if f[0] == _CLASS_RANK["Symbol"]) for m in monomials]
-    if len(set(bare)) != len(bare):
-        return Add(*terms)
+    keyed.sort(key=itemgetter(0))
+    if not _distinct_monomials([k for k, _ in keyed]):
+        return Add(*terms)  # like terms to collect: SymPy's job
     return Add._from_args([t for _, t in keyed], True)
+
+
+def _distinct_monomials(keys: list[tuple]) -> bool:
+    """True when no two keyed terms share their symbols (they would have to be collected)."""
+    if len(set(keys)) != len(keys):
+        return False
+    if not any(k[0] == _MUL and k[2][0][0] != _SYMBOL for k in keys):
+        return True  # no numeric coefficients: distinct keys are distinct monomials
+    bare = [tuple(f for f in k[2] if f[0] == _SYMBOL) if k[0] == _MUL else (k,) for k in keys]
+    return len(set(bare)) == len(bare)

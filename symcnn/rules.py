@@ -40,10 +40,17 @@ def polynomial_partials(expr: Basic) -> tuple[tuple[Symbol, Basic], ...]:
     >>> x, w, b = symbols("x w b")
     >>> polynomial_partials(x * w + b)
     ((b, 1), (w, x), (x, w))
+
+    The partials come in the order of the terms, each symbol once.
     """
     partials: dict[Symbol, list[Basic]] = {}
     for term in _terms(expr):
         factors = Mul.make_args(term)
+        if len(factors) == 2 and type(factors[0]) is Symbol and type(factors[1]) is Symbol:
+            a, b = factors  # the bulk of a convolution: d(a*b)/da = b, d(a*b)/db = a
+            partials.setdefault(a, []).append(b)
+            partials.setdefault(b, []).append(a)
+            continue
         for position, factor in enumerate(factors):
             if factor.is_Number:
                 continue
@@ -55,8 +62,8 @@ def polynomial_partials(expr: Basic) -> tuple[tuple[Symbol, Basic], ...]:
             partial = rest[0] if len(rest) == 1 else canonical.product(rest or (Integer(1),))
             partials.setdefault(factor, []).append(partial)
     return tuple(
-        (symbol, canonical.total(parts))
-        for symbol, parts in sorted(partials.items(), key=lambda item: item[0].name)
+        (symbol, parts[0] if len(parts) == 1 else canonical.total(parts))
+        for symbol, parts in partials.items()
     )
 
 
@@ -78,13 +85,10 @@ def conv2d_entries(spec: Conv2d, tensors: Tensors) -> Iterator[Entry]:
         first_channel = (k // out_per_group) * in_per_group
         terms = []
         for c, p, q in itertools.product(range(in_per_group), range(kh), range(kw)):
-            h, w = i * sh - ph + p * dh, j * sw - pw + q * dw
-            if 0 <= h < height and 0 <= w < width:
-                terms.append(
-                    canonical.product(
-                        (tensors.X[n, first_channel + c, h, w], tensors.W[k, c, p, q])
-                    )
-                )
+            row, col = i * sh - ph + p * dh, j * sw - pw + q * dw
+            if 0 <= row < height and 0 <= col < width:
+                x, w = tensors.X[n, first_channel + c, row, col], tensors.W[k, c, p, q]
+                terms.append(canonical.pair(x, w))
         if spec.bias:
             terms.append(tensors.B[k])
         expr = canonical.total(terms)

@@ -1,0 +1,1 @@
+"""Printers: derivations as text, LaTeX and Markdown."""
