@@ -24,7 +24,7 @@ def expression_text(expr: Basic) -> str:
     >>> from sympy import symbols, Rational
     >>> g, x = symbols("g_0_0_0_0 x_0_0_0_0")
     >>> expression_text(Rational(1, 2) * g * x + x)
-    'g_0_0_0_0*x_0_0_0_0/2 + x_0_0_0_0'
+    'x_0_0_0_0 + g_0_0_0_0*x_0_0_0_0/2'
     """
     terms = expr.args if expr.is_Add else (expr,)
     parts = []
