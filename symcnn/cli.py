@@ -321,7 +321,29 @@ COMMANDS: list[Command] = [
         _add_derive,
         _run_derive,
     ),
+    Command(
+        "check",
+        "check a hand derivation, entry by entry, against the exact one",
+        """examples:
+  symcnn check submission.tex conv2d --input 3x3 --kernel 2x2 --stride 2
+  symcnn check notes.txt conv2d --input 3x3 --kernel 2x2 --letters xwo --loss E
+  symcnn check answer.md conv2d --input 4x4 --kernel 3x3 --padding 1 --format json
+  symcnn check submissions/ conv2d --input 3x3 --kernel 2x2 --summary-csv grades.csv
+
+exit status: 0 every claim correct, 1 a claim is wrong, 2 the input cannot be used (a claim
+that does not read, a file that is not a derivation); the message names FILE:LINE:COLUMN.
+For a folder: 0 when every submission is correct, 1 otherwise.""",
+        lambda parser: _check_command().add_arguments(parser),
+        lambda args: _check_command().run(args),
+    ),
 ]
+
+
+def _check_command():
+    """symcnn.check.command, imported when used (it imports this module back)."""
+    from .check import command
+
+    return command
 
 
 def build_parser() -> argparse.ArgumentParser:

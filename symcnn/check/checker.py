@@ -1,0 +1,179 @@
+"""The checker's driver: a submission and a layer -> a :class:`Report`.
+
+Reads as the pipeline: text -> statements -> parsed statements -> letters -> claims -> verdicts
+per entry -> diagnoses.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..derive import Derivation, derive
+from ..spec import Layer
+from .compare import Record, compare
+from .diagnose import Diagnosis, diagnose, entry_hints
+from .parse import FailedStatement, ParsedStatement, parse_statement
+from .resolve import Letters, Reader, Skipped, infer_letters
+from .source import (
+    MAX_BYTES,
+    NotationError,
+    Source,
+    read_source,
+    source_from_text,
+    split_statements,
+)
+
+
+@dataclass(frozen=True)
+class Report:
+    """The verdict on one submission.
+
+    Attributes
+    ----------
+    source : Source
+        The submission (its name and text, to turn offsets into ``FILE:LINE:COLUMN``).
+    derivation : Derivation
+        The exact derivation the claims were compared with.
+    letters : Letters
+        The letters the file was read with (given or inferred).
+    zero_based : bool
+        Whether indices were read as counting from 0.
+    records : list of Record
+        One per claim (file order), then one per unchecked entry.
+    diagnoses : list of Diagnosis
+        Known mistakes the wrong entries match, most explaining first.
+    skipped : list of Skipped
+        Statements about the loss's gradient that are not checkable claims.
+    hints : dict
+        Exact hints on single wrong records, by their position in ``records``.
+    """
+
+    source: Source
+    derivation: Derivation
+    letters: Letters
+    zero_based: bool
+    records: list[Record]
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    hints: dict[int, list[tuple]] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = Counter(record.status for record in self.records)
+        return {
+            status: counts.get(status, 0) for status in ("correct", "wrong", "invalid", "unchecked")
+        }
+
+    @property
+    def exit_status(self) -> int:
+        """0: every claim correct; 1: a claim is wrong; 2: a claim could not be read."""
+        summary = self.summary
+        if summary["invalid"]:
+            return 2
+        return 1 if summary["wrong"] else 0
+
+    def where(self, offset: int | None) -> str:
+        return self.source.where(offset)
+
+    def line(self, offset: int | None) -> int | None:
+        return None if offset is None else self.source.position(offset)[0]
+
+    def first_error(self) -> str | None:
+        """``FILE:LINE:COLUMN: message`` of the first claim that could not be read."""
+        invalid = [record for record in self.records if record.status == "invalid"]
+        if not invalid:
+            return None
+        first = invalid[0]
+        more = f" (and {len(invalid) - 1} more)" if len(invalid) > 1 else ""
+        return f"{self.where(first.offset)}: {first.written}: {first.message}{more}"
+
+
+def check_source(
+    source: Source,
+    derivation: Derivation,
+    *,
+    letters: str | None = None,
+    loss: str | None = None,
+    zero_based: bool = False,
+) -> Report:
+    """Check every claim of a submission against the exact derivation.
+
+    Parameters
+    ----------
+    source : Source
+        The submission (:func:`symcnn.check.source.read_source` or ``source_from_text``).
+    derivation : Derivation
+        ``derive(spec)`` for the layer the submission derives.
+    letters : str, optional
+        Input, kernel, output[, bias] letters (``"XFO"``); pools: input, output. Inferred when
+        omitted.
+    loss : str, optional
+        The loss letter (``"L"``, ``"E"``); inferred when omitted.
+    zero_based : bool
+        Read indices as counting from 0 (default: from 1).
+
+    Raises
+    ------
+    NotationError
+        When the submission holds no claim at all, or its letters cannot be told apart.
+    """
+    # [text] -> [statements]
+    statements = split_statements(source)
+    # [statements] -> [expression trees in the reader's notation]
+    parsed = [parse_statement(statement) for statement in statements]
+    parsed = [p for p in parsed if isinstance(p, ParsedStatement | FailedStatement)]
+    # [trees] -> [letters]
+    has_kernel = "W" in derivation.grads
+    chosen: Letters = infer_letters(parsed, has_kernel, letters=letters, loss=loss)
+    # [trees + letters] -> [claims in the contract's symbols]
+    reader = Reader(derivation, chosen, zero_based=zero_based)
+    claims = reader.read(parsed, source)
+    if not claims.claims and not claims.unusable:
+        reason = f" ({claims.skipped[0].reason})" if claims.skipped else ""
+        raise NotationError(
+            "no gradient claims found: expected lines such as"
+            f" dL/dX12 = dL/dO11*W12 + ... or \\frac{{\\partial L}}{{\\partial X_{{12}}}} = ...,"
+            f" with the letters {chosen.describe()}{reason}"
+        )
+    # [claims] -> [verdict per entry] -> [known mistakes]
+    records = compare(claims, derivation)
+    return Report(
+        source,
+        derivation,
+        chosen,
+        zero_based,
+        records,
+        diagnose(records, derivation),
+        claims.skipped,
+        entry_hints(records, derivation),
+    )
+
+
+def check_text(text: str, spec: Layer, **options) -> Report:
+    """Check a submission given as text (see :func:`check_source` for the options).
+
+    >>> from symcnn.spec import Conv2d
+    >>> report = check_text("dE/dx12 = dE/do11*w12 + dE/do12*w11",
+    ...                     Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2)))
+    >>> report.summary["correct"], report.exit_status
+    (1, 0)
+    """
+    return check_source(source_from_text(text), derive(spec), **options)
+
+
+def check_file(
+    path: str | Path,
+    spec_or_derivation: Layer | Derivation,
+    *,
+    max_bytes: int = MAX_BYTES,
+    **options,
+) -> Report:
+    """Check a submission file (see :func:`check_source` for the options)."""
+    derivation = (
+        spec_or_derivation
+        if isinstance(spec_or_derivation, Derivation)
+        else derive(spec_or_derivation)
+    )
+    return check_source(read_source(path, max_bytes=max_bytes), derivation, **options)

@@ -1,0 +1,142 @@
+"""Claims against the exact derivation, entry by entry: correct, wrong, unchecked or unusable.
+
+A wrong entry carries its *missing* terms (in the exact value, not in the claim) and its
+*extra* terms (in the claim, not in the exact value), read off ``expand(expected - given)``.
+Every entry of every gradient the file does not claim is *unchecked*: nothing is assumed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+
+import numpy as np
+from sympy import Add, Basic, expand
+
+from ..derive import Derivation
+from .resolve import Claims
+
+STATUSES = ("wrong", "invalid", "correct", "unchecked")
+
+
+@dataclass(frozen=True)
+class Record:
+    """The verdict on one gradient entry as one statement claims it (or as no statement does).
+
+    ``offset`` is None for unchecked entries; ``got`` is None for unchecked and invalid ones.
+    """
+
+    tensor: str
+    index: tuple[int, ...] | None
+    status: str
+    offset: int | None
+    expected: Basic | None
+    got: Basic | None = None
+    missing: tuple[Basic, ...] = ()
+    extra: tuple[Basic, ...] = ()
+    written: str = ""
+    kind: str = "entry"
+    message: str = ""
+    notes: tuple[str, ...] = ()
+    also_at: tuple[int, ...] = ()  # offsets of other statements claiming the same entry
+
+
+def equal(left: Basic, right: Basic) -> bool:
+    """Exact equality of two expressions."""
+    return left == right or expand(left - right) == 0
+
+
+def term_difference(expected: Basic, given: Basic) -> tuple[tuple[Basic, ...], tuple[Basic, ...]]:
+    """(missing, extra): the terms of ``expected - given`` with positive and negative sign."""
+    missing, extra = [], []
+    for term in Add.make_args(expand(expected - given)):
+        if term == 0:
+            continue
+        coefficient, _ = term.as_coeff_Mul()
+        (extra if coefficient < 0 else missing).append(-term if coefficient < 0 else term)
+    return tuple(missing), tuple(extra)
+
+
+def compare(claims: Claims, derivation: Derivation) -> list[Record]:
+    """One record per claim and per unusable claim, in file order, then the unchecked entries."""
+    records: list[Record] = []
+    for claim in claims.claims:
+        expected = derivation.grads[claim.tensor][claim.index]
+        notes = (claim.note,) if claim.note else ()
+        if equal(expected, claim.value):
+            records.append(
+                Record(
+                    claim.tensor,
+                    claim.index,
+                    "correct",
+                    claim.offset,
+                    expected,
+                    claim.value,
+                    written=claim.written,
+                    kind=claim.kind,
+                    notes=notes,
+                )
+            )
+            continue
+        missing, extra = term_difference(expected, claim.value)
+        records.append(
+            Record(
+                claim.tensor,
+                claim.index,
+                "wrong",
+                claim.offset,
+                expected,
+                claim.value,
+                missing,
+                extra,
+                claim.written,
+                claim.kind,
+                notes=notes,
+            )
+        )
+    for unusable in claims.unusable:
+        expected = (
+            derivation.grads[unusable.tensor][unusable.index]
+            if unusable.tensor is not None and unusable.index is not None
+            else None
+        )
+        records.append(
+            Record(
+                unusable.tensor or "",
+                unusable.index,
+                "invalid",
+                unusable.offset,
+                expected,
+                written=unusable.written,
+                message=unusable.message,
+            )
+        )
+    records.sort(key=lambda record: record.offset if record.offset is not None else -1)
+    records = _note_duplicates(records, claims)
+    claimed = {(r.tensor, r.index) for r in records if r.index is not None}
+    for name, grad in derivation.grads.items():
+        for index, expected in np.ndenumerate(grad):
+            if (name, index) not in claimed:
+                records.append(Record(name, index, "unchecked", None, expected))
+    return records
+
+
+def _note_duplicates(records: list[Record], claims: Claims) -> list[Record]:
+    """Entries claimed by more than one statement: each such record names the others' places."""
+    group_of = {claim.offset: claim.group for claim in claims.claims}
+    places: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
+    for record in records:
+        if record.index is not None and record.offset is not None:
+            group = group_of.get(record.offset, -1 - record.offset)
+            places[(record.tensor, record.index)].append((group, record.offset))
+    out = []
+    for record in records:
+        if record.index is None or record.offset is None:
+            out.append(record)
+            continue
+        group = group_of.get(record.offset, -1 - record.offset)
+        others = sorted(
+            {offset for g, offset in places[(record.tensor, record.index)] if g != group}
+        )
+        out.append(replace(record, also_at=tuple(others)) if others else record)
+    return out

@@ -1,0 +1,465 @@
+"""Known mistakes, each recomputed: a diagnosis is named only when the wrong entries match it.
+
+Every pattern in :data:`PATTERNS` rebuilds the *wrong* derivation its mistake produces, with
+the same operators as the identities (:mod:`symcnn.check.operators`, built on
+:mod:`symcnn.identities`): the kernel left unrotated, the stride dilation forgotten, the padded
+gradient left uncropped, the arguments of the convolution swapped, and so on. A submission's
+wrong entries are compared with that recomputation exactly; nothing is guessed from the text.
+
+A pattern is reported when it reproduces at least one wrong entry and the submission's correct
+entries do not contradict it more than it is confirmed; of two patterns, one that explains a
+subset of what the other explains, with no fewer contradictions, is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sympy import Add, Basic, S, Symbol, expand
+
+from .. import identities
+from ..derive import Derivation
+from ..tensors import parse_symbol
+from .compare import Record, equal
+from .operators import conv, full_conv
+
+Builder = Callable[[Derivation], dict[str, np.ndarray]]
+
+
+class NotApplicable(Exception):
+    """The pattern cannot differ from the exact derivation for this layer (e.g. no padding)."""
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One known mistake: its name, what it makes of each gradient, and how to rebuild it.
+
+    ``forms`` maps a tensor (``"X"``, ``"W"``; ``"*"`` for any) to (the wrong form, the right
+    form), written with the fields ``{X} {W} {dO} {S} {P}`` that the report fills in with the
+    submission's letters and the layer's stride and padding.
+    """
+
+    key: str
+    title: str
+    forms: dict[str, tuple[str, str]]
+    layers: tuple[str, ...]
+    build: Builder
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A pattern that the submission's wrong entries match."""
+
+    pattern: Pattern
+    explained: tuple[Record, ...]
+    contradicted: tuple[Record, ...]
+
+    @property
+    def tensors(self) -> tuple[str, ...]:
+        return tuple(sorted({record.tensor for record in self.explained}))
+
+
+# -- rebuilding wrong derivations -----------------------------------------------------------------
+
+
+def _upstream(derivation: Derivation) -> np.ndarray:
+    scale = derivation.upstream_scale
+    return np.vectorize(lambda g: g * scale, otypes=[object])(derivation.tensors.G)
+
+
+def _to_size(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Zeros where ``array`` is smaller than ``size``, cut where it is larger (bottom/right)."""
+    out = np.full(size, S.Zero, dtype=object)
+    rows, cols = min(size[0], array.shape[0]), min(size[1], array.shape[1])
+    out[:rows, :cols] = array[:rows, :cols]
+    return out
+
+
+def input_gradient(
+    derivation: Derivation,
+    per_kernel: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    *,
+    stride_dilation: bool = True,
+    crop_padding: bool = True,
+) -> np.ndarray:
+    """dL/dX built as ``crop(sum_k per_kernel(dilate(dL/dO, S), dilate(W, D)), P)``.
+
+    ``per_kernel(upstream, kernel)`` is ``full_conv(upstream, rot180(kernel))`` for the exact
+    gradient; the patterns pass their wrong versions.
+    """
+    spec = derivation.spec
+    upstream = _upstream(derivation)
+    n_batch, in_channels, height, width = spec.input_shape
+    out_channels, in_per_group, _, _ = spec.weight_shape
+    out_per_group = out_channels // spec.groups
+    padded = (height + 2 * spec.padding[0], width + 2 * spec.padding[1])
+    step = spec.stride if stride_dilation else (1, 1)
+    form = np.empty(spec.input_shape, dtype=object)
+    for n in range(n_batch):
+        for channel in range(in_channels):
+            group, c = divmod(channel, in_per_group)
+            total = np.full(padded, S.Zero, dtype=object)
+            for k in range(group * out_per_group, (group + 1) * out_per_group):
+                kernel = identities.dilate(derivation.tensors.W[k, c], spec.dilation)
+                full = per_kernel(identities.dilate(upstream[n, k], step), kernel)
+                total = total + _to_size(full, padded)
+            start = spec.padding if crop_padding else (0, 0)
+            form[n, channel] = identities.crop(total, start, (height, width))
+    return form
+
+
+def weight_gradient(
+    derivation: Derivation,
+    per_image: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    *,
+    stride_dilation: bool = True,
+) -> np.ndarray:
+    """dL/dW built as ``sum_n per_image(pad(X, P), dilate(dL/dO, S))`` read at steps D.
+
+    ``per_image(image, upstream)`` is ``conv(image, upstream)`` for the exact gradient.
+    """
+    spec = derivation.spec
+    upstream = _upstream(derivation)
+    n_batch = spec.input_shape[0]
+    out_channels, in_per_group, kh, kw = spec.weight_shape
+    out_per_group = out_channels // spec.groups
+    step = spec.stride if stride_dilation else (1, 1)
+    form = np.empty(spec.weight_shape, dtype=object)
+    for k in range(out_channels):
+        for c in range(in_per_group):
+            channel = (k // out_per_group) * in_per_group + c
+            total = np.full((kh, kw), S.Zero, dtype=object)
+            for n in range(n_batch):
+                image = identities.pad(derivation.tensors.X[n, channel], spec.padding)
+                response = per_image(image, identities.dilate(upstream[n, k], step))
+                read = response[:: spec.dilation[0], :: spec.dilation[1]]
+                total = total + _to_size(read, (kh, kw))
+            form[k, c] = total
+    return form
+
+
+def _rotated_weight_gradient(derivation: Derivation) -> np.ndarray:
+    """rot180 of every kernel slice of the exact dL/dW."""
+    grad = derivation.grads["W"]
+    out = np.empty(grad.shape, dtype=object)
+    for k in range(grad.shape[0]):
+        for c in range(grad.shape[1]):
+            out[k, c] = identities.rot180(grad[k, c])
+    return out
+
+
+def _needs(condition: bool) -> None:
+    if not condition:
+        raise NotApplicable
+
+
+def _kernel_not_rotated(d: Derivation) -> dict[str, np.ndarray]:
+    return {"X": input_gradient(d, lambda g, w: full_conv(g, w))}
+
+
+def _rotation_misplaced(d: Derivation) -> dict[str, np.ndarray]:
+    rotate = identities.rot180
+    return {
+        "X": input_gradient(d, lambda g, w: full_conv(rotate(g), rotate(w))),
+        "W": weight_gradient(d, lambda x, g: conv(x, rotate(g))),
+    }
+
+
+def _stride_dilation_missing(d: Derivation) -> dict[str, np.ndarray]:
+    _needs(d.spec.stride != (1, 1))
+    return {
+        "X": input_gradient(
+            d, lambda g, w: full_conv(g, identities.rot180(w)), stride_dilation=False
+        ),
+        "W": weight_gradient(d, conv, stride_dilation=False),
+    }
+
+
+def _padding_not_cropped(d: Derivation) -> dict[str, np.ndarray]:
+    _needs(d.spec.padding != (0, 0))
+    return {
+        "X": input_gradient(d, lambda g, w: full_conv(g, identities.rot180(w)), crop_padding=False)
+    }
+
+
+def _correlation_for_convolution(d: Derivation) -> dict[str, np.ndarray]:
+    return {
+        "X": input_gradient(d, lambda g, w: full_conv(g, w)),
+        "W": _rotated_weight_gradient(d),
+    }
+
+
+def _input_kernel_swapped(d: Derivation) -> dict[str, np.ndarray]:
+    return {
+        "X": input_gradient(d, lambda g, w: full_conv(identities.rot180(w), g)),
+        "W": weight_gradient(d, lambda x, g: conv(g, x)),
+    }
+
+
+def _shifted(d: Derivation, delta: int) -> dict[str, np.ndarray]:
+    """The exact derivation written with every index ``delta`` off, as this reading sees it.
+
+    A file counting from 0 read as counting from 1 claims, at entry e, the exact value of entry
+    e + 1 with every symbol's written indices one lower (delta = -1); the converse is +1.
+    """
+    from ..notation import Notation
+
+    shown = Notation().shown_axes
+    shapes = {**{n: g.shape for n, g in d.grads.items()}, "O": d.output.shape}
+    prefixes = {"X": "x", "W": "w", "B": "b", "O": "g"}
+
+    def moved(index: tuple[int, ...], shape, step: int) -> tuple[int, ...] | None:
+        index = list(index)
+        for axis in shown(shape):
+            index[axis] += step
+            if not 0 <= index[axis] < shape[axis]:
+                return None
+        return tuple(index)
+
+    def relabel(expr: Basic) -> Basic | None:
+        mapping = {}
+        for symbol in expr.free_symbols:
+            tensor, index = parse_symbol(symbol)
+            tensor = "O" if tensor == "G" else tensor
+            new = moved(index, shapes[tensor], delta)
+            if new is None:
+                return None
+            mapping[symbol] = Symbol(prefixes[tensor] + "".join(f"_{i}" for i in new))
+        return expr.xreplace(mapping)
+
+    out = {}
+    for name, grad in d.grads.items():
+        predicted = np.full(grad.shape, None, dtype=object)
+        for index in np.ndindex(grad.shape):
+            source = moved(index, grad.shape, -delta)
+            if source is not None:
+                predicted[index] = relabel(grad[source])
+        out[name] = predicted
+    return out
+
+
+CONV = ("conv2d",)
+ALL_LAYERS = ("conv2d", "maxpool2d", "minpool2d", "avgpool2d")
+RIGHT_X = "full_conv({dO}, rot180({W}))"
+RIGHT_W = "conv({X}, {dO})"
+
+#: The known mistakes, in the order they are listed when several match.
+PATTERNS: tuple[Pattern, ...] = (
+    Pattern(
+        "kernel_not_rotated",
+        "kernel not rotated",
+        {"X": ("full_conv({dO}, {W})", RIGHT_X)},
+        CONV,
+        _kernel_not_rotated,
+    ),
+    Pattern(
+        "rotation_misplaced",
+        "rotation applied where it does not belong",
+        {
+            "X": ("full_conv(rot180({dO}), rot180({W}))", RIGHT_X),
+            "W": ("conv({X}, rot180({dO}))", RIGHT_W),
+        },
+        CONV,
+        _rotation_misplaced,
+    ),
+    Pattern(
+        "stride_dilation_missing",
+        "stride dilation missing",
+        {
+            "X": (
+                "full_conv({dO}, rot180({W})), {dO} not dilated",
+                "full_conv(dilate({dO}, {S}), rot180({W}))",
+            ),
+            "W": ("conv({X}, {dO}), {dO} not dilated", "conv({X}, dilate({dO}, {S}))"),
+        },
+        CONV,
+        _stride_dilation_missing,
+    ),
+    Pattern(
+        "padding_not_cropped",
+        "padding not cropped",
+        {
+            "X": (
+                "the gradient of the padded input, read from its corner",
+                "crop(full_conv({dO}, rot180({W})), {P})",
+            ),
+        },
+        CONV,
+        _padding_not_cropped,
+    ),
+    Pattern(
+        "correlation_for_convolution",
+        "correlation taken for convolution",
+        {
+            "X": (
+                "full_conv({dO}, {W}), the gradient of a flipped-kernel convolution",
+                RIGHT_X + " (the layer is a cross-correlation)",
+            ),
+            "W": (
+                "rot180(conv({X}, {dO})), the gradient of a flipped-kernel convolution",
+                RIGHT_W + " (the layer is a cross-correlation)",
+            ),
+        },
+        CONV,
+        _correlation_for_convolution,
+    ),
+    Pattern(
+        "input_kernel_swapped",
+        "input and kernel swapped",
+        {
+            "X": ("full_conv(rot180({W}), {dO}), the operands in the wrong order", RIGHT_X),
+            "W": ("conv({dO}, {X}), the operands in the wrong order", RIGHT_W),
+        },
+        CONV,
+        _input_kernel_swapped,
+    ),
+    Pattern(
+        "indices_shifted_down",
+        "indices shifted by one (0- vs 1-based)",
+        {
+            "*": (
+                "the right values with every index counted from 0",
+                "count from 1, or check with --zero-based",
+            )
+        },
+        ALL_LAYERS,
+        lambda d: _shifted(d, -1),
+    ),
+    Pattern(
+        "indices_shifted_up",
+        "indices shifted by one (0- vs 1-based)",
+        {
+            "*": (
+                "the right values with every index counted from 1",
+                "count from 0, or check without --zero-based",
+            )
+        },
+        ALL_LAYERS,
+        lambda d: _shifted(d, +1),
+    ),
+)
+
+
+# -- matching -------------------------------------------------------------------------------------
+
+
+def diagnose(records: list[Record], derivation: Derivation) -> list[Diagnosis]:
+    """The patterns the wrong records match (none when nothing is wrong).
+
+    Records are judged in *units*: one operator or matrix statement, or all the entry claims of
+    one tensor. A unit confirms a pattern when more of its wrong entries match the pattern than
+    its correct entries contradict it (the correct value differs from the pattern's).
+    """
+    wrong = [record for record in records if record.status == "wrong"]
+    if not wrong:
+        return []
+    correct = [record for record in records if record.status == "correct"]
+    found = []
+    for pattern in PATTERNS:
+        if derivation.spec.type not in pattern.layers:
+            continue
+        try:
+            predicted = pattern.build(derivation)
+        except NotApplicable:
+            continue
+        matching = [r for r in wrong if _matches(predicted, r, r.got)]
+        if not matching:
+            continue
+        contradicting = [r for r in correct if _differs(predicted, r)]
+        explained = []
+        for unit in {_unit(r) for r in matching}:
+            confirmed = [r for r in matching if _unit(r) == unit]
+            against = [r for r in contradicting if _unit(r) == unit]
+            if len(confirmed) > len(against):
+                explained += confirmed
+        if explained:
+            explained.sort(key=lambda r: (r.offset, r.tensor, r.index))
+            found.append(Diagnosis(pattern, tuple(explained), tuple(contradicting)))
+    return _undominated(found)
+
+
+def _unit(record: Record) -> tuple:
+    """Entry claims of one tensor form one unit; an operator or matrix statement is its own."""
+    if record.kind == "entry":
+        return ("entries", record.tensor)
+    return ("statement", record.offset)
+
+
+def _matches(predicted: dict[str, np.ndarray], record: Record, value: Basic) -> bool:
+    if record.tensor not in predicted:
+        return False
+    guess = predicted[record.tensor][record.index]
+    return guess is not None and equal(guess, value)
+
+
+def _differs(predicted: dict[str, np.ndarray], record: Record) -> bool:
+    if record.tensor not in predicted:
+        return False
+    guess = predicted[record.tensor][record.index]
+    return guess is None or not equal(guess, record.expected)
+
+
+def _undominated(found: list[Diagnosis]) -> list[Diagnosis]:
+    """Drop a diagnosis another one explains at least as well (a superset, no more contradicted)."""
+
+    def ids(diagnosis: Diagnosis) -> set[int]:
+        return {id(record) for record in diagnosis.explained}
+
+    kept = []
+    for candidate in found:
+        dominated = any(
+            other is not candidate
+            and ids(other) >= ids(candidate)
+            and len(other.contradicted) <= len(candidate.contradicted)
+            and (
+                ids(other) > ids(candidate) or len(other.contradicted) < len(candidate.contradicted)
+            )
+            for other in found
+        )
+        if not dominated:
+            kept.append(candidate)
+    kept.sort(key=lambda diagnosis: -len(diagnosis.explained))
+    return kept
+
+
+# -- hints on single entries ----------------------------------------------------------------------
+
+
+def entry_hints(records: list[Record], derivation: Derivation) -> dict[int, list[tuple]]:
+    """Per wrong record (by position in ``records``): hints that hold exactly.
+
+    ``("other_entry", tensor, index)``: the given value is the exact value of another entry
+    (a wrong index on the left side); ``("not_linear", terms)``: terms without exactly one
+    ∂L/∂O factor (every term of a gradient entry of a linear layer has one).
+    """
+    exact: dict[Basic, tuple[str, tuple[int, ...]]] = {}
+    for name, grad in derivation.grads.items():
+        for index, expr in np.ndenumerate(grad):
+            if expr != 0:
+                exact.setdefault(expr, (name, index))
+    hints: dict[int, list[tuple]] = {}
+    for position, record in enumerate(records):
+        if record.status != "wrong":
+            continue
+        found = []
+        given = expand(record.got)
+        owner = exact.get(given)
+        if owner is not None and owner != (record.tensor, record.index):
+            found.append(("other_entry", *owner))
+        if derivation.spec.type == "conv2d" and given.is_polynomial():
+            odd = [t for t in Add.make_args(given) if t != 0 and _upstream_degree(t) != 1]
+            if odd:
+                found.append(("not_linear", tuple(odd)))
+        if found:
+            hints[position] = found
+    return hints
+
+
+def _upstream_degree(term: Basic) -> int:
+    degree = 0
+    for factor, power in term.as_powers_dict().items():
+        if isinstance(factor, Symbol) and factor.name.startswith("g_"):
+            degree += int(power)
+    return degree

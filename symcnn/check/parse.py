@@ -1,0 +1,725 @@
+"""Statements -> expressions in the reader's notation, through the grammar in ``notation.lark``.
+
+The grammar says how a statement is built (sums of products of slashed factors); this module
+decides what each piece means, still in the reader's own letters and indices:
+
+- a *word* is a tensor letter (``X``, ``w``), a differential (``dE``, ``dx`` in ``dE/dx12``), an
+  operator (``conv``, ``rot180``, ``full_conv``) or a layer parameter (``stride``);
+- ``\\frac{\\partial L}{\\partial X_{12}}``, ``dL/dX12`` and ``∂L/∂X₁₂`` are one
+  :class:`Derivative`; ``\\delta x_{11}`` and ``dX12`` standing alone are the shorthand for the
+  derivative of the loss;
+- ``/`` and ``\\frac`` between anything else must divide by a number.
+
+Which letter is the input, the kernel or the loss is decided later (:mod:`.resolve`), with the
+layer in hand. Nothing here evaluates text: SymPy numbers are built from digits through
+:class:`fractions.Fraction`, everything else is a plain dataclass.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import cache
+from importlib import resources
+
+import lark
+from sympy import Rational
+
+from .source import MAX_DEPTH, NotationError, Statement
+
+#: Longest run of digits read as an index, and as a number.
+MAX_INDEX_DIGITS = 6
+MAX_NUMBER_DIGITS = 40
+
+#: Operator spellings -> the operator's name in :data:`symcnn.check.operators.OPERATORS`.
+OPERATOR_NAMES = {
+    "conv": "conv",
+    "convolution": "conv",
+    "convolve": "conv",
+    "corr": "conv",
+    "correlate": "conv",
+    "correlation": "conv",
+    "cross_correlation": "conv",
+    "xcorr": "conv",
+    "full_conv": "full_conv",
+    "fullconv": "full_conv",
+    "full_convolution": "full_conv",
+    "full_convolve": "full_conv",
+    "full_corr": "full_conv",
+    "full_correlation": "full_conv",
+    "rot180": "rot180",
+    "rot_180": "rot180",
+    "rotate180": "rot180",
+    "rotate_180": "rot180",
+    "flip180": "rot180",
+    "dilate": "dilate",
+    "dilation_of": "dilate",
+    "upsample": "dilate",
+    "pad": "pad",
+    "zero_pad": "pad",
+    "crop": "crop",
+    "transpose_conv": "transpose_conv",
+    "transposed_conv": "transpose_conv",
+    "conv_transpose": "transpose_conv",
+    "deconv": "transpose_conv",
+    "transposed_convolution": "transpose_conv",
+    "sum": "sum",
+}
+#: Words naming the layer's own parameters inside operator arguments: ``dilate(dL/dO, stride)``.
+PARAMETER_NAMES = {"stride": "stride", "padding": "padding", "dilation": "dilation"}
+
+
+# -- the reader-level expression tree ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Index:
+    """An index as written: ``groups`` of digits (or letters, for a general formula).
+
+    ``joined`` means one run of digits stands for every index (``x12``, ``X_{12}``, ``x₁₂``);
+    ``bracket`` means ``X[...]``; ``underscored`` means ``x_1_2`` or ``w_0_0_1_1``.
+    """
+
+    groups: tuple[str, ...]
+    offset: int
+    joined: bool = False
+    bracket: bool = False
+    underscored: bool = False
+
+    @property
+    def symbolic(self) -> bool:
+        """True for ``F_i``, ``O_{k}``: a general formula, not one entry."""
+        return not all(group.isdigit() for group in self.groups)
+
+
+@dataclass(frozen=True)
+class Number:
+    value: Rational
+    offset: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A tensor letter, whole (``index`` None) or one entry."""
+
+    letter: str
+    index: Index | None
+    offset: int
+
+    def written(self) -> str:
+        if self.index is None:
+            return self.letter
+        if self.index.bracket:
+            return f"{self.letter}[{','.join(self.index.groups)}]"
+        if self.index.underscored:
+            return self.letter + "".join("_" + group for group in self.index.groups)
+        separator = "" if self.index.joined else ","
+        return f"{self.letter}_{{{separator.join(self.index.groups)}}}"
+
+
+@dataclass(frozen=True)
+class Derivative:
+    """``d numerator / d denominator``; ``numerator`` None is the shorthand ``δX`` (the loss)."""
+
+    numerator: Entry | None
+    denominator: Entry
+    offset: int
+
+    def written(self) -> str:
+        top = self.numerator.written() if self.numerator else "L"
+        return f"∂{top}/∂{self.denominator.written()}"
+
+
+@dataclass(frozen=True)
+class Sum:
+    terms: tuple[tuple[int, Node], ...]  # (sign, term)
+    offset: int
+
+
+@dataclass(frozen=True)
+class Product:
+    """Factors joined by ``*`` (``star``: also a convolution of two matrices) or not.
+
+    ``stars[i]`` tells whether factor ``i + 1`` follows an explicit ``*`` or ``\ast``.
+    """
+
+    factors: tuple[Node, ...]
+    offset: int
+    stars: tuple[bool, ...] = ()
+
+
+@dataclass(frozen=True)
+class Quotient:
+    numerator: Node
+    denominator: Number
+    offset: int
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    args: tuple[Node, ...]
+    offset: int
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """``stride``, ``padding`` or ``dilation`` of the layer, inside an operator's arguments."""
+
+    name: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class Matrix:
+    rows: tuple[tuple[Node, ...], ...]
+    offset: int
+
+
+Node = Number | Entry | Derivative | Sum | Product | Quotient | Call | Parameter | Matrix
+
+
+@dataclass(frozen=True)
+class ParsedStatement:
+    """A statement read in full: ``members`` are the sides of ``a = b = c``."""
+
+    statement: Statement
+    members: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class FailedStatement:
+    """A statement that could not be read; ``lhs`` is its left side if that alone could be."""
+
+    statement: Statement
+    lhs: Node | None
+    error: NotationError
+
+
+# -- raw nodes: what the grammar built, before words get their meaning ---------------------------
+
+
+@dataclass(frozen=True)
+class _Word:
+    text: str
+    kind: str  # "word", "subscripted" or "text"
+    index: Index | None
+    offset: int
+
+
+@dataclass(frozen=True)
+class _Partial:
+    base: _Word | None  # None when a digit follows the ∂ (∂0_{11})
+    digit: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class _Frac:
+    top: object
+    bottom: object
+    offset: int
+
+
+@dataclass(frozen=True)
+class _Slash:
+    items: tuple
+    offsets: tuple[int, ...]  # of each "/"
+
+
+@dataclass(frozen=True)
+class _Product:
+    factors: tuple
+    stars: tuple = ()  # per factor after the first: joined by an explicit * or \ast
+
+
+@dataclass(frozen=True)
+class _Paren:
+    items: tuple
+    offset: int
+
+
+@dataclass(frozen=True)
+class _Sum:
+    terms: tuple  # (sign, raw)
+    offset: int
+
+
+@dataclass(frozen=True)
+class _Matrix:
+    rows: tuple
+    offset: int
+
+
+@dataclass(frozen=True)
+class _Ellipsis:
+    offset: int
+
+
+def _offset(raw) -> int:
+    """The file offset where a raw node starts."""
+    if isinstance(raw, _Slash):
+        return _offset(raw.items[0])
+    if isinstance(raw, _Product):
+        return _offset(raw.factors[0])
+    if isinstance(raw, Number):
+        return raw.offset
+    return raw.offset
+
+
+@lark.v_args(inline=True)
+class _Builder(lark.Transformer):
+    """Grammar tree -> raw nodes, with file offsets (runs inside the LALR parser)."""
+
+    def __init__(self, statement: Statement):
+        super().__init__()
+        self.statement = statement
+
+    def at(self, token: lark.Token) -> int:
+        return self.statement.offset(token.start_pos)
+
+    def start_statement(self, *children):
+        return tuple(child for child in children if not isinstance(child, lark.Token))
+
+    def start_sum(self, child):
+        return child
+
+    def sum(self, *children):
+        terms, sign, offset = [], 1, None
+        for child in children:
+            if isinstance(child, tuple) and child and child[0] == "sign":
+                sign = -sign if child[1] else sign
+                offset = child[2] if offset is None else offset
+            else:
+                terms.append((sign, child))
+                offset = _offset(child) if offset is None else offset
+                sign = 1
+        return _Sum(tuple(terms), offset)
+
+    def sign(self, token):
+        return ("sign", token.type == "MINUS", self.at(token))
+
+    def product(self, *children):
+        factors, stars, star = [], [], False
+        for child in children:
+            if isinstance(child, lark.Token):
+                star = str(child) in ("*", "\\ast")
+                continue
+            if factors:
+                stars.append(star)
+            factors.append(child)
+            star = False
+        return _Product(tuple(factors), tuple(stars))
+
+    def slashed(self, *children):
+        items = tuple(c for c in children if not isinstance(c, lark.Token))
+        slashes = tuple(self.at(c) for c in children if isinstance(c, lark.Token))
+        return _Slash(items, slashes)
+
+    def number(self, token):
+        text = str(token)
+        if len(text) > MAX_NUMBER_DIGITS:
+            raise NotationError(
+                f"a number of {len(text)} digits: at most {MAX_NUMBER_DIGITS}", self.at(token)
+            )
+        fraction = Fraction(text)  # digits and at most one point: the grammar saw to that
+        return Number(Rational(fraction.numerator, fraction.denominator), self.at(token))
+
+    def name(self, token, index=None):
+        kind = {"WORD": "word", "SUBSCRIPTED": "subscripted", "TEXTNAME": "text"}[token.type]
+        return _Word(str(token), kind, index, self.at(token))
+
+    def partial(self, marker, base, index=None):
+        if base.type == "INT":
+            return _Partial(None, str(base), self.at(marker))
+        kind = {"WORD": "word", "SUBSCRIPTED": "subscripted", "TEXTNAME": "text"}[base.type]
+        return _Partial(_Word(str(base), kind, index, self.at(base)), "", self.at(marker))
+
+    def _groups(self, tokens, **style) -> Index:
+        groups = tuple(str(token) for token in tokens)
+        for token in tokens:
+            if token.type == "INT" and len(token) > MAX_INDEX_DIGITS:
+                raise NotationError(
+                    f"index {str(token)[:12]}... has {len(token)} digits: indices are at"
+                    f" most {10**MAX_INDEX_DIGITS - 1:,}",
+                    self.at(token),
+                )
+        return Index(groups, self.at(tokens[0]), **style)
+
+    def index_digits(self, token):
+        return self._groups([token], joined=True)
+
+    def index_word(self, token):
+        return self._groups([token], joined=True)
+
+    def index_braced(self, items):
+        return self._groups(items, joined=len(items) == 1)
+
+    def index_bracket(self, items):
+        return self._groups(items, bracket=True)
+
+    def index_unicode(self, token):
+        digits = str(token).translate(_SUBSCRIPT_DIGITS)
+        index = Index(tuple(digits.split(",")), self.at(token), joined="," not in digits)
+        if any(len(group) > MAX_INDEX_DIGITS for group in index.groups):
+            raise NotationError(f"index {digits[:12]} is too long", self.at(token))
+        return index
+
+    def items(self, *tokens):
+        return list(tokens)
+
+    def frac(self, token, top, bottom):
+        return _Frac(top, bottom, self.at(token))
+
+    def group(self, *children):
+        items = tuple(c for c in children if not isinstance(c, lark.Token))
+        return _Paren(items, _offset(items[0]))
+
+    def matrix(self, begin, *children):
+        rows = tuple(child for child in children if isinstance(child, list))
+        return _Matrix(rows, self.at(begin))
+
+    def row(self, *cells):
+        return list(cells)
+
+    def ellipsis(self, token):
+        return _Ellipsis(self.at(token))
+
+
+_SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
+@cache
+def _parser() -> lark.Lark:
+    """The LALR parser of ``notation.lark`` (built once per process)."""
+    grammar = resources.files("symcnn.check").joinpath("notation.lark").read_text("utf-8")
+    return lark.Lark(
+        grammar,
+        parser="lalr",
+        start=["start_statement", "start_sum"],
+        maybe_placeholders=False,
+    )
+
+
+# -- words -> meaning ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Operator:
+    name: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class _D:
+    """A lone differential ``d`` (``\\mathrm{d}`` or the ``d`` of ``d L``)."""
+
+    offset: int
+
+
+def _operator_name(text: str) -> str | None:
+    key = re.sub(r"[\s\-]+", "_", text.replace("\\_", "_").strip()).lower()
+    return OPERATOR_NAMES.get(key)
+
+
+def _word(word: _Word):
+    """A word -> Entry, Derivative (``dE``, ``dx12``), operator, parameter or the ``d`` alone."""
+    text, index, offset = word.text, word.index, word.offset
+    if word.kind == "subscripted":
+        if index is not None:
+            raise NotationError(f"{text} has two indices", index.offset)
+        groups = tuple(text[2:].split("_"))
+        for group in groups:
+            if len(group) > MAX_INDEX_DIGITS:
+                raise NotationError(f"index {group[:12]}... in {text[:20]} is too large", offset)
+        return Entry(
+            text[0], Index(groups, offset + 2, joined=len(groups) == 1, underscored=True), offset
+        )
+    if word.kind == "text":
+        content = text[text.index("{") + 1 : -1].strip()
+        if len(content) == 1 and content.isalpha():
+            return _D(offset) if content == "d" and index is None else Entry(content, index, offset)
+        text = content
+    operator = _operator_name(text + (index.groups[0] if index and text.lower() == "rot" else ""))
+    if operator:
+        return _Operator(operator, offset)
+    if text.lower() in PARAMETER_NAMES and index is None:
+        return Parameter(PARAMETER_NAMES[text.lower()], offset)
+    if len(text) == 1 and text.isalpha():
+        return _D(offset) if text == "d" and index is None else Entry(text, index, offset)
+    if "_" in text and word.kind == "word":
+        letter, *rest = text.split("_")
+        if len(letter) == 1 and index is None:  # F_i, O_k: a general formula's index
+            return Entry(letter, Index(tuple(rest), offset + 2, joined=len(rest) == 1), offset)
+    if len(text) == 2 and text[0] == "d" and text[1].isalpha():  # dE, dx (in dE/dx12)
+        return Derivative(None, Entry(text[1], index, offset + 1), offset)
+    raise NotationError(f"unknown name {text!r}: not a tensor letter or an operator", offset)
+
+
+def _differential(raw) -> Entry | None:
+    """The variable of a differential written ``∂X_{12}``, ``dX12``, ``d X`` or ``\\mathrm{d}X``."""
+    raw = _single(raw)
+    if isinstance(raw, _Partial):
+        if raw.base is None:
+            hint = " (did you mean O?)" if raw.digit == "0" else ""
+            raise NotationError(f"∂{raw.digit}: a digit where a letter belongs{hint}", raw.offset)
+        meaning = _word(raw.base)
+        if isinstance(meaning, Entry):
+            return meaning
+        raise NotationError(f"∂ must be followed by a letter, not {raw.base.text!r}", raw.offset)
+    if isinstance(raw, _Word) and raw.kind == "word" and raw.text[:1] == "d":
+        meaning = _word(raw)
+        if isinstance(meaning, Derivative) and meaning.numerator is None:
+            return meaning.denominator
+        return None
+    if isinstance(raw, _Product) and len(raw.factors) == 2:
+        first, second = (_single(f) for f in raw.factors)
+        d_then_word = isinstance(first, _Word) and isinstance(second, _Word)
+        if d_then_word and isinstance(_word(first), _D):
+            meaning = _word(second)
+            return meaning if isinstance(meaning, Entry) else None
+    return None
+
+
+def _single(raw):
+    """Unwrap a sum of one unsigned term and a group of one item."""
+    while True:
+        if isinstance(raw, _Sum) and len(raw.terms) == 1 and raw.terms[0][0] == 1:
+            raw = raw.terms[0][1]
+        elif isinstance(raw, _Paren | _Slash) and len(raw.items) == 1:
+            raw = raw.items[0]
+        elif isinstance(raw, _Product) and len(raw.factors) == 1:
+            raw = raw.factors[0]
+        else:
+            return raw
+
+
+def interpret(raw) -> Node:
+    """A raw node -> the reader-level expression tree (raises NotationError with an offset)."""
+    if isinstance(raw, Number):
+        return raw
+    if isinstance(raw, _Sum):
+        terms = tuple((sign, interpret(term)) for sign, term in raw.terms)
+        return terms[0][1] if len(terms) == 1 and terms[0][0] == 1 else Sum(terms, raw.offset)
+    if isinstance(raw, _Product):
+        return _product(raw)
+    if isinstance(raw, _Slash):
+        return _slashed(raw)
+    if isinstance(raw, _Frac):
+        return _frac(raw)
+    if isinstance(raw, _Word):
+        meaning = _word(raw)
+        if isinstance(meaning, _Operator):
+            raise NotationError(f"{raw.text} needs its arguments in parentheses", raw.offset)
+        if isinstance(meaning, _D):
+            raise NotationError("a lone d: write dL/dX or \\partial", raw.offset)
+        return meaning
+    if isinstance(raw, _Partial):
+        return Derivative(None, _differential(raw), raw.offset)
+    if isinstance(raw, _Paren):
+        if len(raw.items) != 1:
+            raise NotationError("a list (a, b) outside an operator's parentheses", raw.offset)
+        return interpret(raw.items[0])
+    if isinstance(raw, _Matrix):
+        rows = tuple(tuple(interpret(cell) for cell in row) for row in raw.rows)
+        if len({len(row) for row in rows}) != 1:
+            raise NotationError("the rows of this matrix have different lengths", raw.offset)
+        return Matrix(rows, raw.offset)
+    if isinstance(raw, _Ellipsis):
+        raise NotationError(
+            "'...' leaves terms out: the checker compares every term, so write them all",
+            raw.offset,
+        )
+    raise NotationError("cannot read this", _offset(raw))  # pragma: no cover - grammar bound
+
+
+def _product(raw: _Product) -> Node:
+    factors = list(raw.factors)
+    stars = (False, *raw.stars) if raw.stars else (False,) * len(factors)
+    nodes: list[Node] = []
+    node_stars: list[bool] = []
+    position = 0
+    while position < len(factors):
+        factor = factors[position]
+        node_stars.append(stars[position])
+        meaning = _word(factor) if isinstance(factor, _Word) else None
+        if isinstance(meaning, _Operator):
+            following = factors[position + 1] if position + 1 < len(factors) else None
+            divisors: tuple = ()
+            if isinstance(following, _Slash) and isinstance(following.items[0], _Paren):
+                following, divisors = following.items[0], following.items[1:]
+            if not isinstance(following, _Paren):
+                raise NotationError(
+                    f"{meaning.name} needs its arguments in parentheses", factor.offset
+                )
+            args = tuple(interpret(item) for item in following.items)
+            node: Node = Call(meaning.name, args, factor.offset)
+            for divisor in divisors:  # conv(X, G)/4
+                value = interpret(divisor)
+                if not isinstance(value, Number) or value.value == 0:
+                    raise NotationError(
+                        "'/' after an operator must divide by a number", node.offset
+                    )
+                node = Quotient(node, value, node.offset)
+            nodes.append(node)
+            position += 2
+            continue
+        if isinstance(meaning, _D) and position + 2 < len(factors):
+            derivative = _spaced_derivative(factor, factors[position + 1], factors[position + 2])
+            if derivative is not None:  # d L / d X_{12}: the slash binds tighter than the space
+                nodes.append(derivative)
+                position += 3
+                continue
+        if isinstance(meaning, _D) and position + 1 < len(factors):
+            variable = _differential(_Product((factor, factors[position + 1])))
+            if variable is not None:  # `d X_{12}` standing alone: the loss's derivative
+                nodes.append(Derivative(None, variable, factor.offset))
+                position += 2
+                continue
+        nodes.append(interpret(factor))
+        position += 1
+    if len(nodes) == 1:
+        return nodes[0]
+    return Product(tuple(nodes), _offset(raw), tuple(node_stars[1:]))
+
+
+def _spaced_derivative(d, middle, last) -> Derivative | None:
+    """``d L / d X`` reads as d * (L / d) * X: put the derivative back together."""
+    if not (isinstance(middle, _Slash) and len(middle.items) == 2):
+        return None
+    top, bottom_d = middle.items
+    if not (isinstance(bottom_d, _Word) and isinstance(_word(bottom_d), _D)):
+        return None
+    if not (isinstance(top, _Word) and isinstance(last, _Word)):
+        return None
+    numerator, denominator = _word(top), _word(last)
+    if isinstance(numerator, Entry) and isinstance(denominator, Entry):
+        return Derivative(numerator, denominator, d.offset)
+    return None
+
+
+def _slashed(raw: _Slash) -> Node:
+    first = raw.items[0]
+    accumulated: Node | None = None
+    numerator = _differential(first)
+    for slash, item in zip(raw.offsets, raw.items[1:], strict=True):
+        denominator = _differential(item) if accumulated is None else None
+        if accumulated is None and numerator is not None and denominator is not None:
+            accumulated = Derivative(numerator, denominator, _offset(first))
+            continue
+        left = accumulated if accumulated is not None else interpret(first)
+        right = interpret(item)
+        if not isinstance(right, Number):
+            raise NotationError(
+                "'/' is read as a derivative (dL/dX) or a division by a number", slash
+            )
+        if right.value == 0:
+            raise NotationError("division by zero", slash)
+        accumulated = Quotient(left, right, _offset(first))
+    return accumulated if accumulated is not None else interpret(first)
+
+
+def _frac(raw: _Frac) -> Node:
+    top, bottom = _differential(raw.top), _differential(raw.bottom)
+    if top is not None and bottom is not None:
+        return Derivative(top, bottom, raw.offset)
+    numerator, denominator = interpret(raw.top), interpret(raw.bottom)
+    if isinstance(denominator, Number):
+        if denominator.value == 0:
+            raise NotationError("division by zero", raw.offset)
+        if isinstance(numerator, Number):
+            return Number(numerator.value / denominator.value, raw.offset)
+        return Quotient(numerator, denominator, raw.offset)
+    raise NotationError(
+        "\\frac is read as a derivative (\\frac{\\partial L}{\\partial X_{12}}) or a number"
+        " fraction",
+        raw.offset,
+    )
+
+
+# -- statements -----------------------------------------------------------------------------------
+
+
+def check_depth(statement: Statement) -> None:
+    """Refuse nesting deeper than :data:`MAX_DEPTH`, before the parser sees it."""
+    depth = 0
+    for position, char in enumerate(statement.text):
+        if char in "({[":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise NotationError(
+                    f"brackets nested more than {MAX_DEPTH} deep", statement.offset(position)
+                )
+        elif char in ")}]":
+            depth = max(depth - 1, 0)
+
+
+def _parse(statement: Statement, start: str, text: str | None = None):
+    """Run the LALR parser; turn lark's exceptions into NotationError with a file offset."""
+    text = statement.text if text is None else text
+    try:
+        tree = _parser().parse(text, start=start)
+    except lark.exceptions.UnexpectedCharacters as error:
+        raise NotationError(
+            _unexpected_character(text, error.pos_in_stream), statement.offset(error.pos_in_stream)
+        ) from None
+    except lark.exceptions.UnexpectedToken as error:
+        token = error.token
+        if token.type == "$END":
+            raise NotationError(
+                "the statement ends too early", statement.offset(len(text))
+            ) from None
+        raise NotationError(
+            f"unexpected {str(token)!r} here", statement.offset(token.start_pos)
+        ) from None
+    except lark.exceptions.UnexpectedEOF:
+        raise NotationError("the statement ends too early", statement.offset(len(text))) from None
+    return _Builder(statement).transform(tree)
+
+
+def _unexpected_character(text: str, position: int) -> str:
+    rest = text[position : position + 20]
+    command = re.match(r"\\[A-Za-z]+", rest)
+    if command:
+        if command.group() == "\\sum":
+            return "\\sum with an index variable is a general formula: write the terms out"
+        return f"the LaTeX command {command.group()} is not read in a claim"
+    if rest.startswith("^"):
+        return "superscripts are not read: write indices as subscripts"
+    return f"cannot read {rest[:1]!r} here"
+
+
+def parse_statement(statement: Statement) -> ParsedStatement | FailedStatement | None:
+    """Read one statement.
+
+    Returns a :class:`ParsedStatement` when it reads in full, a :class:`FailedStatement` when
+    it does not (with its left side, if that alone reads), and None for a statement with no
+    ``=`` that is not a lone expression either (prose).
+    """
+    try:
+        check_depth(statement)
+        raw = _parse(statement, "start_statement")
+        members = tuple(interpret(member) for member in raw)
+        return ParsedStatement(statement, members)
+    except NotationError as error:
+        return FailedStatement(statement, _left_side(statement), error)
+    except RecursionError:  # pragma: no cover - check_depth bounds the nesting
+        error = NotationError("nested too deeply", statement.offset(0))
+        return FailedStatement(statement, None, error)
+
+
+def _left_side(statement: Statement) -> Node | None:
+    """The left side of ``lhs = ...`` read alone, or None if it does not read."""
+    depth = 0
+    for position, char in enumerate(statement.text):
+        if char in "({[":
+            depth += 1
+        elif char in ")}]":
+            depth -= 1
+        elif char == "=" and depth == 0:
+            try:
+                return interpret(_parse(statement, "start_sum", statement.text[:position]))
+            except NotationError:
+                return None
+    return None

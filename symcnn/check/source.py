@@ -1,0 +1,376 @@
+"""Reading a submission: bytes -> text -> statements, each character keeping its place.
+
+A submission is LaTeX, Markdown or plain text. The checker reads it as a list of *statements*:
+one per line of plain text, one per inline ``$...$`` segment, one per row of a display block
+(``$$...$$``, ``\\[...\\]``, ``align`` and its relatives, rows split at ``\\\\``). Several
+equations written side by side (``a = b \\quad c = d``, ``a = b; c = d``) become separate
+statements. Every character of a statement remembers its offset in the file, so an error deep
+inside a display block is still reported at its own ``FILE:LINE:COLUMN``.
+
+Nothing here understands mathematics; :mod:`symcnn.check.parse` does.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Files larger than this are refused before any parsing (a derivation is a few kilobytes).
+MAX_BYTES = 1_000_000
+
+#: Deepest nesting of (), {}, [] and matrix environments a statement may have.
+MAX_DEPTH = 32
+
+_MATH_ENVIRONMENTS = frozenset(
+    name + star
+    for name in (
+        "equation",
+        "align",
+        "alignat",
+        "aligned",
+        "gather",
+        "gathered",
+        "multline",
+        "eqnarray",
+        "split",
+        "flalign",
+        "displaymath",
+        "math",
+    )
+    for star in ("", "*")
+)
+_MATRIX_ENVIRONMENTS = frozenset(
+    {"matrix", "bmatrix", "pmatrix", "Bmatrix", "vmatrix", "Vmatrix", "smallmatrix"}
+)
+_ENVIRONMENT = re.compile(r"\\(begin|end)\s*\{([A-Za-z]+\*?)\}")
+#: LaTeX commands that carry no mathematics: erased (with their braced argument).
+_ERASED_WITH_ARGUMENT = re.compile(r"\\(?:label|tag|eqref|ref|hspace|vspace)\*?\s*\{[^{}]*\}")
+_ERASED = re.compile(r"\\(?:nonumber|notag|noindent)(?![A-Za-z])")
+#: Side-by-side equations are separated by wide spaces or semicolons.
+_SEPARATOR = re.compile(r"\\qquad(?![A-Za-z])|\\quad(?![A-Za-z])|;")
+#: A line ending in one of these continues on the next line (a claim cannot end in them).
+_CONTINUES = ("+", "-", "*", "=", "\\cdot", "\\times", "·", "×", "−")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+class NotationError(ValueError):
+    """Input the checker cannot use; ``offset`` is its place in the file (None: the whole file)."""
+
+    def __init__(self, message: str, offset: int | None = None, *, place: tuple | None = None):
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+        self.place = place  # (line, column) when known without a Source (decoding errors)
+
+    def located(self, name: str, source: Source | None = None) -> str:
+        """``NAME:LINE:COLUMN: message`` (``1:1`` for an error about the whole file)."""
+        if self.place is not None:
+            line, column = self.place
+        elif source is not None and self.offset is not None:
+            line, column = source.position(self.offset)
+        else:
+            line, column = 1, 1
+        return f"{name}:{line}:{column}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A submission's text and where its lines start, to turn offsets into line and column."""
+
+    name: str
+    text: str
+
+    @property
+    def line_starts(self) -> list[int]:
+        return [0] + [match.end() for match in re.finditer("\n", self.text)]
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based ``(line, column)`` of a character offset."""
+        starts = self.line_starts
+        line = bisect.bisect_right(starts, offset) - 1
+        return line + 1, offset - starts[line] + 1
+
+    def where(self, offset: int | None) -> str:
+        """``NAME:LINE:COLUMN`` (``NAME:1:1`` for an error about the whole file)."""
+        line, column = self.position(offset) if offset is not None else (1, 1)
+        return f"{self.name}:{line}:{column}"
+
+
+def read_source(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Source:
+    """Read a submission, refusing what is not a text file of reasonable size.
+
+    Raises
+    ------
+    NotationError
+        For a file that is too large, empty, binary, not UTF-8 or holding control characters.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise NotationError(
+            f"the file has {size:,} bytes, more than the limit of {max_bytes:,}: a hand"
+            " derivation is a few kilobytes (raise the limit with --max-bytes)"
+        )
+    with path.open("rb") as stream:
+        data = stream.read(max_bytes + 1)
+    return decode_source(data, str(path), max_bytes=max_bytes)
+
+
+def decode_source(data: bytes, name: str = "<text>", *, max_bytes: int = MAX_BYTES) -> Source:
+    """Bytes -> :class:`Source`, with the same refusals as :func:`read_source`."""
+    if len(data) > max_bytes:
+        raise NotationError(f"the text has more than {max_bytes:,} bytes")
+    if b"\x00" in data:
+        raise NotationError(
+            "a NUL byte: this is a binary file, not a derivation",
+            place=_place(data, data.index(b"\x00")),
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise NotationError(
+            f"byte 0x{data[error.start]:02x} is not UTF-8: save the derivation as UTF-8 text",
+            place=_place(data, error.start),
+        ) from None
+    return source_from_text(text, name)
+
+
+def source_from_text(text: str, name: str = "<text>") -> Source:
+    """A :class:`Source` from text already in memory (the Python API and the tests)."""
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise NotationError("the file is empty")
+    control = _CONTROL.search(text)
+    if control:
+        raise NotationError(
+            f"control character U+{ord(control.group()):04X}: this is not a text file",
+            place=Source(name, text).position(control.start()),
+        )
+    return Source(name, text)
+
+
+def _place(data: bytes, byte_offset: int) -> tuple[int, int]:
+    """1-based (line, column) of a byte, counting the characters before it on its line."""
+    before = data[:byte_offset]
+    line_start = before.rfind(b"\n") + 1
+    column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
+    return before.count(b"\n") + 1, column
+
+
+# -- statements ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One candidate equation: its text and the file offset of each of its characters.
+
+    ``whole_line`` is true for a plain-text line that is nothing but this statement (a header
+    such as ``dL/dX`` opens a section only then).
+    """
+
+    text: str
+    offsets: tuple[int, ...]
+    whole_line: bool = False
+
+    def offset(self, index: int) -> int:
+        """File offset of character ``index`` (the end of the statement past its last one)."""
+        if not self.offsets:
+            return 0
+        if index >= len(self.offsets):
+            return self.offsets[-1] + 1
+        return self.offsets[max(index, 0)]
+
+    def slice(self, start: int, stop: int) -> Statement:
+        return Statement(self.text[start:stop], self.offsets[start:stop], self.whole_line)
+
+
+class _Builder:
+    """Collects characters (with offsets) into statements."""
+
+    def __init__(self) -> None:
+        self.statements: list[Statement] = []
+        self.chars: list[str] = []
+        self.offsets: list[int] = []
+        self.whole_line = False
+
+    def add(self, text: str, offset: int) -> None:
+        self.chars.extend(text)
+        self.offsets.extend(range(offset, offset + len(text)))
+
+    def blank(self, length: int, offset: int) -> None:
+        """Erase ``length`` characters: spaces keep the columns of what follows."""
+        self.add(" " * length, offset)
+
+    def ends_with_operator(self) -> bool:
+        return "".join(self.chars).rstrip().endswith(_CONTINUES)
+
+    def flush(self) -> None:
+        text = "".join(self.chars)
+        if text.strip():
+            for part in _split_side_by_side(Statement(text, tuple(self.offsets), self.whole_line)):
+                self.statements.append(_trim(part))
+        self.chars, self.offsets, self.whole_line = [], [], False
+
+
+def split_statements(source: Source) -> list[Statement]:
+    """Cut a submission into statements (see the module docstring)."""
+    text = source.text
+    out = _Builder()
+    mode = "text"  # "text", "inline" or "display"
+    closer = ""  # what ends the current math mode
+    matrix_depth = 0
+    line_has_math = False
+    line_start = True
+    position = 0
+    length = len(text)
+    while position < length:
+        char = text[position]
+        if char == "%" and (position == 0 or text[position - 1] != "\\"):
+            end = text.find("\n", position)  # a LaTeX comment runs to the end of its line
+            position = length if end < 0 else end
+            continue
+        if char == "\n":
+            if mode == "text":
+                if out.ends_with_operator():
+                    out.blank(1, position)
+                else:
+                    out.whole_line = out.whole_line and not line_has_math
+                    out.flush()
+            elif mode == "inline":  # an unclosed $ ends with its line
+                out.flush()
+                mode = "text"
+            else:
+                out.blank(1, position)
+            line_has_math, line_start = False, True
+            position += 1
+            continue
+        if line_start and mode == "text":
+            out.whole_line = True
+            line_start = False
+        if mode == "text":
+            opener = _opening(text, position)
+            if opener:
+                token, mode, closer = opener
+                out.flush()
+                line_has_math = True
+                position += len(token)
+                continue
+        elif text.startswith(closer, position) and matrix_depth == 0:
+            out.flush()
+            position += len(closer)
+            mode, closer = "text", ""
+            continue
+        environment = _ENVIRONMENT.match(text, position) if char == "\\" else None
+        if environment and environment.group(2) in _MATRIX_ENVIRONMENTS:
+            matrix_depth += 1 if environment.group(1) == "begin" else -1
+            matrix_depth = max(matrix_depth, 0)
+            out.add(environment.group(), position)
+            position = environment.end()
+            continue
+        erased = (
+            (_ERASED_WITH_ARGUMENT.match(text, position) or _ERASED.match(text, position))
+            if char == "\\"
+            else None
+        )
+        if erased:
+            out.blank(len(erased.group()), position)
+            position = erased.end()
+            continue
+        if mode == "display" and matrix_depth == 0:
+            if text.startswith("\\\\", position):
+                out.flush()
+                position += 2
+                continue
+            if char == "&":
+                out.blank(1, position)
+                position += 1
+                continue
+        out.add(char, position)
+        position += 1
+    out.whole_line = out.whole_line and not line_has_math
+    out.flush()
+    return _join_continued(out.statements)
+
+
+def _join_continued(statements: list[Statement]) -> list[Statement]:
+    """``$$ lhs $$ $$ = rhs $$``: a statement opening with ``=`` continues the one before."""
+    joined: list[Statement] = []
+    for statement in statements:
+        previous = joined[-1] if joined else None
+        if previous is not None and statement.text.startswith("=") and "=" not in previous.text:
+            gap = previous.offsets[-1] + 1
+            joined[-1] = Statement(
+                previous.text + " " + statement.text,
+                (*previous.offsets, gap, *statement.offsets),
+                previous.whole_line,
+            )
+        else:
+            joined.append(statement)
+    return joined
+
+
+def _opening(text: str, position: int) -> tuple[str, str, str] | None:
+    """The math delimiter opening at ``position``: (token, mode, closer), or None."""
+    if text.startswith("$$", position):
+        return "$$", "display", "$$"
+    if text.startswith("$", position) and (position == 0 or text[position - 1] != "\\"):
+        return "$", "inline", "$"
+    if text.startswith("\\[", position):
+        return "\\[", "display", "\\]"
+    if text.startswith("\\(", position):
+        return "\\(", "inline", "\\)"
+    environment = _ENVIRONMENT.match(text, position)
+    if environment and environment.group(1) == "begin":
+        name = environment.group(2)
+        if name in _MATH_ENVIRONMENTS:
+            return environment.group(), "display", f"\\end{{{name}}}"
+    return None
+
+
+def _split_side_by_side(statement: Statement) -> list[Statement]:
+    """``a = b \\quad c = d`` -> two statements; a piece without ``=`` stays with the one before.
+
+    Only separators outside braces and brackets count (``\\quad`` also pads a sum inside a claim).
+    """
+    if statement.text.count("=") < 2:
+        return [statement]
+    cuts = []
+    depth = 0
+    text = statement.text
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char in "({[":
+            depth += 1
+        elif char in ")}]":
+            depth -= 1
+        elif depth == 0:
+            match = _SEPARATOR.match(text, index)
+            if match:
+                cuts.append((match.start(), match.end()))
+                index = match.end()
+                continue
+        index += 1
+    pieces: list[tuple[int, int]] = []
+    start = 0
+    for cut_start, cut_end in [*cuts, (len(text), len(text))]:
+        if "=" in text[start:cut_start] or not pieces:
+            pieces.append((start, cut_start))
+        else:
+            pieces[-1] = (pieces[-1][0], cut_start)
+        start = cut_end
+    return [statement.slice(a, b) for a, b in pieces]
+
+
+def _trim(statement: Statement) -> Statement:
+    """Drop surrounding blanks and a sentence's trailing comma, full stop or colon."""
+    text = statement.text
+    start = len(text) - len(text.lstrip())
+    stop = len(text.rstrip())
+    while stop > start and (
+        text[stop - 1] in ",:;" or (text[stop - 1] == "." and text[stop - 2 : stop] != "..")
+    ):
+        stop = len(text[: stop - 1].rstrip())
+    return statement.slice(start, stop)
