@@ -137,10 +137,6 @@ def dot(a, b):
     return sum((a * b).flat, Fraction(0))
 
 
-def pair(value):
-    return (value, value) if isinstance(value, int) else tuple(value)
-
-
 POOL_FUNCTIONS = {
     "max": (runtime.maxpool2d_forward, runtime.maxpool2d_backward),
     "min": (runtime.minpool2d_forward, runtime.minpool2d_backward),
@@ -264,7 +260,7 @@ def test_conv2d_matches_naive_on_float64(case):
     grad_out = rng.standard_normal(out.shape)
     expected = naive_conv2d(x, w, b, grad_out, **options)
     grad_x, grad_w, grad_b = runtime.conv2d_backward(x, w, grad_out, bias=b is not None, **options)
-    for actual, wanted in zip((out, grad_x, grad_w), expected, strict=False):
+    for actual, wanted in zip((out, grad_x, grad_w), expected[:3], strict=True):
         assert actual.dtype == np.float64
         np.testing.assert_allclose(actual, wanted.astype(np.float64), rtol=1e-12, atol=1e-12)
     if b is not None:
@@ -373,7 +369,7 @@ def test_extreme_pools_are_exact_on_sympy_rationals():
         assert_exact(got[1], expected[1])
 
 
-# -- ties and padding, built by hand -------------------------------------------------------------
+# -- ties and padding, built by hand ------------------------------------------------------------
 
 # Three 2x2 windows side by side (kernel 2, stride 2): window 0 holds its maximum twice,
 # window 1 three times, window 2 four times.
@@ -449,8 +445,8 @@ def test_padded_cells_never_win(kind, fill, dtype):
     grad_out = np.ones((1, 1, 2, 2), dtype=x.dtype)
     out, grad_x = run_pool(kind, x, grad_out, (2, 2), (2, 2), (1, 1), ties="first")
     assert (out == fill).all()
-    # "first" sends each window's gradient to its first *real* cell: the corners of each window
-    # that lie inside the input, the top-left of the real part
+    # "first" sends each window's gradient to its first real cell (the top-left of its real
+    # part), never to a pad before it
     expected = np.zeros((3, 3))
     expected[0, 0] = expected[0, 1] = expected[1, 0] = expected[1, 1] = 1
     np.testing.assert_array_equal(grad_x[0, 0].astype(np.float64), expected)
@@ -668,7 +664,34 @@ def test_float32_array_functions_keep_float32():
     assert [r.dtype for r in results] == [np.float32] * len(results)
 
 
-# -- bad arrays ----------------------------------------------------------------------------------
+def test_pool_stride_defaults_to_the_kernel_and_ints_mean_both_axes():
+    rng = np.random.default_rng(47)
+    x = fractions(rng, (1, 2, 6, 7), TIE_VALUES)
+    grad_out = fractions(rng, (1, 2, 2, 2))
+    for kind in ("max", "min", "avg"):
+        defaulted = run_pool(kind, x, grad_out, 3, None, 0, ties="split")
+        explicit = naive_pool(kind, x, grad_out, (3, 3), (3, 3), (0, 0), ties="split")
+        assert_exact(defaulted[0], explicit[0])
+        assert_exact(defaulted[1], explicit[1])
+
+
+def test_conv2d_int_options_mean_both_axes():
+    rng = np.random.default_rng(53)
+    x, w = fractions(rng, (1, 2, 7, 7)), fractions(rng, (2, 1, 2, 2))
+    as_ints = runtime.conv2d_forward(x, w, stride=2, padding=1, dilation=2, groups=2)
+    as_pairs = naive_conv2d(x, w, None, None, (2, 2), (1, 1), (2, 2), 2)[0]
+    assert_exact(as_ints, as_pairs)
+
+
+def test_a_conv_spec_with_bias_run_without_b_adds_no_bias():
+    rng = np.random.default_rng(59)
+    spec = Conv2d(input_shape=(1, 1, 3, 3), out_channels=2, kernel=2)
+    x, w = fractions(rng, spec.input_shape), fractions(rng, spec.weight_shape)
+    zero_bias = np.array([Fraction(0), Fraction(0)], dtype=object)
+    assert_exact(runtime.forward(spec, x, w), runtime.forward(spec, x, w, zero_bias))
+
+
+# -- bad arrays ---------------------------------------------------------------------------------
 
 X = np.zeros((1, 3, 5, 5))
 W = np.zeros((2, 3, 3, 3))
@@ -746,7 +769,7 @@ def test_bad_arrays_raise_value_errors_naming_argument_and_shapes(call, message)
         call()
 
 
-# -- the module itself ---------------------------------------------------------------------------
+# -- the module itself --------------------------------------------------------------------------
 
 RUNTIME_PATH = Path(runtime.__file__)
 
