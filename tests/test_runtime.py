@@ -282,6 +282,48 @@ def test_conv2d_is_exact_on_sympy_rationals():
         assert_exact(sympy_grad, to_sympy(fraction_grad))
 
 
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_conv2d_agrees_with_the_exact_symbolic_derivation(reduction):
+    """The third witness: symcnn.derive's gradients, evaluated at the same rationals."""
+    sympy = pytest.importorskip("sympy")
+    from symcnn.derive import derive
+
+    spec = Conv2d(
+        input_shape=(2, 2, 4, 5),
+        out_channels=2,
+        kernel=(2, 3),
+        stride=(2, 1),
+        padding=(1, 1),
+        dilation=(1, 2),
+        groups=2,
+        reduction=reduction,
+    )
+    derivation = derive(spec)
+    rng = np.random.default_rng(61)
+    x, w = fractions(rng, spec.input_shape), fractions(rng, spec.weight_shape)
+    b, grad_out = fractions(rng, spec.bias_shape), fractions(rng, spec.output_shape)
+    values = {}
+    for symbols, array in (
+        (derivation.tensors.X, x),
+        (derivation.tensors.W, w),
+        (derivation.tensors.B, b),
+        (derivation.tensors.G, grad_out),
+    ):
+        for symbol, value in zip(symbols.flat, array.flat, strict=True):
+            values[symbol] = sympy.Rational(value.numerator, value.denominator)
+
+    def evaluate(expressions):
+        return np.vectorize(
+            lambda e: Fraction(str(sympy.sympify(e).xreplace(values))), otypes=[object]
+        )(expressions)
+
+    assert_exact(runtime.forward(spec, x, w, b), evaluate(derivation.output))
+    grads = runtime.backward(spec, x, grad_out, w)
+    assert sorted(grads) == sorted(derivation.grads)
+    for name, symbolic in derivation.grads.items():
+        assert_exact(grads[name], evaluate(symbolic))
+
+
 # -- pools against the naive reference ----------------------------------------------------------
 
 # (kernel, stride, padding, input height x width): overlapping windows (stride < kernel),
