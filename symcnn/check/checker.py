@@ -13,7 +13,7 @@ from pathlib import Path
 from ..derive import Derivation, derive
 from ..spec import Layer
 from .compare import Record, compare
-from .diagnose import Diagnosis, diagnose, entry_hints
+from .diagnose import INDEX_SHIFT, Diagnosis, diagnose, entry_hints
 from .parse import FailedStatement, ParsedStatement, parse_statement
 from .resolve import Letters, Reader, Skipped, infer_letters
 from .source import (
@@ -139,16 +139,39 @@ def check_source(
         )
     # [claims] -> [verdict per entry] -> [known mistakes]
     records = compare(claims, derivation)
+    diagnoses = diagnose(records, derivation)
+    shifted = _index_shift(parsed, source, derivation, chosen, zero_based, records)
+    if shifted is not None:
+        diagnoses = [shifted]  # every claim right the other way: nothing else to explain
     return Report(
         source,
         derivation,
         chosen,
         zero_based,
         records,
-        diagnose(records, derivation),
+        diagnoses,
         claims.skipped,
         entry_hints(records, derivation),
     )
+
+
+def _index_shift(parsed, source, derivation, letters, zero_based, records) -> Diagnosis | None:
+    """Read the file again counting from the other end; if every claim is then right, say so.
+
+    This is the index-shift pattern's recomputation: the exact derivation written with every
+    index one off is what this reading found wrong, exactly when the other reading finds it
+    right.
+    """
+    failed = [r for r in records if r.status in ("wrong", "invalid")]
+    if not failed:
+        return None
+    other = Reader(derivation, letters, zero_based=not zero_based).read(parsed, source)
+    if other.unusable or not other.claims:
+        return None
+    again = compare(other, derivation)
+    if any(record.status == "wrong" for record in again):
+        return None
+    return Diagnosis(INDEX_SHIFT, tuple(failed), ())
 
 
 def check_text(text: str, spec: Layer, **options) -> Report:

@@ -21,7 +21,6 @@ from sympy import Add, Basic, S, Symbol, expand
 
 from .. import identities
 from ..derive import Derivation
-from ..tensors import parse_symbol
 from .compare import Record, equal
 from .operators import conv, full_conv
 
@@ -46,6 +45,7 @@ class Pattern:
     forms: dict[str, tuple[str, str]]
     layers: tuple[str, ...]
     build: Builder
+    sentence: str = ""  # replaces the per-tensor forms when set (fields: {count} {lines} ...)
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Diagnosis:
 
     @property
     def tensors(self) -> tuple[str, ...]:
-        return tuple(sorted({record.tensor for record in self.explained}))
+        return tuple(sorted({record.tensor for record in self.explained if record.tensor}))
 
 
 # -- rebuilding wrong derivations -----------------------------------------------------------------
@@ -198,50 +198,7 @@ def _input_kernel_swapped(d: Derivation) -> dict[str, np.ndarray]:
     }
 
 
-def _shifted(d: Derivation, delta: int) -> dict[str, np.ndarray]:
-    """The exact derivation written with every index ``delta`` off, as this reading sees it.
-
-    A file counting from 0 read as counting from 1 claims, at entry e, the exact value of entry
-    e + 1 with every symbol's written indices one lower (delta = -1); the converse is +1.
-    """
-    from ..notation import Notation
-
-    shown = Notation().shown_axes
-    shapes = {**{n: g.shape for n, g in d.grads.items()}, "O": d.output.shape}
-    prefixes = {"X": "x", "W": "w", "B": "b", "O": "g"}
-
-    def moved(index: tuple[int, ...], shape, step: int) -> tuple[int, ...] | None:
-        index = list(index)
-        for axis in shown(shape):
-            index[axis] += step
-            if not 0 <= index[axis] < shape[axis]:
-                return None
-        return tuple(index)
-
-    def relabel(expr: Basic) -> Basic | None:
-        mapping = {}
-        for symbol in expr.free_symbols:
-            tensor, index = parse_symbol(symbol)
-            tensor = "O" if tensor == "G" else tensor
-            new = moved(index, shapes[tensor], delta)
-            if new is None:
-                return None
-            mapping[symbol] = Symbol(prefixes[tensor] + "".join(f"_{i}" for i in new))
-        return expr.xreplace(mapping)
-
-    out = {}
-    for name, grad in d.grads.items():
-        predicted = np.full(grad.shape, None, dtype=object)
-        for index in np.ndindex(grad.shape):
-            source = moved(index, grad.shape, -delta)
-            if source is not None:
-                predicted[index] = relabel(grad[source])
-        out[name] = predicted
-    return out
-
-
 CONV = ("conv2d",)
-ALL_LAYERS = ("conv2d", "maxpool2d", "minpool2d", "avgpool2d")
 RIGHT_X = "full_conv({dO}, rot180({W}))"
 RIGHT_W = "conv({X}, {dO})"
 
@@ -315,30 +272,19 @@ PATTERNS: tuple[Pattern, ...] = (
         CONV,
         _input_kernel_swapped,
     ),
-    Pattern(
-        "indices_shifted_down",
-        "indices shifted by one (0- vs 1-based)",
-        {
-            "*": (
-                "the right values with every index counted from 0",
-                "count from 1, or check with --zero-based",
-            )
-        },
-        ALL_LAYERS,
-        lambda d: _shifted(d, -1),
-    ),
-    Pattern(
-        "indices_shifted_up",
-        "indices shifted by one (0- vs 1-based)",
-        {
-            "*": (
-                "the right values with every index counted from 1",
-                "count from 0, or check without --zero-based",
-            )
-        },
-        ALL_LAYERS,
-        lambda d: _shifted(d, +1),
-    ),
+)
+
+
+#: Indices counted from the other end (0 vs 1): found by reading the file again the other way
+#: (:func:`symcnn.check.checker.check_source`), the one recomputation that needs the text.
+INDEX_SHIFT = Pattern(
+    "indices_shifted",
+    "indices shifted by one (0- vs 1-based)",
+    {},
+    ("conv2d", "maxpool2d", "minpool2d", "avgpool2d"),
+    lambda derivation: {},
+    "read with indices counted {other}, all {count} wrong or unreadable claims ({lines}) are"
+    " right: check with {option}, or count {this}",
 )
 
 

@@ -289,13 +289,26 @@ def diagnosis_messages(report: Report) -> list[str]:
         "dO": f"d{letters.loss}/d{letters.output}",
         "S": _pair_text(getattr(spec, "stride", (1, 1))),
         "P": _pair_text(getattr(spec, "padding", (0, 0))),
+        "this": "from 0" if report.zero_based else "from 1",
+        "other": "from 1" if report.zero_based else "from 0",
+        "option": "no --zero-based" if report.zero_based else "--zero-based",
     }
     messages = []
     for diagnosis in report.diagnoses:
         pattern = diagnosis.pattern
+        if pattern.sentence:
+            lines = sorted({report.line(r.offset) for r in diagnosis.explained})
+            where = "line" + ("s " if len(lines) > 1 else " ") + _ranges(lines)
+            sentence = pattern.sentence.format(
+                count=len(diagnosis.explained), lines=where, **fields
+            )
+            messages.append(f"{pattern.title}: {sentence}")
+            continue
         parts = []
         for tensor in diagnosis.tensors:
             explained = [r for r in diagnosis.explained if r.tensor == tensor]
+            if not explained:
+                continue
             lines = sorted({report.line(r.offset) for r in explained})
             wrong, right = pattern.forms.get(tensor, pattern.forms.get("*", ("", "")))
             where = "line" + ("s " if len(lines) > 1 else " ") + _ranges(lines)

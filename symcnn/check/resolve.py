@@ -460,7 +460,8 @@ class Reader:
             return
         except NotationError as error:
             if self._about_loss(lhs):
-                result.unusable.append(Unusable(error.message, error.offset, _written(lhs)))
+                tensor = self._lhs_tensor(lhs)
+                result.unusable.append(Unusable(error.message, error.offset, _written(lhs), tensor))
             return
         if not targets:
             self._skip_unknown(lhs, result)
@@ -478,6 +479,14 @@ class Reader:
                             error.message, error.offset, target.written, target.tensor, target.index
                         )
                     )
+
+    def _lhs_tensor(self, lhs: Node) -> str | None:
+        """The gradient a left side is about, even when its index cannot be read."""
+        for derivative in _lhs_derivatives(lhs):
+            role = self.letters.role(derivative.denominator.letter)
+            if role in self.derivation.grads:
+                return role
+        return None
 
     def _about_loss(self, lhs: Node) -> bool:
         return any(_of_loss(d, self.letters.loss) for d in _lhs_derivatives(lhs))
