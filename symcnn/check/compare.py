@@ -17,6 +17,8 @@ from ..derive import Derivation
 from .resolve import Claims
 
 STATUSES = ("wrong", "invalid", "correct", "unchecked")
+#: Most other places a record lists for an entry claimed many times.
+MAX_PLACES = 20
 
 
 @dataclass(frozen=True)
@@ -124,19 +126,26 @@ def compare(claims: Claims, derivation: Derivation) -> list[Record]:
 def _note_duplicates(records: list[Record], claims: Claims) -> list[Record]:
     """Entries claimed by more than one statement: each such record names the others' places."""
     group_of = {claim.offset: claim.group for claim in claims.claims}
-    places: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
+
+    def group(record: Record) -> int:
+        return group_of.get(record.offset, -1 - record.offset)
+
+    places: dict[tuple, dict[int, int]] = defaultdict(dict)  # entry -> {group: first offset}
     for record in records:
         if record.index is not None and record.offset is not None:
-            group = group_of.get(record.offset, -1 - record.offset)
-            places[(record.tensor, record.index)].append((group, record.offset))
+            places[(record.tensor, record.index)].setdefault(group(record), record.offset)
+    firsts = {  # the first few places of each entry, enough to list all but one's own
+        entry: sorted(by_group.items(), key=lambda item: item[1])[: MAX_PLACES + 1]
+        for entry, by_group in places.items()
+        if len(by_group) > 1
+    }
     out = []
     for record in records:
-        if record.index is None or record.offset is None:
+        first = firsts.get((record.tensor, record.index))
+        if first is None or record.offset is None:
             out.append(record)
             continue
-        group = group_of.get(record.offset, -1 - record.offset)
-        others = sorted(
-            {offset for g, offset in places[(record.tensor, record.index)] if g != group}
-        )
-        out.append(replace(record, also_at=tuple(others)) if others else record)
+        own = group(record)
+        others = tuple(offset for g, offset in first if g != own)[:MAX_PLACES]
+        out.append(replace(record, also_at=others))
     return out

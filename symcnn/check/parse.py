@@ -18,6 +18,7 @@ layer in hand. Nothing here evaluates text: SymPy numbers are built from digits 
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
@@ -268,24 +269,28 @@ def _offset(raw) -> int:
     return raw.offset
 
 
-@lark.v_args(inline=True)
 class _Builder(lark.Transformer):
-    """Grammar tree -> raw nodes, with file offsets (runs inside the LALR parser)."""
+    """Grammar rules -> raw nodes with file offsets, called by the LALR parser as it reduces.
 
-    def __init__(self, statement: Statement):
+    Building nodes during the parse (rather than a tree first) halves the time per statement;
+    each callback takes the list of its rule's children. The statement being parsed is per
+    thread, so one parser serves every thread.
+    """
+
+    def __init__(self) -> None:
         super().__init__()
-        self.statement = statement
+        self.current = threading.local()
 
     def at(self, token: lark.Token) -> int:
-        return self.statement.offset(token.start_pos)
+        return self.current.statement.offset(token.start_pos)
 
-    def start_statement(self, *children):
+    def start_statement(self, children):
         return tuple(child for child in children if not isinstance(child, lark.Token))
 
-    def start_sum(self, child):
-        return child
+    def start_sum(self, children):
+        return children[0]
 
-    def sum(self, *children):
+    def sum(self, children):
         terms, sign, offset = [], 1, None
         for child in children:
             if isinstance(child, tuple) and child and child[0] == "sign":
@@ -297,10 +302,11 @@ class _Builder(lark.Transformer):
                 sign = 1
         return _Sum(tuple(terms), offset)
 
-    def sign(self, token):
+    def sign(self, children):
+        (token,) = children
         return ("sign", token.type == "MINUS", self.at(token))
 
-    def product(self, *children):
+    def product(self, children):
         factors, stars, star = [], [], False
         for child in children:
             if isinstance(child, lark.Token):
@@ -312,12 +318,13 @@ class _Builder(lark.Transformer):
             star = False
         return _Product(tuple(factors), tuple(stars))
 
-    def slashed(self, *children):
+    def slashed(self, children):
         items = tuple(c for c in children if not isinstance(c, lark.Token))
         slashes = tuple(self.at(c) for c in children if isinstance(c, lark.Token))
         return _Slash(items, slashes)
 
-    def number(self, token):
+    def number(self, children):
+        (token,) = children
         text = str(token)
         if len(text) > MAX_NUMBER_DIGITS:
             raise NotationError(
@@ -326,11 +333,14 @@ class _Builder(lark.Transformer):
         fraction = Fraction(text)  # digits and at most one point: the grammar saw to that
         return Number(Rational(fraction.numerator, fraction.denominator), self.at(token))
 
-    def name(self, token, index=None):
+    def name(self, children):
+        token, index = children[0], (children[1] if len(children) > 1 else None)
         kind = {"WORD": "word", "SUBSCRIPTED": "subscripted", "TEXTNAME": "text"}[token.type]
         return _Word(str(token), kind, index, self.at(token))
 
-    def partial(self, marker, base, index=None):
+    def partial(self, children):
+        marker, base = children[0], children[1]
+        index = children[2] if len(children) > 2 else None
         if base.type == "INT":
             return _Partial(None, str(base), self.at(marker))
         kind = {"WORD": "word", "SUBSCRIPTED": "subscripted", "TEXTNAME": "text"}[base.type]
@@ -347,43 +357,49 @@ class _Builder(lark.Transformer):
                 )
         return Index(groups, self.at(tokens[0]), **style)
 
-    def index_digits(self, token):
-        return self._groups([token], joined=True)
+    def index_digits(self, children):
+        return self._groups(children, joined=True)
 
-    def index_word(self, token):
-        return self._groups([token], joined=True)
+    def index_word(self, children):
+        return self._groups(children, joined=True)
 
-    def index_braced(self, items):
+    def index_braced(self, children):
+        (items,) = children
         return self._groups(items, joined=len(items) == 1)
 
-    def index_bracket(self, items):
+    def index_bracket(self, children):
+        (items,) = children
         return self._groups(items, bracket=True)
 
-    def index_unicode(self, token):
+    def index_unicode(self, children):
+        (token,) = children
         digits = str(token).translate(_SUBSCRIPT_DIGITS)
         index = Index(tuple(digits.split(",")), self.at(token), joined="," not in digits)
         if any(len(group) > MAX_INDEX_DIGITS for group in index.groups):
             raise NotationError(f"index {digits[:12]} is too long", self.at(token))
         return index
 
-    def items(self, *tokens):
-        return list(tokens)
+    def items(self, children):
+        return list(children)
 
-    def frac(self, token, top, bottom):
+    def frac(self, children):
+        token, top, bottom = children
         return _Frac(top, bottom, self.at(token))
 
-    def group(self, *children):
+    def group(self, children):
         items = tuple(c for c in children if not isinstance(c, lark.Token))
         return _Paren(items, _offset(items[0]))
 
-    def matrix(self, begin, *children):
-        rows = tuple(child for child in children if isinstance(child, list))
+    def matrix(self, children):
+        begin = children[0]
+        rows = tuple(child for child in children[1:] if isinstance(child, list))
         return _Matrix(rows, self.at(begin))
 
-    def row(self, *cells):
-        return list(cells)
+    def row(self, children):
+        return list(children)
 
-    def ellipsis(self, token):
+    def ellipsis(self, children):
+        (token,) = children
         return _Ellipsis(self.at(token))
 
 
@@ -391,15 +407,18 @@ _SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789"
 
 
 @cache
-def _parser() -> lark.Lark:
-    """The LALR parser of ``notation.lark`` (built once per process)."""
+def _parser() -> tuple[lark.Lark, _Builder]:
+    """The LALR parser of ``notation.lark`` and its node builder (built once per process)."""
     grammar = resources.files("symcnn.check").joinpath("notation.lark").read_text("utf-8")
-    return lark.Lark(
+    builder = _Builder()
+    parser = lark.Lark(
         grammar,
         parser="lalr",
         start=["start_statement", "start_sum"],
         maybe_placeholders=False,
+        transformer=builder,
     )
+    return parser, builder
 
 
 # -- words -> meaning ------------------------------------------------------------------------------
@@ -658,8 +677,10 @@ def check_depth(statement: Statement) -> None:
 def _parse(statement: Statement, start: str, text: str | None = None):
     """Run the LALR parser; turn lark's exceptions into NotationError with a file offset."""
     text = statement.text if text is None else text
+    parser, builder = _parser()
+    builder.current.statement = statement
     try:
-        tree = _parser().parse(text, start=start)
+        return parser.parse(text, start=start)
     except lark.exceptions.UnexpectedCharacters as error:
         raise NotationError(
             _unexpected_character(text, error.pos_in_stream), statement.offset(error.pos_in_stream)
@@ -675,7 +696,6 @@ def _parse(statement: Statement, start: str, text: str | None = None):
         ) from None
     except lark.exceptions.UnexpectedEOF:
         raise NotationError("the statement ends too early", statement.offset(len(text))) from None
-    return _Builder(statement).transform(tree)
 
 
 def _unexpected_character(text: str, position: int) -> str:

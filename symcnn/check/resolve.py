@@ -223,18 +223,17 @@ def infer_letters(
             elif isinstance(node, Entry) and not _is_contract(node):
                 entries[node.letter] += 1
     usage = lhs_letters + entries
-    candidates = [letter for letter in usage if letter != loss]
     output = _pick(outputs, exclude=set(lhs_letters) | {loss}, preferred=_OUTPUT_LETTERS)
-    known = _known_set(usage, has_kernel)
+    tensors = Counter({k: v for k, v in usage.items() if k not in (loss, output)})
+    known = _known_set(tensors, has_kernel)
     if output is None:
-        output = known["O"] if known else _free(_OUTPUT_LETTERS, "".join(candidates) + loss)
-    tensors = [letter for letter in candidates if letter != output]
+        output = known["O"] if known else _free(_OUTPUT_LETTERS, "".join(tensors) + loss)
     if not has_kernel:
         return Letters(_only_input(tensors, known), output, loss)
     if known:
         input_letter, kernel = known["X"], known["W"]
     else:
-        input_letter, kernel = _conventional(tensors)
+        input_letter, kernel = _conventional(list(tensors))
     bias_candidates = [c for c in tensors if c in _BIAS_LETTERS and c not in (input_letter, kernel)]
     bias = bias_candidates[0] if bias_candidates else (known or {}).get("B")
     if bias in (input_letter, kernel, output, loss) or bias is None:
@@ -273,20 +272,23 @@ def _pick(counts: Counter, *, exclude: set, preferred: tuple[str, ...]) -> str |
 
 
 def _known_set(usage: Counter, has_kernel: bool) -> dict[str, str] | None:
-    """The known letter set the file uses most (both its input and kernel letters, if any)."""
+    """The known letter set that names the most of the file's tensor letters.
+
+    A set qualifies when it names its input letter or its kernel letter among them; ties go to
+    the order of :data:`symcnn.notation.LETTER_SETS`. Letters no set names (a typo) are left
+    for the claims that use them to report.
+    """
     best, best_count = None, 0
     for letters in LETTER_SETS.values():
-        both = letters["X"] in usage and (not has_kernel or letters["W"] in usage)
-        count = usage[letters["X"]] + (usage[letters["W"]] if has_kernel else 0)
-        if both and count > best_count:
+        roles = ("X", "W", "B") if has_kernel else ("X",)
+        named = {letters[role] for role in roles}
+        if letters["X"] not in usage and (not has_kernel or letters["W"] not in usage):
+            continue
+        count = sum(usage[letter] for letter in named)
+        if count > best_count:
             best, best_count = letters, count
-    if best is None:  # only one of the two letters appears: still a known set's, if unique
-        matches = [
-            letters
-            for letters in LETTER_SETS.values()
-            if letters["X"] in usage and set(usage) <= set(letters.values()) | {letters["loss"]}
-        ]
-        best = matches[0] if len(matches) == 1 else None
+    if best is None and set(usage) <= {"B"}:
+        best = LETTER_SETS["XWO"]  # nothing but a bias (or nothing): the default letters
     return best
 
 

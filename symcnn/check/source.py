@@ -15,10 +15,11 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 #: Files larger than this are refused before any parsing (a derivation is a few kilobytes).
-MAX_BYTES = 1_000_000
+MAX_BYTES = 256_000
 
 #: Deepest nesting of (), {}, [] and matrix environments a statement may have.
 MAX_DEPTH = 32
@@ -82,7 +83,7 @@ class Source:
     name: str
     text: str
 
-    @property
+    @cached_property
     def line_starts(self) -> list[int]:
         return [0] + [match.end() for match in re.finditer("\n", self.text)]
 
