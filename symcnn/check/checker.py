@@ -83,15 +83,6 @@ class Report:
     def line(self, offset: int | None) -> int | None:
         return None if offset is None else self.source.position(offset)[0]
 
-    def first_error(self) -> str | None:
-        """``FILE:LINE:COLUMN: message`` of the first claim that could not be read."""
-        invalid = [record for record in self.records if record.status == "invalid"]
-        if not invalid:
-            return None
-        first = invalid[0]
-        more = f" (and {len(invalid) - 1} more)" if len(invalid) > 1 else ""
-        return f"{self.where(first.offset)}: {first.written}: {first.message}{more}"
-
 
 def check_source(
     source: Source,

@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     rendered = reports.dumps(report) if args.format == "json" else reports.text(report)
     write_output(rendered, args.output, force=args.force)
     if report.exit_status == 2:
-        print(f"symcnn check: error: {report.first_error()}", file=sys.stderr)
+        print(f"symcnn check: error: {reports.first_error(report)}", file=sys.stderr)
     return report.exit_status
 
 

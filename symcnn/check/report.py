@@ -116,6 +116,23 @@ def _term_key(term: Basic) -> tuple:
 # -- text ---------------------------------------------------------------------------------------
 
 
+def first_error(report: Report) -> str | None:
+    """``FILE:LINE:COLUMN: entry: message`` of the first claim that could not be read."""
+    invalid = [record for record in report.records if record.status == "invalid"]
+    if not invalid:
+        return None
+    first = invalid[0]
+    more = f" (and {len(invalid) - 1} more)" if len(invalid) > 1 else ""
+    return f"{report.where(first.offset)}: {_entry_name(report, first)}: {first.message}{more}"
+
+
+def _entry_name(report: Report, record: Record) -> str:
+    """The entry as the report names it (``dL/dX12``), or as written when it has no index."""
+    if record.tensor and record.index is not None:
+        return ReaderNames(report).gradient(record.tensor, record.index)
+    return record.written
+
+
 def layer_summary(report: Report) -> str:
     spec = report.derivation.spec
     parts = [spec.type, "input " + "x".join(map(str, spec.input_shape))]
@@ -150,11 +167,7 @@ def text(report: Report) -> str:
     if invalid:
         lines += ["", f"UNREADABLE ({len(invalid)})"]
         for record in invalid:
-            entry = (
-                names.gradient(record.tensor, record.index)
-                if record.tensor and record.index is not None
-                else record.written
-            )
+            entry = _entry_name(report, record)
             lines.append(f"  {report.where(record.offset)}: {entry}: {record.message}")
             if record.expected is not None:
                 lines.append(f"      expected {names.expression(record.expected)}")
@@ -445,7 +458,7 @@ def summary_row(name: str, report: Report | None, error: str | None = None) -> d
     verdict = {0: "correct", 1: "wrong", 2: "unusable"}[report.exit_status]
     if verdict == "correct" and summary["unchecked"]:
         verdict = "incomplete"
-    problem = report.first_error()
+    problem = first_error(report)
     if problem is None:
         names = ReaderNames(report)
         first_wrong = next((r for r in report.records if r.status == "wrong"), None)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-from sympy import Add, Basic, Integer, Mul, S, Symbol
+from sympy import Add, Basic, Integer, Mul, Pow, S, Symbol
 
 from ..derive import Derivation
 from ..notation import LETTER_SETS, Notation
@@ -113,10 +113,15 @@ def parse_letters(text: str, has_kernel: bool, loss: str | None = None) -> Lette
     if loss is not None and (len(loss) != 1 or not loss.isalpha() or loss in letters):
         raise ValueError(f"loss={loss!r} is not valid: expected one letter not among {letters}")
     if has_kernel:
-        bias = letters[3] if len(letters) == 4 else _free(_BIAS_LETTERS, letters)
+        bias = letters[3] if len(letters) == 4 else _free(_bias_letters(letters), letters)
         default_loss = "E" if letters[0].islower() else "L"
         return Letters(letters[0], letters[2], loss or default_loss, letters[1], bias)
     return Letters(letters[0], letters[1], loss or ("E" if letters[0].islower() else "L"))
+
+
+def _bias_letters(input_letter: str) -> tuple[str, ...]:
+    """Bias letters to try, in the input letter's case first."""
+    return ("b", "B") if input_letter.islower() else ("B", "b")
 
 
 def _free(candidates: tuple[str, ...], used: str) -> str | None:
@@ -237,7 +242,7 @@ def infer_letters(
     bias_candidates = [c for c in tensors if c in _BIAS_LETTERS and c not in (input_letter, kernel)]
     bias = bias_candidates[0] if bias_candidates else (known or {}).get("B")
     if bias in (input_letter, kernel, output, loss) or bias is None:
-        bias = _free(_BIAS_LETTERS, input_letter + kernel + output + loss)
+        bias = _free(_bias_letters(input_letter), input_letter + kernel + output + loss)
     return Letters(input_letter, output, loss, kernel, bias)
 
 
@@ -289,6 +294,8 @@ def _known_set(usage: Counter, has_kernel: bool) -> dict[str, str] | None:
             best, best_count = letters, count
     if best is None and set(usage) <= {"B"}:
         best = LETTER_SETS["XWO"]  # nothing but a bias (or nothing): the default letters
+    elif best is None and set(usage) == {"b"}:
+        best = LETTER_SETS["xwo"]
     return best
 
 
@@ -899,6 +906,9 @@ def _expanded_terms(expr: Basic) -> int:
             if count > MAX_TERMS:
                 return count
         return count
+    if isinstance(expr, Pow) and expr.exp.is_Integer and expr.exp > 1:
+        base = _expanded_terms(expr.base)
+        return base if base == 1 else min(base ** int(expr.exp), MAX_TERMS + 1)
     return 1
 
 

@@ -254,6 +254,7 @@ def split_statements(source: Source) -> list[Statement]:
             opener = _opening(text, position)
             if opener:
                 token, mode, closer = opener
+                out.whole_line = False  # text before math on a line is not a line of its own
                 out.flush()
                 line_has_math = True
                 position += len(token)
