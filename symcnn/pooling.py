@@ -167,7 +167,7 @@ def _partial(ties: str, extreme: Extreme, window: Sequence[Symbol], i: int) -> B
     names = [x.name for x in window]
     ranks = tuple(sorted(names).index(name) for name in names)
     template, placeholders = _template(ties, extreme, ranks, i)
-    return _renamed(template, dict(zip(placeholders, window, strict=True)))
+    return renamed(template, dict(zip(placeholders, window, strict=True)))
 
 
 @functools.cache
@@ -180,11 +180,33 @@ def _template(
     return TIE_RULES[ties](placeholders, i, extreme), placeholders
 
 
-def _renamed(expr: Basic, names: dict[Symbol, Symbol]) -> Basic:
-    """``expr`` with symbols replaced, every node rebuilt without evaluating it again."""
+def renamed(expr: Basic, names: dict[Symbol, Symbol]) -> Basic:
+    """``expr`` with its symbols renamed, every node rebuilt as it is, without evaluating it.
+
+    Parameters
+    ----------
+    expr : sympy.Basic
+        An expression, canonical as SymPy built it.
+    names : dict of sympy.Symbol to sympy.Symbol
+        The renaming; symbols not in it stay.
+
+    Returns
+    -------
+    sympy.Basic
+        The same tree over the new names. It is the expression SymPy would build from scratch
+        when the renaming keeps the order of the names (every canonical choice for plain symbols
+        follows that order); otherwise it is still the same function of the renamed symbols.
+
+    Examples
+    --------
+    >>> from sympy import Piecewise, symbols
+    >>> a, b, x, y = symbols("a b x y")
+    >>> renamed(Piecewise((1, a >= b), (0, True)), {a: x, b: y})
+    Piecewise((1, x >= y), (0, True))
+    """
     if not expr.args:
         return names.get(expr, expr)
-    args = tuple(_renamed(arg, names) for arg in expr.args)
+    args = tuple(renamed(arg, names) for arg in expr.args)
     build = _REBUILD.get(type(expr))
     return build(type(expr), args) if build else expr.func(*args, evaluate=False)
 
