@@ -68,10 +68,21 @@ def _lines(text: str) -> list[str]:
 
 
 def unrolled_terms(structure: Structure) -> int:
-    """Terms an unrolled module prints: every term of one sample's forward and gradients."""
-    count = sum(len(terms) for terms in structure.sample_maps().forward.values())
-    for entries in structure.sample_maps().grads.values():
-        count += sum(len(terms) for terms in entries.values())
+    """Terms an unrolled module prints: every term of one sample's forward and gradients.
+
+    Counted from the taps without building the terms: each link of a tap is one product per
+    channel pair in the forward pass and in each of dL/dX and dL/dW.
+    """
+    spec = structure.spec
+    out_channels, in_per_group, _, _ = spec.weight_shape
+    links = sum(
+        len(range(t.out_rows.start, t.out_rows.stop))
+        * len(range(t.out_cols.start, t.out_cols.stop))
+        for t in structure.taps
+    )
+    count = 3 * links * out_channels * in_per_group
+    if spec.bias:
+        count += 2 * out_channels * spec.output_shape[2] * spec.output_shape[3]
     return count
 
 

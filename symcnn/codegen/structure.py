@@ -229,6 +229,20 @@ def conv2d_maps(spec: Conv2d, taps: tuple[Tap, ...]) -> IndexMaps:
     return IndexMaps(forward, grads)
 
 
+def expression(terms: list[Term], tensors: Tensors) -> Basic:
+    """The SymPy sum of parsed terms (the inverse of :func:`parse_terms`)."""
+    arrays = {"X": tensors.X, "W": tensors.W, "B": tensors.B, "G": tensors.G}
+    monomials = []
+    for term in terms:
+        symbols = [arrays[name][at] for name, at in term.factors]
+        if term.coefficient == 1 and len(symbols) == 2:
+            monomials.append(canonical.pair(*symbols))
+        else:
+            coefficient = Rational(term.coefficient.numerator, term.coefficient.denominator)
+            monomials.append(canonical.product((coefficient, *symbols)))
+    return canonical.total(monomials)
+
+
 def expressions(maps: IndexMaps, tensors: Tensors) -> dict[str, np.ndarray]:
     """SymPy expressions from index maps: ``{"output": array, "X": array, ...}``."""
     arrays = {"X": tensors.X, "W": tensors.W, "B": tensors.B, "G": tensors.G}
@@ -236,15 +250,7 @@ def expressions(maps: IndexMaps, tensors: Tensors) -> dict[str, np.ndarray]:
     def build(entries: dict[Index, list[Term]], shape: tuple[int, ...]) -> np.ndarray:
         result = np.empty(shape, dtype=object)
         for index, terms in entries.items():
-            monomials = []
-            for term in terms:
-                symbols = [arrays[name][at] for name, at in term.factors]
-                if term.coefficient == 1 and len(symbols) == 2:
-                    monomials.append(canonical.pair(*symbols))
-                else:
-                    coefficient = Rational(term.coefficient.numerator, term.coefficient.denominator)
-                    monomials.append(canonical.product((coefficient, *symbols)))
-            result[index] = canonical.total(monomials)
+            result[index] = expression(terms, tensors)
         return result
 
     result = {"output": build(maps.forward, tensors.G.shape)}
