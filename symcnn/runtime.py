@@ -23,6 +23,12 @@ Option checks live in :mod:`symcnn.spec`: the array-level functions build a spec
 arrays' shapes and their options, then run the spec-level :func:`forward` or :func:`backward`,
 which check every array against the spec.
 
+The result dtype is NumPy's promotion of the arrays given (float32 with float32 stays float32).
+Object arrays are exact when they hold rationals: the divisions (an average, a split tie, the
+``"mean"`` reduction) divide by Python ints, and ``Fraction / int`` is a Fraction where a plain
+``int / int`` would be a float. A NaN in a max (min) window makes that output NaN and, being
+equal to nothing, receives none of its gradient.
+
 >>> from symcnn.spec import MaxPool2d
 >>> x = np.array([[[[1.0, 3.0], [3.0, 2.0]]]])
 >>> spec = MaxPool2d(input_shape=x.shape, kernel=(2, 2), ties="split")
@@ -46,7 +52,7 @@ from .spec import AvgPool2d, Conv2d, ExtremePool2d, Layer, MaxPool2d, MinPool2d,
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(object))
 
 
-# -- checking arrays --------------------------------------------------------------------------
+# -- checking arrays ----------------------------------------------------------------------------
 
 
 def _checked(name: str, value: Any, shape: tuple[int, ...], meaning: str) -> np.ndarray:
@@ -84,7 +90,7 @@ def _common_dtype(*arrays: np.ndarray | None) -> np.dtype:
     return np.result_type(*(a for a in arrays if a is not None))
 
 
-# -- geometry: which output windows and input cells each tap links -----------------------------
+# -- geometry: which output windows and input cells each tap links ------------------------------
 
 
 class _Tap(NamedTuple):
@@ -469,7 +475,7 @@ def backward(spec: Layer, x: Any, grad_out: Any, w: Any = None) -> dict[str, np.
     return runtime.backward(spec, x, upstream, **weights)
 
 
-# -- the array-level functions --------------------------------------------------------------------
+# -- the array-level functions ------------------------------------------------------------------
 
 _INPUT_AXES = "(N, C, H, W)"
 
