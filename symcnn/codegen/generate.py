@@ -192,10 +192,7 @@ def _description(structure: Structure, strategy: Strategy, notes: list[str]) -> 
         "",
     ]
     tensors = Tensors.for_layer(derived)
-    maps = structure.maps
-    first = {"O": maps.forward} | {f"dL/d{name}": entries for name, entries in maps.grads.items()}
-    for label, entries in first.items():
-        index, terms = next(iter(entries.items()))
+    for label, (index, terms) in structure.first_entries.items():
         head = f"    {label}[{','.join(map(str, index))}] = "
         lines.append(head + _quote(expression(terms, tensors), LINE_LENGTH - len(head)))
     lines += ["", "Taps: kernel position (p, q) links output windows to input cells:", ""]

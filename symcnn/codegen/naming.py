@@ -5,12 +5,13 @@
 >>> module_filename(spec, "float32")
 'conv2d_64x1x28x28_out6_k5x5_float32.py'
 >>> print(command_line(spec, "float32", "taps", "generated"))  # doctest: +NORMALIZE_WHITESPACE
-symcnn generate conv2d --input 64x1x28x28 --out-channels 6 --kernel 5x5 --dtype float32
+symcnn generate conv2d --input 64x1x28x28 --kernel 5x5 --out-channels 6 --dtype float32
     --strategy taps -o generated
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from ..cli import OPTIONS, SWITCHES
@@ -38,8 +39,13 @@ def _text(value: Any) -> str:
 
 
 def non_default_options(spec: Layer) -> dict[str, Any]:
-    """The options of ``spec`` that differ from a layer built with only its input and kernel."""
-    plain = LAYERS[spec.type](input_shape=spec.input_shape, kernel=spec.kernel).to_dict()
+    """The options of ``spec`` that differ from their defaults (a pool's stride: its kernel)."""
+    plain = {}
+    for option in dataclasses.fields(LAYERS[spec.type]):
+        default = option.default
+        if option.name == "stride" and default is None:
+            default = spec.kernel  # the pools' stride defaults to the window
+        plain[option.name] = list(default) if isinstance(default, tuple) else default
     return {
         key: value
         for key, value in spec.to_dict().items()

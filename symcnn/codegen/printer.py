@@ -10,7 +10,7 @@ ruff-clean without running ruff.
 >>> from sympy import Rational, symbols
 >>> x, y, g = symbols("x_0_0_1_2 x_0_0_1_3 g_0_0_0_0")
 >>> KernelPrinter().doprint(Rational(1, 4) * x + Rational(1, 4) * y + g)
-'g_0_0 + (x_0_1_2 + x_0_1_3) / 4'
+'g_0_0_0 + (x_0_1_2 + x_0_1_3) / 4'
 >>> KernelPrinter().region("x", 2, slice(0, 24, 1), slice(1, 25, 2))
 'x[:, :, 0:24, 1:25:2]'
 """

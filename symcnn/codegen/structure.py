@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -295,15 +295,16 @@ class Structure:
         The full layer the kernels are for.
     derived_spec : Layer
         The reduced layer that was derived (:func:`structure_spec`).
-    maps : IndexMaps
-        The reduced derivation read back into index maps.
+    first_entries : dict of str to (index, list of Term)
+        The first entry of the reduced derivation's output (``"O"``) and of each gradient
+        (``"dL/dX"``, ...), read back into terms: what a module's header quotes.
     taps : tuple of Tap
         The spatial taps, proven against the reduced derivation, valid at the full shape.
     """
 
     spec: Layer
     derived_spec: Layer
-    maps: IndexMaps
+    first_entries: dict[str, tuple[Index, list[Term]]]
     taps: tuple[Tap, ...]
 
     def maps_for(self, spec: Layer) -> IndexMaps:
@@ -337,8 +338,12 @@ MAPS: dict[str, Callable[[Any, tuple[Tap, ...]], IndexMaps]] = {
 }
 
 
+@lru_cache(maxsize=64)
 def prove(spec: Layer) -> Structure:
     """Derive ``spec`` at its structure size, recover its taps and prove them exact.
+
+    The result is cached per spec (specs are frozen): a catalog check renders each layer in
+    two dtypes and the tests render the catalog more than once.
 
     Raises
     ------
@@ -360,7 +365,9 @@ def _prove(spec: Layer) -> Structure:
     # [derivation] -> [index maps] -> [taps]
     maps = IndexMaps.of(derivation)
     taps = taps_of(maps)
-    structure = Structure(spec, reduced, maps, taps)
+    first = {"O": maps.forward} | {f"dL/d{name}": entries for name, entries in maps.grads.items()}
+    first_entries = {label: next(iter(entries.items())) for label, entries in first.items()}
+    structure = Structure(spec, reduced, first_entries, taps)
     # [taps] -> [rebuilt maps] == [derived maps]: the proof. A derived expression is exactly
     # the sum of its parsed terms (parse_terms refuses anything else), so equal term lists
     # are equal expressions.
