@@ -5,7 +5,7 @@
 
 Strategy: unrolled (straight-line code, one statement per entry, as the derivation reads).
 Names: x_c_h_w is x[:, c, h, w] and g_k_i_j is grad_out[:, k, i, j], every sample at
-once; w_k_c_p_q and b_k are the weight and bias entries.
+once (Python scalars for a batch of one); w_k_c_p_q and b_k are the weight and bias.
 
 Derived at the structure size (input 1x1x3x3, out_channels 1, groups 1),
 its every forward and gradient entry rebuilt exactly from the taps below. The derived
@@ -94,7 +94,7 @@ def forward(x, w, b=None, *, out=None):
         x_0_2_0,
         x_0_2_1,
         x_0_2_2,
-    ) = x.reshape(1, 9).T
+    ) = x.reshape(9).tolist()
     w_0_0_0_0, w_0_0_0_1, w_0_0_1_0, w_0_0_1_1 = w.reshape(4).tolist()
     (b_0,) = b.reshape(1).tolist()
     out[:, 0, 0, 0] = b_0 + w_0_0_1_1 * x_0_0_0
@@ -155,7 +155,7 @@ def backward(x, w, grad_out, *, out=None):
         g_0_3_1,
         g_0_3_2,
         g_0_3_3,
-    ) = grad_out.reshape(1, 16).T
+    ) = grad_out.reshape(16).tolist()
     (
         x_0_0_0,
         x_0_0_1,
@@ -166,7 +166,7 @@ def backward(x, w, grad_out, *, out=None):
         x_0_2_0,
         x_0_2_1,
         x_0_2_2,
-    ) = x.reshape(1, 9).T
+    ) = x.reshape(9).tolist()
     w_0_0_0_0, w_0_0_0_1, w_0_0_1_0, w_0_0_1_1 = w.reshape(4).tolist()
     grad_x[:, 0, 0, 0] = (
         g_0_0_0 * w_0_0_1_1 + g_0_0_1 * w_0_0_1_0 + g_0_1_0 * w_0_0_0_1 + g_0_1_1 * w_0_0_0_0
@@ -195,7 +195,7 @@ def backward(x, w, grad_out, *, out=None):
     grad_x[:, 0, 2, 2] = (
         g_0_2_2 * w_0_0_1_1 + g_0_2_3 * w_0_0_1_0 + g_0_3_2 * w_0_0_0_1 + g_0_3_3 * w_0_0_0_0
     )
-    grad_w[0, 0, 0, 0] = np.sum(
+    grad_w[0, 0, 0, 0] = (
         g_0_1_1 * x_0_0_0
         + g_0_1_2 * x_0_0_1
         + g_0_1_3 * x_0_0_2
@@ -206,7 +206,7 @@ def backward(x, w, grad_out, *, out=None):
         + g_0_3_2 * x_0_2_1
         + g_0_3_3 * x_0_2_2
     )
-    grad_w[0, 0, 0, 1] = np.sum(
+    grad_w[0, 0, 0, 1] = (
         g_0_1_0 * x_0_0_0
         + g_0_1_1 * x_0_0_1
         + g_0_1_2 * x_0_0_2
@@ -217,7 +217,7 @@ def backward(x, w, grad_out, *, out=None):
         + g_0_3_1 * x_0_2_1
         + g_0_3_2 * x_0_2_2
     )
-    grad_w[0, 0, 1, 0] = np.sum(
+    grad_w[0, 0, 1, 0] = (
         g_0_0_1 * x_0_0_0
         + g_0_0_2 * x_0_0_1
         + g_0_0_3 * x_0_0_2
@@ -228,7 +228,7 @@ def backward(x, w, grad_out, *, out=None):
         + g_0_2_2 * x_0_2_1
         + g_0_2_3 * x_0_2_2
     )
-    grad_w[0, 0, 1, 1] = np.sum(
+    grad_w[0, 0, 1, 1] = (
         g_0_0_0 * x_0_0_0
         + g_0_0_1 * x_0_0_1
         + g_0_0_2 * x_0_0_2
@@ -239,7 +239,7 @@ def backward(x, w, grad_out, *, out=None):
         + g_0_2_1 * x_0_2_1
         + g_0_2_2 * x_0_2_2
     )
-    grad_b[0] = np.sum(
+    grad_b[0] = (
         g_0_0_0
         + g_0_0_1
         + g_0_0_2

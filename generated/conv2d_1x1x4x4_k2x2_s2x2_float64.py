@@ -5,7 +5,7 @@
 
 Strategy: unrolled (straight-line code, one statement per entry, as the derivation reads).
 Names: x_c_h_w is x[:, c, h, w] and g_k_i_j is grad_out[:, k, i, j], every sample at
-once; w_k_c_p_q and b_k are the weight and bias entries.
+once (Python scalars for a batch of one); w_k_c_p_q and b_k are the weight and bias.
 
 Derived at the structure size (input 1x1x4x4, out_channels 1, groups 1),
 its every forward and gradient entry rebuilt exactly from the taps below. The derived
@@ -101,7 +101,7 @@ def forward(x, w, b=None, *, out=None):
         x_0_3_1,
         x_0_3_2,
         x_0_3_3,
-    ) = x.reshape(1, 16).T
+    ) = x.reshape(16).tolist()
     w_0_0_0_0, w_0_0_0_1, w_0_0_1_0, w_0_0_1_1 = w.reshape(4).tolist()
     (b_0,) = b.reshape(1).tolist()
     out[:, 0, 0, 0] = (
@@ -133,7 +133,7 @@ def backward(x, w, grad_out, *, out=None):
     grad_x = _output("grad_x", grad_x, INPUT_SHAPE, x.dtype)
     grad_w = _output("grad_w", grad_w, WEIGHT_SHAPE, x.dtype)
     grad_b = _output("grad_b", grad_b, BIAS_SHAPE, x.dtype)
-    g_0_0_0, g_0_0_1, g_0_1_0, g_0_1_1 = grad_out.reshape(1, 4).T
+    g_0_0_0, g_0_0_1, g_0_1_0, g_0_1_1 = grad_out.reshape(4).tolist()
     (
         x_0_0_0,
         x_0_0_1,
@@ -151,7 +151,7 @@ def backward(x, w, grad_out, *, out=None):
         x_0_3_1,
         x_0_3_2,
         x_0_3_3,
-    ) = x.reshape(1, 16).T
+    ) = x.reshape(16).tolist()
     w_0_0_0_0, w_0_0_0_1, w_0_0_1_0, w_0_0_1_1 = w.reshape(4).tolist()
     grad_x[:, 0, 0, 0] = g_0_0_0 * w_0_0_0_0
     grad_x[:, 0, 0, 1] = g_0_0_0 * w_0_0_0_1
@@ -169,17 +169,17 @@ def backward(x, w, grad_out, *, out=None):
     grad_x[:, 0, 3, 1] = g_0_1_0 * w_0_0_1_1
     grad_x[:, 0, 3, 2] = g_0_1_1 * w_0_0_1_0
     grad_x[:, 0, 3, 3] = g_0_1_1 * w_0_0_1_1
-    grad_w[0, 0, 0, 0] = np.sum(
+    grad_w[0, 0, 0, 0] = (
         g_0_0_0 * x_0_0_0 + g_0_0_1 * x_0_0_2 + g_0_1_0 * x_0_2_0 + g_0_1_1 * x_0_2_2
     )
-    grad_w[0, 0, 0, 1] = np.sum(
+    grad_w[0, 0, 0, 1] = (
         g_0_0_0 * x_0_0_1 + g_0_0_1 * x_0_0_3 + g_0_1_0 * x_0_2_1 + g_0_1_1 * x_0_2_3
     )
-    grad_w[0, 0, 1, 0] = np.sum(
+    grad_w[0, 0, 1, 0] = (
         g_0_0_0 * x_0_1_0 + g_0_0_1 * x_0_1_2 + g_0_1_0 * x_0_3_0 + g_0_1_1 * x_0_3_2
     )
-    grad_w[0, 0, 1, 1] = np.sum(
+    grad_w[0, 0, 1, 1] = (
         g_0_0_0 * x_0_1_1 + g_0_0_1 * x_0_1_3 + g_0_1_0 * x_0_3_1 + g_0_1_1 * x_0_3_3
     )
-    grad_b[0] = np.sum(g_0_0_0 + g_0_0_1 + g_0_1_0 + g_0_1_1)
+    grad_b[0] = g_0_0_0 + g_0_0_1 + g_0_1_0 + g_0_1_1
     return grad_x, grad_w, grad_b

@@ -103,8 +103,14 @@ def _scalar_names(shape: tuple[int, ...], prefix: str) -> list[str]:
 
 
 def _rows(name: str, shape: tuple[int, ...], prefix: str) -> str:
-    """Unpack a batch tensor into one row per entry of a sample."""
+    """Unpack a batch tensor into one row per entry of a sample.
+
+    With a batch of one, the rows are Python scalars (``tolist``): arithmetic on them costs a
+    tenth of a NumPy call on a one-element array, which dominates a tiny layer.
+    """
     per_sample = math.prod(shape[1:])
+    if shape[0] == 1:
+        return unpack(INDENT, _row_names(shape, prefix), f"{name}.reshape({per_sample}).tolist()")
     return unpack(INDENT, _row_names(shape, prefix), f"{name}.reshape({shape[0]}, {per_sample}).T")
 
 
@@ -158,26 +164,29 @@ def conv2d_unrolled(structure: Structure, printer: KernelPrinter) -> KernelCode:
         _scalars("w", spec.weight_shape, "w"),
     ]
     backward += _assign_entries(printer, "grad_x", expressions["X"], rows=True)
-    backward += _gradient_sums(printer, "grad_w", expressions["W"])
+    backward += _gradient_sums(printer, "grad_w", expressions["W"], batch)
     if spec.bias:
-        backward += _gradient_sums(printer, "grad_b", expressions["B"])
+        backward += _gradient_sums(printer, "grad_b", expressions["B"], batch)
     notes = [
         "Names: x_c_h_w is x[:, c, h, w] and g_k_i_j is grad_out[:, k, i, j], every sample at",
-        "once; w_k_c_p_q and b_k are the weight and bias entries.",
+        "once (Python scalars for a batch of one); w_k_c_p_q and b_k are the weight and bias.",
     ]
     return KernelCode(_flatten(forward), _flatten(backward), notes)
 
 
-def _gradient_sums(printer: KernelPrinter, name: str, array: np.ndarray) -> list[str]:
-    """Parameter gradients: each entry the derived sum over one sample, summed over samples."""
+def _gradient_sums(printer: KernelPrinter, name: str, array: np.ndarray, batch: int) -> list[str]:
+    """Parameter gradients: each entry the derived sum over one sample, summed over samples
+    (with a batch of one the rows are scalars and there is nothing to sum)."""
     lines = []
     for index, expr in np.ndenumerate(array):
         target = _entry(name, index, False)
         if expr == 0:
             lines.append(f"{INDENT}{target} = 0")
-            continue
-        terms = [printer.doprint(term) for term in (expr.args if expr.is_Add else (expr,))]
-        lines.append(_sum_call(target, terms))
+        elif batch == 1:
+            lines += _lines(_sum_statement(printer, target, expr))
+        else:
+            terms = [printer.doprint(term) for term in (expr.args if expr.is_Add else (expr,))]
+            lines.append(_sum_call(target, terms))
     return lines
 
 
