@@ -283,3 +283,13 @@ def test_generate_command_is_fast_and_matches_the_runtime(tmp_path, capsys):
     compare_with_runtime(
         load(module), Conv2d(input_shape=(64, 1, 28, 28), out_channels=6, kernel=5), "float64"
     )
+
+
+def test_templates_ship_inside_the_wheel():
+    from symcnn.codegen.generate import TEMPLATES
+    from symcnn.codegen.render import template_root
+
+    for name in TEMPLATES.values():
+        assert (template_root() / name).is_file()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"templates" = "symcnn/templates"' in pyproject  # found via importlib.resources
