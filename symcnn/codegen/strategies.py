@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..spec import Conv2d
-from .printer import INDENT, KernelPrinter, call, span, statement, unpack, variable_name
+from .printer import INDENT, KernelPrinter, call, span, statement, unpack
 from .structure import Structure
 
 #: Unrolled code is refused past this many printed terms (forward and backward together): a
@@ -473,4 +473,4 @@ def applicable(structure: Structure) -> list[Strategy]:
     return [strategy for strategy in STRATEGIES.values() if strategy.fits(structure)]
 
 
-__all__ = ["STRATEGIES", "KernelCode", "Strategy", "applicable", "variable_name"]
+__all__ = ["STRATEGIES", "KernelCode", "Strategy", "applicable"]
