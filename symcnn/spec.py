@@ -40,14 +40,13 @@ def _positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
 
 def _int_tuple(name: str, value: Any, length: int, *, minimum: int) -> tuple[int, ...]:
     """Accept an int (repeated) or a sequence of ``length`` ints, each >= minimum."""
-    given = value  # messages name what the user wrote, not its expansion
     if isinstance(value, int) and not isinstance(value, bool):
         value = (value,) * length
     if not isinstance(value, list | tuple) or len(value) != length:
-        raise _fail(name, given, f"expected an integer >= {minimum} or {length} of them")
+        raise _fail(name, value, f"expected an integer >= {minimum} or {length} of them")
     for item in value:
         if isinstance(item, bool) or not isinstance(item, int) or item < minimum:
-            raise _fail(name, given, f"expected integers >= {minimum}, got {item!r}")
+            raise _fail(name, value, f"expected integers >= {minimum}, got {item!r}")
     return tuple(value)
 
 
