@@ -265,3 +265,37 @@ def test_failed_statements_keep_their_left_side():
     assert isinstance(parsed.lhs, Derivative)
     assert parse_one("q = @@").lhs == Entry("q", None, 0)  # the reader decides it is prose
     assert parse_one("no claim here = @@").lhs is None
+
+
+def test_lecture_note_layouts_chains_shorthands_and_drawings():
+    """What printed notes look like: aligned chains, δᵢⱼ for ∂L/∂Oᵢⱼ, drawn matrices."""
+    latex = r"""
+\begin{align*}
+\frac{\partial L}{\partial X_{12}} &= \frac{\partial L}{\partial O_{11}} \cdot
+  \frac{\partial O_{11}}{\partial X_{12}} + \frac{\partial L}{\partial O_{12}} \cdot
+  \frac{\partial O_{12}}{\partial X_{12}} \\
+&= \delta_{11} W_{12} + \delta_{12} W_{11} \\[0.8ex]
+\frac{\partial L}{\partial X} &= \operatorname{full\ conv}\left(\frac{\partial L}{\partial O},
+  \operatorname{rot180}\left(W\right)\right)
+\end{align*}
+"""
+    found, report = claims(latex)
+    assert [r.status for r in found] == ["correct"] * (2 + 9)
+    assert {report.line(r.offset) for r in found} == {3, 6, 7}
+    text = (
+        "  ∂L/∂Wᵢ = Σ[k=1..M] ∂L/∂Oₖ·∂Oₖ/∂Wᵢ\n"
+        "  ∂L/∂X₁₁ = ∂L/∂O₁₁·∂O₁₁/∂X₁₁ + ∂L/∂O₁₂·∂O₁₂/∂X₁₁\n"
+        "          = δ₁₁·W₁₁\n"
+        "  ∂L/∂X = full conv(∂L/∂O, rot180(W))\n"
+        "          ⎡δ₁₁·W₁₁  δ₁₁·W₁₂ + δ₁₂·W₁₁  δ₁₂·W₁₂⎤\n"
+        "  ∂L/∂X = ⎢...                                 ⎥\n"
+        "          ⎣...                                 ⎦\n"
+    )
+    found, report = claims(text)
+    assert [r.status for r in found] == ["correct"] * (2 + 9)
+    assert [(report.line(s.offset), s.written) for s in report.skipped] == [
+        (1, "∂L/∂W_{i}"),
+        (6, "∂L/∂X"),
+    ]
+    assert "drawn over several lines" in report.skipped[1].reason
+    assert report.exit_status == 0

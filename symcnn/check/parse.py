@@ -133,6 +133,14 @@ class Derivative:
 
 
 @dataclass(frozen=True)
+class Upstream:
+    """``δ₁₁`` or ``\\delta_{11}``: the upstream gradient entry ∂L/∂O₁₁ (the output's letter)."""
+
+    index: Index
+    offset: int
+
+
+@dataclass(frozen=True)
 class Sum:
     terms: tuple[tuple[int, Node], ...]  # (sign, term)
     offset: int
@@ -178,7 +186,7 @@ class Matrix:
     offset: int
 
 
-Node = Number | Entry | Derivative | Sum | Product | Quotient | Call | Parameter | Matrix
+Node = Number | Entry | Derivative | Upstream | Sum | Product | Quotient | Call | Parameter | Matrix
 
 
 @dataclass(frozen=True)
@@ -264,7 +272,7 @@ def _offset(raw) -> int:
         return _offset(raw.items[0])
     if isinstance(raw, _Product):
         return _offset(raw.factors[0])
-    if isinstance(raw, Number):
+    if isinstance(raw, Number | Upstream):
         return raw.offset
     return raw.offset
 
@@ -346,6 +354,15 @@ class _Builder(lark.Transformer):
         kind = {"WORD": "word", "SUBSCRIPTED": "subscripted", "TEXTNAME": "text"}[base.type]
         return _Partial(_Word(str(base), kind, index, self.at(base)), "", self.at(marker))
 
+    def index(self, children):
+        return children[0]
+
+    def upstream_shorthand(self, children):
+        marker, index = children
+        if str(marker) not in ("δ", "\\delta"):
+            raise NotationError("∂ must be followed by a letter", self.at(marker))
+        return Upstream(index, self.at(marker))
+
     def _groups(self, tokens, **style) -> Index:
         groups = tuple(str(token) for token in tokens)
         for token in tokens:
@@ -361,6 +378,10 @@ class _Builder(lark.Transformer):
         return self._groups(children, joined=True)
 
     def index_word(self, children):
+        (token,) = children
+        if token.type == "SUBLETTERS":
+            groups = (str(token).translate(_SUBSCRIPT_LETTERS),)
+            return Index(groups, self.at(token), joined=True)
         return self._groups(children, joined=True)
 
     def index_braced(self, children):
@@ -404,6 +425,7 @@ class _Builder(lark.Transformer):
 
 
 _SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_SUBSCRIPT_LETTERS = str.maketrans("ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼ", "aeoxhklmnpstij")
 
 
 @cache
@@ -438,7 +460,8 @@ class _D:
 
 
 def _operator_name(text: str) -> str | None:
-    key = re.sub(r"[\s\-]+", "_", text.replace("\\_", "_").strip()).lower()
+    text = text.replace("\\_", "_").replace("\\ ", " ").replace("\\,", " ")
+    key = re.sub(r"[\s\-]+", "_", text.strip()).lower()
     return OPERATOR_NAMES.get(key)
 
 
@@ -516,7 +539,7 @@ def _single(raw):
 
 def interpret(raw) -> Node:
     """A raw node -> the reader-level expression tree (raises NotationError with an offset)."""
-    if isinstance(raw, Number):
+    if isinstance(raw, Number | Upstream):
         return raw
     if isinstance(raw, _Sum):
         terms = tuple((sign, interpret(term)) for sign, term in raw.terms)
@@ -562,7 +585,17 @@ def _product(raw: _Product) -> Node:
     while position < len(factors):
         factor = factors[position]
         node_stars.append(stars[position])
-        meaning = _word(factor) if isinstance(factor, _Word) else None
+        following = factors[position + 1] if position + 1 < len(factors) else None
+        two_words = (
+            _operator_name("full " + following.text)
+            if _is_word(factor, "full") and isinstance(following, _Word)
+            else None
+        )
+        if two_words:  # "full conv(A, K)": the operator's name in two words
+            meaning = _Operator(two_words, factor.offset)
+            del factors[position + 1]
+        else:
+            meaning = _word(factor) if isinstance(factor, _Word) else None
         if isinstance(meaning, _Operator):
             following = factors[position + 1] if position + 1 < len(factors) else None
             divisors: tuple = ()
@@ -601,6 +634,10 @@ def _product(raw: _Product) -> Node:
     if len(nodes) == 1:
         return nodes[0]
     return Product(tuple(nodes), _offset(raw), tuple(node_stars[1:]))
+
+
+def _is_word(raw, text: str) -> bool:
+    return isinstance(raw, _Word) and raw.kind == "word" and raw.index is None and raw.text == text
 
 
 def _spaced_derivative(d, middle, last) -> Derivative | None:
@@ -682,9 +719,9 @@ def _parse(statement: Statement, start: str, text: str | None = None):
     try:
         return parser.parse(text, start=start)
     except lark.exceptions.UnexpectedCharacters as error:
-        raise NotationError(
-            _unexpected_character(text, error.pos_in_stream), statement.offset(error.pos_in_stream)
-        ) from None
+        message, not_a_claim = _unexpected_character(text, error.pos_in_stream)
+        offset = statement.offset(error.pos_in_stream)
+        raise NotationError(message, offset, not_a_claim=not_a_claim) from None
     except lark.exceptions.UnexpectedToken as error:
         token = error.token
         if token.type == "$END":
@@ -698,16 +735,29 @@ def _parse(statement: Statement, start: str, text: str | None = None):
         raise NotationError("the statement ends too early", statement.offset(len(text))) from None
 
 
-def _unexpected_character(text: str, position: int) -> str:
+#: Characters of a matrix drawn over several lines of plain text (⎡ ⎢ ⎣ and their mates).
+DRAWN = "⎡⎢⎣⎤⎥⎦⎛⎜⎝⎞⎟⎠"
+
+
+def _unexpected_character(text: str, position: int) -> tuple[str, bool]:
+    """The message for a character the grammar cannot read, and whether it ends a claim."""
     rest = text[position : position + 20]
     command = re.match(r"\\[A-Za-z]+", rest)
     if command:
         if command.group() == "\\sum":
-            return "\\sum with an index variable is a general formula: write the terms out"
-        return f"the LaTeX command {command.group()} is not read in a claim"
+            return "\\sum with an index variable is a general formula, not one entry", True
+        return f"the LaTeX command {command.group()} is not read in a claim", False
+    if rest[:1] in DRAWN:
+        return (
+            "a matrix drawn over several lines is not read: write it as \\begin{bmatrix} or"
+            " entry by entry",
+            True,
+        )
+    if rest[:1] in "Σ∑":
+        return "Σ over an index variable is a general formula, not one entry", True
     if rest.startswith("^"):
-        return "superscripts are not read: write indices as subscripts"
-    return f"cannot read {rest[:1]!r} here"
+        return "superscripts are not read: write indices as subscripts", False
+    return f"cannot read {rest[:1]!r} here", False
 
 
 def parse_statement(statement: Statement) -> ParsedStatement | FailedStatement | None:

@@ -43,6 +43,7 @@ from .parse import (
     Product,
     Quotient,
     Sum,
+    Upstream,
 )
 from .source import NotationError, Source
 
@@ -452,7 +453,7 @@ class Reader:
         if not targets:
             return
         error = statement.error
-        if error.message.startswith("\\sum with an index variable"):
+        if error.not_a_claim:
             result.skipped.append(Skipped(error.message, error.offset, targets[0].written))
             return
         for target in targets:
@@ -671,6 +672,8 @@ class Reader:
             return self._entry(node)
         if isinstance(node, Derivative):
             return self._derivative(node)
+        if isinstance(node, Upstream):  # δ₁₁: ∂L/∂O₁₁
+            return self._upstream(Entry(self.letters.output, node.index, node.offset))
         if isinstance(node, Sum):
             return self._sum(node)
         if isinstance(node, Product):

@@ -49,6 +49,8 @@ _ENVIRONMENT = re.compile(r"\\(begin|end)\s*\{([A-Za-z]+\*?)\}")
 #: LaTeX commands that carry no mathematics: erased (with their braced argument).
 _ERASED_WITH_ARGUMENT = re.compile(r"\\(?:label|tag|eqref|ref|hspace|vspace)\*?\s*\{[^{}]*\}")
 _ERASED = re.compile(r"\\(?:nonumber|notag|noindent)(?![A-Za-z])")
+#: A row break of a display block, with its optional spacing: \\, \\*, \\[0.8ex].
+_ROW_BREAK = re.compile(r"\\\\\*?(?:\s*\[[^\[\]\n]{0,20}\])?")
 #: Side-by-side equations are separated by wide spaces or semicolons.
 _SEPARATOR = re.compile(r"\\qquad(?![A-Za-z])|\\quad(?![A-Za-z])|;")
 #: A line ending in one of these continues on the next line (a claim cannot end in them).
@@ -59,11 +61,21 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 class NotationError(ValueError):
     """Input the checker cannot use; ``offset`` is its place in the file (None: the whole file)."""
 
-    def __init__(self, message: str, offset: int | None = None, *, place: tuple | None = None):
+    def __init__(
+        self,
+        message: str,
+        offset: int | None = None,
+        *,
+        place: tuple | None = None,
+        not_a_claim: bool = False,
+    ):
         super().__init__(message)
         self.message = message
         self.offset = offset
         self.place = place  # (line, column) when known without a Source (decoding errors)
+        # A general formula (a sum over an index variable) or a matrix drawn over several lines:
+        # reported as not checked rather than as a claim that cannot be read.
+        self.not_a_claim = not_a_claim
 
     def located(self, name: str, source: Source | None = None) -> str:
         """``NAME:LINE:COLUMN: message`` (``1:1`` for an error about the whole file)."""
@@ -281,9 +293,10 @@ def split_statements(source: Source) -> list[Statement]:
             position = erased.end()
             continue
         if mode == "display" and matrix_depth == 0:
-            if text.startswith("\\\\", position):
+            row_break = _ROW_BREAK.match(text, position)
+            if row_break:
                 out.flush()
-                position += 2
+                position = row_break.end()
                 continue
             if char == "&":
                 out.blank(1, position)
@@ -297,11 +310,12 @@ def split_statements(source: Source) -> list[Statement]:
 
 
 def _join_continued(statements: list[Statement]) -> list[Statement]:
-    """``$$ lhs $$ $$ = rhs $$``: a statement opening with ``=`` continues the one before."""
+    """A statement opening with ``=`` continues the one before: an aligned chain of equalities
+    (``a = b \\ &= c``, or ``= c`` on the next line), or ``$$ lhs $$ $$ = rhs $$``."""
     joined: list[Statement] = []
     for statement in statements:
         previous = joined[-1] if joined else None
-        if previous is not None and statement.text.startswith("=") and "=" not in previous.text:
+        if previous is not None and statement.text.startswith("="):
             gap = previous.offsets[-1] + 1
             joined[-1] = Statement(
                 previous.text + " " + statement.text,
