@@ -165,11 +165,25 @@ def test_a_folder_of_correct_submissions_exits_zero(tmp_path, capsys):
 
 
 ROUND_TRIP_SPECS = [
-    ["--input", "3x3", "--kernel", "2x2"],
-    ["--input", "4x4", "--kernel", "3x3", "--stride", "2", "--padding", "1"],
-    ["--input", "2x2x4x4", "--out-channels", "2", "--kernel", "2x2", "--reduction", "mean"],
-    ["--input", "1x4x5x5", "--out-channels", "2", "--kernel", "2x2", "--groups", "2"],
-    ["--input", "6x6", "--kernel", "2x2", "--dilation", "2", "--no-bias"],
+    ["conv2d", "--input", "3x3", "--kernel", "2x2"],
+    ["conv2d", "--input", "4x4", "--kernel", "3x3", "--stride", "2", "--padding", "1"],
+    [
+        "conv2d",
+        "--input",
+        "2x2x4x4",
+        "--out-channels",
+        "2",
+        "--kernel",
+        "2x2",
+        "--reduction",
+        "mean",
+    ],
+    ["conv2d", "--input", "1x4x5x5", "--out-channels", "2", "--kernel", "2x2", "--groups", "2"],
+    ["conv2d", "--input", "6x6", "--kernel", "2x2", "--dilation", "2", "--no-bias"],
+    ["maxpool2d", "--input", "4x4", "--kernel", "2x2"],
+    ["maxpool2d", "--input", "3x3", "--kernel", "2x2", "--stride", "1", "--ties", "split"],
+    ["minpool2d", "--input", "4x4", "--kernel", "2x2", "--ties", "all"],
+    ["avgpool2d", "--input", "3x3", "--kernel", "2x2", "--padding", "1", "--no-count-include-pad"],
 ]
 PRINTED = sorted(name for name in FORMATS if name in ("text", "latex", "markdown"))
 
@@ -179,11 +193,11 @@ def test_the_text_format_is_among_the_round_trips():
 
 
 @pytest.mark.parametrize("fmt", PRINTED)
-@pytest.mark.parametrize("options", ROUND_TRIP_SPECS, ids=lambda o: "-".join(o[1::2]))
+@pytest.mark.parametrize("options", ROUND_TRIP_SPECS, ids=lambda o: "-".join(o[0:1] + o[2::2]))
 def test_derive_output_fed_back_to_check_passes(tmp_path, capsys, fmt, options):
     printed = tmp_path / f"derivation.{fmt}"
-    assert main(["derive", "conv2d", *options, "--format", fmt, "-o", str(printed)]) == 0
-    status, out, err = run(capsys, printed, "conv2d", *options, "--format", "json")
+    assert main(["derive", *options, "--format", fmt, "-o", str(printed)]) == 0
+    status, out, err = run(capsys, printed, *options, "--format", "json")
     assert (status, err) == (0, "")
     summary = json.loads(out)["summary"]
     spec_entries = sum(g.size for g in derive(_spec(options)).grads.values())
@@ -193,7 +207,7 @@ def test_derive_output_fed_back_to_check_passes(tmp_path, capsys, fmt, options):
 def _spec(options):
     from symcnn.cli import build_parser, layer_spec
 
-    args = build_parser().parse_args(["derive", "conv2d", *options])
+    args = build_parser().parse_args(["derive", *options])
     return layer_spec(args)
 
 
@@ -213,6 +227,6 @@ def test_a_derivation_with_one_entry_changed_fails_the_round_trip(tmp_path, caps
 
 
 def test_the_spec_helper_matches_the_cli():
-    assert _spec(["--input", "3x3", "--kernel", "2x2"]) == Conv2d(
+    assert _spec(["conv2d", "--input", "3x3", "--kernel", "2x2"]) == Conv2d(
         input_shape=(1, 1, 3, 3), kernel=(2, 2)
     )

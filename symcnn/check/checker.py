@@ -51,6 +51,8 @@ class Report:
         Statements about the loss's gradient that are not checkable claims.
     hints : dict
         Exact hints on single wrong records, by their position in ``records``.
+    values : dict
+        The input values the file gives (symbol -> number); claims were checked at them.
     """
 
     source: Source
@@ -61,6 +63,7 @@ class Report:
     diagnoses: list[Diagnosis] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     hints: dict[int, list[tuple]] = field(default_factory=dict)
+    values: dict = field(default_factory=dict)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -154,7 +157,7 @@ def _check(source, derivation, *, letters, loss, zero_based) -> Report:
         )
     # [claims] -> [verdict per entry] -> [known mistakes]
     records = compare(claims, derivation)
-    diagnoses = diagnose(records, derivation)
+    diagnoses = diagnose(records, derivation, claims.values)
     shifted = _index_shift(parsed, source, derivation, chosen, zero_based, records)
     if shifted is not None:
         diagnoses = [shifted]  # every claim right the other way: nothing else to explain
@@ -166,7 +169,8 @@ def _check(source, derivation, *, letters, loss, zero_based) -> Report:
         records,
         diagnoses,
         claims.skipped,
-        entry_hints(records, derivation),
+        entry_hints(records, derivation, claims.values),
+        claims.values,
     )
 
 

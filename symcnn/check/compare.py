@@ -14,9 +14,15 @@ import numpy as np
 from sympy import Add, Basic, expand
 
 from ..derive import Derivation
+from . import equality
 from .resolve import Claims
 
 STATUSES = ("wrong", "invalid", "correct", "unchecked")
+#: The note on a piecewise claim judged on three-level samples rather than every ordering.
+SAMPLED = (
+    "compared on every three-level assignment of the entries (or a fixed sample of them), not"
+    " on every ordering: the window is too large to try them all"
+)
 #: Most other places a record lists for an entry claimed many times.
 MAX_PLACES = 20
 
@@ -39,13 +45,8 @@ class Record:
     written: str = ""
     kind: str = "entry"
     message: str = ""
-    notes: tuple[str, ...] = ()
+    notes: tuple = ()  # strings, or ("differs_at", {symbol: value}) for a piecewise claim
     also_at: tuple[int, ...] = ()  # offsets of other statements claiming the same entry
-
-
-def equal(left: Basic, right: Basic) -> bool:
-    """Exact equality of two expressions."""
-    return left == right or expand(left - right) == 0
 
 
 def term_difference(expected: Basic, given: Basic) -> tuple[tuple[Basic, ...], tuple[Basic, ...]]:
@@ -60,12 +61,20 @@ def term_difference(expected: Basic, given: Basic) -> tuple[tuple[Basic, ...], t
 
 
 def compare(claims: Claims, derivation: Derivation) -> list[Record]:
-    """One record per claim and per unusable claim, in file order, then the unchecked entries."""
+    """One record per claim and per unusable claim, in file order, then the unchecked entries.
+
+    When the file gives its input's values, both sides are compared at those values.
+    """
+    values = claims.values
     records: list[Record] = []
     for claim in claims.claims:
-        expected = derivation.grads[claim.tensor][claim.index]
+        expected = _at(derivation.grads[claim.tensor][claim.index], values)
+        given = _at(claim.value, values)
         notes = (claim.note,) if claim.note else ()
-        if equal(expected, claim.value):
+        verdict = equality.compare(expected, given)
+        if verdict.equal:
+            if not verdict.exhaustive:
+                notes = (*notes, SAMPLED)
             records.append(
                 Record(
                     claim.tensor,
@@ -73,14 +82,18 @@ def compare(claims: Claims, derivation: Derivation) -> list[Record]:
                     "correct",
                     claim.offset,
                     expected,
-                    claim.value,
+                    given,
                     written=claim.written,
                     kind=claim.kind,
                     notes=notes,
                 )
             )
             continue
-        missing, extra = term_difference(expected, claim.value)
+        if verdict.where is not None:
+            notes = (*notes, ("differs_at", verdict.where))
+            missing, extra = (), ()
+        else:
+            missing, extra = term_difference(expected, given)
         records.append(
             Record(
                 claim.tensor,
@@ -88,7 +101,7 @@ def compare(claims: Claims, derivation: Derivation) -> list[Record]:
                 "wrong",
                 claim.offset,
                 expected,
-                claim.value,
+                given,
                 missing,
                 extra,
                 claim.written,
@@ -98,7 +111,7 @@ def compare(claims: Claims, derivation: Derivation) -> list[Record]:
         )
     for unusable in claims.unusable:
         expected = (
-            derivation.grads[unusable.tensor][unusable.index]
+            _at(derivation.grads[unusable.tensor][unusable.index], values)
             if unusable.tensor is not None and unusable.index is not None
             else None
         )
@@ -119,8 +132,13 @@ def compare(claims: Claims, derivation: Derivation) -> list[Record]:
     for name, grad in derivation.grads.items():
         for index, expected in np.ndenumerate(grad):
             if (name, index) not in claimed:
-                records.append(Record(name, index, "unchecked", None, expected))
+                records.append(Record(name, index, "unchecked", None, _at(expected, values)))
     return records
+
+
+def _at(expr: Basic, values: dict) -> Basic:
+    """``expr`` at the input values the file gives (unchanged when it gives none)."""
+    return expr.xreplace(values) if values else expr
 
 
 def _note_duplicates(records: list[Record], claims: Claims) -> list[Record]:

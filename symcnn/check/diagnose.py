@@ -13,15 +13,19 @@ subset of what the other explains, with no fewer contradictions, is dropped.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from sympy import Add, Basic, S, Symbol, expand
 
-from .. import identities
-from ..derive import Derivation
-from .compare import Record, equal
+from .. import identities, pooling
+from ..derive import Derivation, derive
+from ..spec import LAYERS
+from .compare import Record
+from .equality import equal
 from .operators import conv, full_conv
 
 Builder = Callable[[Derivation], dict[str, np.ndarray]]
@@ -198,7 +202,73 @@ def _input_kernel_swapped(d: Derivation) -> dict[str, np.ndarray]:
     }
 
 
+# -- pooling --------------------------------------------------------------------------------------
+
+
+def _routed(derivation: Derivation, receivers) -> dict[str, np.ndarray]:
+    """dL/dX when ``receivers(cells)`` of every window get its dL/dO (and no one else)."""
+    spec = derivation.spec
+    upstream = _upstream(derivation)
+    grad = np.full(spec.input_shape, S.Zero, dtype=object)
+    n_batch, channels, out_h, out_w = spec.output_shape
+    for n, c, i, j in itertools.product(
+        range(n_batch), range(channels), range(out_h), range(out_w)
+    ):
+        for row, col in receivers(pooling.window_cells(spec, i, j)):
+            grad[n, c, row, col] += upstream[n, c, i, j]
+    return {"X": grad}
+
+
+def _every_entry(d: Derivation) -> dict[str, np.ndarray]:
+    return _routed(d, lambda cells: cells)
+
+
+def _first_entry(d: Derivation) -> dict[str, np.ndarray]:
+    return _routed(d, lambda cells: cells[:1])
+
+
+def _other_layer(d: Derivation, **changes) -> dict[str, np.ndarray]:
+    """The exact gradient of the same layer with some options changed (or of its mirror)."""
+    spec = d.spec
+    kind = changes.pop("type", None)
+    cls = LAYERS[kind] if kind else type(spec)
+    fields = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
+    if kind and "ties" in fields and not hasattr(cls, "ties"):
+        fields.pop("ties")
+    fields.update(changes)
+    other = cls(**fields)
+    _needs(other != spec)
+    return {"X": derive(other).grads["X"]}
+
+
+def _opposite_extreme(d: Derivation) -> dict[str, np.ndarray]:
+    mirror = {"maxpool2d": "minpool2d", "minpool2d": "maxpool2d"}[d.spec.type]
+    return _other_layer(d, type=mirror)
+
+
+def _tie_rule(rule: str) -> Builder:
+    def build(d: Derivation) -> dict[str, np.ndarray]:
+        _needs(d.spec.ties != rule)
+        return _other_layer(d, ties=rule)
+
+    return build
+
+
+def _divisor(d: Derivation) -> dict[str, np.ndarray]:
+    _needs(d.spec.padding != (0, 0))
+    return _other_layer(d, count_include_pad=not d.spec.count_include_pad)
+
+
+EXTREMES = ("maxpool2d", "minpool2d")
+RIGHT_POOL = "dL/dO of each window to its {extreme} only (ties: {ties})"
+
+
 CONV = ("conv2d",)
+TIE_WORDS = {
+    "first": "dL/dO of each window to its first tied {extreme} only",
+    "all": "dL/dO of each window to every tied {extreme}",
+    "split": "dL/dO of each window shared equally by the tied {extreme}s",
+}
 RIGHT_X = "full_conv({dO}, rot180({W}))"
 RIGHT_W = "conv({X}, {dO})"
 
@@ -263,6 +333,56 @@ PATTERNS: tuple[Pattern, ...] = (
         _correlation_for_convolution,
     ),
     Pattern(
+        "pool_every_entry",
+        "pooling gradient given to every entry of the window",
+        {"X": ("dL/dO of each window given to all its entries", RIGHT_POOL)},
+        EXTREMES,
+        _every_entry,
+    ),
+    Pattern(
+        "pool_first_entry",
+        "pooling gradient given to the wrong entry: the window's first",
+        {"X": ("dL/dO of each window given to its top-left entry", RIGHT_POOL)},
+        EXTREMES,
+        _first_entry,
+    ),
+    Pattern(
+        "pool_opposite_extreme",
+        "pooling gradient given to the wrong entry: the {other_extreme}",
+        {"X": ("dL/dO of each window given to its {other_extreme}", RIGHT_POOL)},
+        EXTREMES,
+        _opposite_extreme,
+    ),
+    *(
+        Pattern(
+            f"pool_ties_{rule}",
+            f"tie rule: gradient given as --ties {rule} gives it",
+            {"X": (TIE_WORDS[rule], RIGHT_POOL)},
+            EXTREMES,
+            _tie_rule(rule),
+        )
+        for rule in ("first", "all", "split")
+    ),
+    Pattern(
+        "avgpool_not_divided",
+        "average-pool gradient not divided among the window",
+        {
+            "X": (
+                "dL/dO of each window given whole to all its entries",
+                "dL/dO divided by the window size",
+            )
+        },
+        ("avgpool2d",),
+        _every_entry,
+    ),
+    Pattern(
+        "avgpool_divisor",
+        "average-pool divisor counts the padding the other way",
+        {"X": ("dL/dO divided by {other_divisor}", "dL/dO divided by {divisor}")},
+        ("avgpool2d",),
+        _divisor,
+    ),
+    Pattern(
         "input_kernel_swapped",
         "input and kernel swapped",
         {
@@ -291,7 +411,9 @@ INDEX_SHIFT = Pattern(
 # -- matching -------------------------------------------------------------------------------------
 
 
-def diagnose(records: list[Record], derivation: Derivation) -> list[Diagnosis]:
+def diagnose(
+    records: list[Record], derivation: Derivation, values: dict | None = None
+) -> list[Diagnosis]:
     """The patterns the wrong records match (none when nothing is wrong).
 
     Records are judged in *units*: one operator or matrix statement, or all the entry claims of
@@ -310,6 +432,8 @@ def diagnose(records: list[Record], derivation: Derivation) -> list[Diagnosis]:
             predicted = pattern.build(derivation)
         except NotApplicable:
             continue
+        if values:
+            predicted = {name: _at(array, values) for name, array in predicted.items()}
         matching = [r for r in wrong if _matches(predicted, r, r.got)]
         if not matching:
             continue
@@ -324,6 +448,13 @@ def diagnose(records: list[Record], derivation: Derivation) -> list[Diagnosis]:
             explained.sort(key=lambda r: (r.offset, r.tensor, r.index))
             found.append(Diagnosis(pattern, tuple(explained), tuple(contradicting)))
     return _undominated(found)
+
+
+def _at(array: np.ndarray, values: dict) -> np.ndarray:
+    out = np.empty(array.shape, dtype=object)
+    for index, expr in np.ndenumerate(array):
+        out[index] = None if expr is None else expr.xreplace(values)
+    return out
 
 
 def _unit(record: Record) -> tuple:
@@ -373,7 +504,9 @@ def _undominated(found: list[Diagnosis]) -> list[Diagnosis]:
 # -- hints on single entries ----------------------------------------------------------------------
 
 
-def entry_hints(records: list[Record], derivation: Derivation) -> dict[int, list[tuple]]:
+def entry_hints(
+    records: list[Record], derivation: Derivation, values: dict | None = None
+) -> dict[int, list[tuple]]:
     """Per wrong record (by position in ``records``): hints that hold exactly.
 
     ``("other_entry", tensor, index)``: the given value is the exact value of another entry
@@ -383,6 +516,7 @@ def entry_hints(records: list[Record], derivation: Derivation) -> dict[int, list
     exact: dict[Basic, tuple[str, tuple[int, ...]]] = {}
     for name, grad in derivation.grads.items():
         for index, expr in np.ndenumerate(grad):
+            expr = expr.xreplace(values) if values else expr
             if expr != 0:
                 exact.setdefault(expr, (name, index))
     hints: dict[int, list[tuple]] = {}

@@ -66,6 +66,12 @@ OPERATOR_NAMES = {
     "deconv": "transpose_conv",
     "transposed_convolution": "transpose_conv",
     "sum": "sum",
+    # on single expressions, for max and min pooling
+    "max": "max",
+    "min": "min",
+    "eq": "eq",
+    "ne": "ne",
+    "piecewise": "piecewise",
 }
 #: Words naming the layer's own parameters inside operator arguments: ``dilate(dL/dO, stride)``.
 PARAMETER_NAMES = {"stride": "stride", "padding": "padding", "dilation": "dilation"}
@@ -161,7 +167,7 @@ class Product:
 @dataclass(frozen=True)
 class Quotient:
     numerator: Node
-    denominator: Number
+    denominator: Node
     offset: int
 
 
@@ -186,7 +192,73 @@ class Matrix:
     offset: int
 
 
-Node = Number | Entry | Derivative | Upstream | Sum | Product | Quotient | Call | Parameter | Matrix
+@dataclass(frozen=True)
+class Relation:
+    """``left op right`` with op one of ``>= > <= < == !=``."""
+
+    left: Node
+    op: str
+    right: Node
+    offset: int
+
+
+@dataclass(frozen=True)
+class Logical:
+    """Conditions joined by ``and`` or ``or``."""
+
+    op: str
+    items: tuple[Node, ...]
+    offset: int
+
+
+@dataclass(frozen=True)
+class Boolean:
+    value: bool
+    offset: int
+
+
+@dataclass(frozen=True)
+class Cases:
+    """``\\begin{cases}``, ``{a if c; b otherwise}``: (value, condition or None for otherwise)."""
+
+    pieces: tuple[tuple[Node, Node | None], ...]
+    offset: int
+
+
+@dataclass(frozen=True)
+class Iverson:
+    """``1[condition]``: 1 when the condition holds, else 0."""
+
+    condition: Node
+    offset: int
+
+
+@dataclass(frozen=True)
+class Tuple:
+    """``(a, b)``: only as an argument, e.g. of ``Piecewise((1, x >= y), (0, True))``."""
+
+    items: tuple[Node, ...]
+    offset: int
+
+
+Node = (
+    Number
+    | Entry
+    | Derivative
+    | Upstream
+    | Sum
+    | Product
+    | Quotient
+    | Call
+    | Parameter
+    | Matrix
+    | Relation
+    | Logical
+    | Boolean
+    | Cases
+    | Iverson
+    | Tuple
+)
 
 
 @dataclass(frozen=True)
@@ -266,6 +338,43 @@ class _Ellipsis:
     offset: int
 
 
+@dataclass(frozen=True)
+class _Relation:
+    left: object
+    op: str
+    right: object
+    offset: int
+
+
+@dataclass(frozen=True)
+class _Logical:
+    op: str
+    items: tuple
+    offset: int
+
+
+@dataclass(frozen=True)
+class _Cases:
+    pieces: tuple  # (raw value, raw guards or None)
+    offset: int
+
+
+@dataclass(frozen=True)
+class _Iverson:
+    guards: object
+    offset: int
+
+
+#: Relation spellings -> one operator each.
+RELATIONS = {
+    ">=": ">=", "≥": ">=", "\\geq": ">=", "\\ge": ">=", "\\geqslant": ">=",
+    "<=": "<=", "≤": "<=", "\\leq": "<=", "\\le": "<=", "\\leqslant": "<=",
+    ">": ">", "<": "<",
+    "!=": "!=", "≠": "!=", "\\neq": "!=", "\\ne": "!=",
+    "=": "==", ":=": "==",
+}  # fmt: skip
+
+
 def _offset(raw) -> int:
     """The file offset where a raw node starts."""
     if isinstance(raw, _Slash):
@@ -343,6 +452,8 @@ class _Builder(lark.Transformer):
 
     def name(self, children):
         token, index = children[0], (children[1] if len(children) > 1 else None)
+        if token.type == "MAXMIN":  # \\max, \\min
+            return _Word(str(token)[1:], "word", index, self.at(token))
         kind = {"WORD": "word", "SUBSCRIPTED": "subscripted", "TEXTNAME": "text"}[token.type]
         return _Word(str(token), kind, index, self.at(token))
 
@@ -419,6 +530,42 @@ class _Builder(lark.Transformer):
     def row(self, children):
         return list(children)
 
+    def compare(self, children):
+        left, op, right = children
+        return _Relation(left, RELATIONS[str(op)], right, _offset(left))
+
+    def all_of(self, children):
+        items = tuple(c for c in children if not isinstance(c, lark.Token))
+        return _Logical("and", items, _offset(items[0]))
+
+    def any_of(self, children):
+        items = tuple(c for c in children if not isinstance(c, lark.Token))
+        return _Logical("or", items, _offset(items[0]))
+
+    def guards(self, children):
+        items = tuple(c for c in children if not isinstance(c, lark.Token))
+        return items[0] if len(items) == 1 else _Logical("and", items, _offset(items[0]))
+
+    def iverson(self, children):
+        marker, guards = children
+        return _Iverson(guards, self.at(marker))
+
+    def case_if(self, children):
+        items = [c for c in children if not isinstance(c, lark.Token)]
+        return (items[0], items[1])
+
+    def case_otherwise(self, children):
+        return (children[0], None)
+
+    def cases(self, children):
+        pieces = tuple(c for c in children if isinstance(c, tuple))
+        return _Cases(pieces, self.at(children[0]))
+
+    def choice(self, children):
+        items = [c for c in children if not isinstance(c, lark.Token)]
+        first = (items[0], items[1])
+        return _Cases((first, *items[2:]), _offset(items[0]))
+
     def ellipsis(self, children):
         (token,) = children
         return _Ellipsis(self.at(token))
@@ -486,6 +633,8 @@ def _word(word: _Word):
     operator = _operator_name(text + (index.groups[0] if index and text.lower() == "rot" else ""))
     if operator:
         return _Operator(operator, offset)
+    if text in ("True", "False", "true", "false") and index is None:
+        return Boolean(text.lower() == "true", offset)
     if text.lower() in PARAMETER_NAMES and index is None:
         return Parameter(PARAMETER_NAMES[text.lower()], offset)
     if len(text) == 1 and text.isalpha():
@@ -561,8 +710,20 @@ def interpret(raw) -> Node:
         return Derivative(None, _differential(raw), raw.offset)
     if isinstance(raw, _Paren):
         if len(raw.items) != 1:
-            raise NotationError("a list (a, b) outside an operator's parentheses", raw.offset)
+            return Tuple(tuple(interpret(item) for item in raw.items), raw.offset)
         return interpret(raw.items[0])
+    if isinstance(raw, _Relation):
+        return Relation(interpret(raw.left), raw.op, interpret(raw.right), raw.offset)
+    if isinstance(raw, _Logical):
+        return Logical(raw.op, tuple(interpret(item) for item in raw.items), raw.offset)
+    if isinstance(raw, _Iverson):
+        return Iverson(interpret(raw.guards), raw.offset)
+    if isinstance(raw, _Cases):
+        pieces = tuple(
+            (interpret(value), None if guards is None else interpret(guards))
+            for value, guards in raw.pieces
+        )
+        return Cases(pieces, raw.offset)
     if isinstance(raw, _Matrix):
         rows = tuple(tuple(interpret(cell) for cell in row) for row in raw.rows)
         if len({len(row) for row in rows}) != 1:
@@ -609,10 +770,8 @@ def _product(raw: _Product) -> Node:
             node: Node = Call(meaning.name, args, factor.offset)
             for divisor in divisors:  # conv(X, G)/4
                 value = interpret(divisor)
-                if not isinstance(value, Number) or value.value == 0:
-                    raise NotationError(
-                        "'/' after an operator must divide by a number", node.offset
-                    )
+                if isinstance(value, Number) and value.value == 0:
+                    raise NotationError("division by zero", node.offset)
                 node = Quotient(node, value, node.offset)
             nodes.append(node)
             position += 2
@@ -666,11 +825,7 @@ def _slashed(raw: _Slash) -> Node:
             continue
         left = accumulated if accumulated is not None else interpret(first)
         right = interpret(item)
-        if not isinstance(right, Number):
-            raise NotationError(
-                "'/' is read as a derivative (dL/dX) or a division by a number", slash
-            )
-        if right.value == 0:
+        if isinstance(right, Number) and right.value == 0:
             raise NotationError("division by zero", slash)
         accumulated = Quotient(left, right, _offset(first))
     return accumulated if accumulated is not None else interpret(first)
@@ -686,12 +841,7 @@ def _frac(raw: _Frac) -> Node:
             raise NotationError("division by zero", raw.offset)
         if isinstance(numerator, Number):
             return Number(numerator.value / denominator.value, raw.offset)
-        return Quotient(numerator, denominator, raw.offset)
-    raise NotationError(
-        "\\frac is read as a derivative (\\frac{\\partial L}{\\partial X_{12}}) or a number"
-        " fraction",
-        raw.offset,
-    )
+    return Quotient(numerator, denominator, raw.offset)
 
 
 # -- statements -----------------------------------------------------------------------------------

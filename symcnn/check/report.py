@@ -14,8 +14,10 @@ import io
 import json
 from typing import Any
 
-from sympy import Add, Basic, Mul, Rational, Symbol, expand
+from sympy import Add, And, Basic, Max, Min, Mul, Or, Piecewise, Rational, S, Symbol, expand
+from sympy.core.relational import Relational
 
+from ..evaluate import value_of
 from ..jsonio import expression_text
 from ..tensors import parse_symbol
 from .checker import Report
@@ -68,8 +70,6 @@ class ReaderNames:
         expr = expand(expr)
         if expr == 0:
             return "0"
-        if not expr.is_polynomial():
-            return expression_text(expr)
         pieces = [self.term(term) for term in sorted(Add.make_args(expr), key=_term_key)]
         return " + ".join(pieces).replace("+ -", "- ")
 
@@ -81,10 +81,47 @@ class ReaderNames:
             base, power = factor.as_base_exp()
             if isinstance(base, Symbol) and base.name.startswith("g_"):
                 coefficient = coefficient / self.scale ** int(power)  # g = (dL/dO) / scale
-            name = self.symbol(base) if isinstance(base, Symbol) else str(base)
-            names.append(name if power == 1 else f"{name}^{power}")
+            name = self.symbol(base) if isinstance(base, Symbol) else self.condition_text(base)
+            if power == -1:
+                name = f"1/({name})" if " " in name else f"1/{name}"
+            elif power != 1:
+                name = f"{name}^{power}"
+            names.append(name)
         body = "*".join(names)
         return _with_coefficient(Rational(coefficient), body)
+
+    def condition_text(self, expr: Basic) -> str:
+        """Piecewise values, conditions and extrema: ``1[X11 ≥ X12 and X11 > X21]``."""
+        if isinstance(expr, Piecewise):
+            pieces = expr.args
+            if len(pieces) == 2 and pieces[1].cond == True and pieces[1].expr == 0:  # noqa: E712
+                value, condition = pieces[0]
+                head = "" if value == 1 else f"({self.expression(value)})*"
+                return f"{head}1[{self.condition_text(condition)}]"
+            parts = [
+                f"{self.expression(value)} otherwise"
+                if condition == True  # noqa: E712
+                else f"{self.expression(value)} if {self.condition_text(condition)}"
+                for value, condition in pieces
+            ]
+            return "{" + "; ".join(parts) + "}"
+        if isinstance(expr, Relational):
+            op = _RELATION_TEXT.get(expr.rel_op, expr.rel_op)
+            return f"{self.expression(expr.lhs)} {op} {self.expression(expr.rhs)}"
+        if isinstance(expr, And | Or):
+            joiner = " and " if isinstance(expr, And) else " or "
+            return joiner.join(self.condition_text(arg) for arg in expr.args)
+        if isinstance(expr, Max | Min):
+            name = "max" if isinstance(expr, Max) else "min"
+            return f"{name}({', '.join(self.expression(arg) for arg in expr.args)})"
+        if expr is S.NaN:
+            return "undefined"
+        if isinstance(expr, Symbol):
+            return self.symbol(expr)
+        return self.expression(expr) if expr.is_Add or expr.is_Number else str(expr)
+
+
+_RELATION_TEXT = {">=": "≥", "<=": "≤", "!=": "≠", "==": "="}
 
 
 def _with_coefficient(coefficient: Rational, body: str) -> str:
@@ -248,14 +285,18 @@ def _wrong_table(report: Report, names: ReaderNames, wrong) -> list[str]:
             details.append("missing " + ", ".join(names.expression(t) for t in record.missing))
         if record.extra:
             details.append("extra " + ", ".join(names.expression(t) for t in record.extra))
-        out.append(indent + "; ".join(details))
+        if details:
+            out.append(indent + "; ".join(details))
         for note in _record_notes(report, names, position, record):
             out.append(indent + note)
     return out
 
 
 def _record_notes(report: Report, names: ReaderNames, position: int, record: Record) -> list[str]:
-    notes = list(record.notes)
+    notes = [
+        note if isinstance(note, str) else _differs_at(names, record, note[1])
+        for note in record.notes
+    ]
     explained = any(record in d.explained for d in report.diagnoses)
     for hint in report.hints.get(position, []):
         if hint[0] == "other_entry" and (explained or record.kind != "entry"):
@@ -275,6 +316,30 @@ def _record_notes(report: Report, names: ReaderNames, position: int, record: Rec
         lines = sorted({report.line(offset) for offset in record.also_at})
         notes.append("also claimed at line " + ", ".join(map(str, lines)))
     return notes
+
+
+def _differs_at(names: ReaderNames, record: Record, point: dict) -> str:
+    """Where a piecewise claim and the exact value differ, in the reader's names."""
+    entries = [
+        f"{names.symbol(s)} = {v}"
+        for s, v in sorted(point.items(), key=lambda i: i[0].name)
+        if not s.name.startswith("g_")
+    ]
+    upstream = [names.symbol(s) for s, v in point.items() if s.name.startswith("g_") and v]
+    scale = names.scale
+    if upstream:
+        entries.append(f"{upstream[0]} = {scale} (every other upstream entry 0)")
+    else:
+        entries.append("every upstream entry 0")
+    exact, given = (_value_text(expr, point) for expr in (record.expected, record.got))
+    return f"they differ at {', '.join(entries)}: exact {exact}, given {given}"
+
+
+def _value_text(expr, point: dict) -> str:
+    try:
+        return str(value_of(expr, point))
+    except (ValueError, ZeroDivisionError, TypeError):
+        return "undefined"
 
 
 def _wrapped(items, width: int = 96) -> list[str]:
@@ -305,6 +370,7 @@ def diagnosis_messages(report: Report) -> list[str]:
         "this": "from 0" if report.zero_based else "from 1",
         "other": "from 1" if report.zero_based else "from 0",
         "option": "no --zero-based" if report.zero_based else "--zero-based",
+        **_pool_fields(spec),
     }
     messages = []
     for diagnosis in report.diagnoses:
@@ -315,7 +381,7 @@ def diagnosis_messages(report: Report) -> list[str]:
             sentence = pattern.sentence.format(
                 count=len(diagnosis.explained), lines=where, **fields
             )
-            messages.append(f"{pattern.title}: {sentence}")
+            messages.append(f"{pattern.title.format(**fields)}: {sentence}")
             continue
         parts = []
         for tensor in diagnosis.tensors:
@@ -331,8 +397,25 @@ def diagnosis_messages(report: Report) -> list[str]:
                 f" {names.gradient(tensor, None)} ({where}) are exactly"
                 f" {wrong.format(**fields)}; the right form is {right.format(**fields)}"
             )
-        messages.append(f"{pattern.title}: " + "; ".join(parts))
+        messages.append(f"{pattern.title.format(**fields)}: " + "; ".join(parts))
     return messages
+
+
+def _pool_fields(spec) -> dict[str, str]:
+    """Words for the pooling patterns: the layer's extreme, its tie rule, its divisor."""
+    extreme = {"maxpool2d": "maximum", "minpool2d": "minimum"}.get(spec.type, "")
+    other = {"maxpool2d": "minimum", "minpool2d": "maximum"}.get(spec.type, "")
+    kernel = getattr(spec, "kernel", (1, 1))
+    window = f"the whole window ({kernel[0] * kernel[1]} cells, padding included)"
+    real = "the window's real cells (padding left out)"
+    include = getattr(spec, "count_include_pad", True)
+    return {
+        "extreme": extreme,
+        "other_extreme": other,
+        "ties": getattr(spec, "ties", ""),
+        "divisor": window if include else real,
+        "other_divisor": real if include else window,
+    }
 
 
 def _pair_text(pair: tuple[int, int]) -> str:

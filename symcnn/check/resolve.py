@@ -25,16 +25,42 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-from sympy import Add, Basic, Integer, Mul, Pow, S, Symbol
+from sympy import (
+    Add,
+    And,
+    Basic,
+    Eq,
+    Ge,
+    Gt,
+    Integer,
+    Le,
+    Lt,
+    Max,
+    Min,
+    Mul,
+    Ne,
+    Or,
+    Piecewise,
+    Pow,
+    Rational,
+    S,
+    Symbol,
+)
+from sympy.core.relational import Relational
+from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
 from ..derive import Derivation
 from ..notation import LETTER_SETS, Notation
 from . import operators
 from .parse import (
+    Boolean,
     Call,
+    Cases,
     Derivative,
     Entry,
     FailedStatement,
+    Iverson,
+    Logical,
     Matrix,
     Node,
     Number,
@@ -42,7 +68,9 @@ from .parse import (
     ParsedStatement,
     Product,
     Quotient,
+    Relation,
     Sum,
+    Tuple,
     Upstream,
 )
 from .source import NotationError, Source
@@ -141,11 +169,19 @@ def walk(node: Node) -> Iterator[Node]:
     elif isinstance(node, Product):
         children = node.factors
     elif isinstance(node, Quotient):
-        children = (node.numerator,)
+        children = (node.numerator, node.denominator)
     elif isinstance(node, Call):
         children = node.args
     elif isinstance(node, Matrix):
         children = tuple(cell for row in node.rows for cell in row)
+    elif isinstance(node, Relation):
+        children = (node.left, node.right)
+    elif isinstance(node, Logical | Tuple):
+        children = node.items
+    elif isinstance(node, Iverson):
+        children = (node.condition,)
+    elif isinstance(node, Cases):
+        children = tuple(part for piece in node.pieces for part in piece if part is not None)
     for child in children:
         yield from walk(child)
 
@@ -369,9 +405,17 @@ class Skipped:
 
 @dataclass
 class Claims:
+    """What a file claims, what it could not say, what it skips, and its input's values.
+
+    ``values`` maps input symbols to the numbers the file gives them (``X_{11} = 4``, or
+    ``X = \\begin{bmatrix} ... \\end{bmatrix}``): a max-pool example with numbers is checked
+    at those numbers.
+    """
+
     claims: list[Claim] = field(default_factory=list)
     unusable: list[Unusable] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    values: dict[Symbol, Rational] = field(default_factory=dict)
 
 
 class _GeneralFormula(Exception):
@@ -423,12 +467,38 @@ class Reader:
                 self._failed(statement, section, result)
                 continue
             members = statement.members
+            if len(members) == 2 and self._input_values(members, result):
+                continue
             if len(members) == 1:
                 header = self._header(members[0]) if statement.statement.whole_line else None
                 section = header if header is not None else section
                 continue
             self._claim(members, section, group, result)
         return result
+
+    def _input_values(self, members, result: Claims) -> bool:
+        """``X_{11} = 4`` or ``X = [numbers]``: the file gives its input's values."""
+        lhs, rhs = members
+        if not (isinstance(lhs, Entry) and self.letters.role(lhs.letter) == "X"):
+            return False
+        symbols = self.derivation.tensors.X
+        try:
+            if lhs.index is not None and _number(rhs) is not None:
+                result.values[symbols[self.entry_index(lhs, "X")]] = _number(rhs)
+                return True
+            if lhs.index is None and isinstance(rhs, Matrix):
+                numbers = [[_number(cell) for cell in row] for row in rhs.rows]
+                if any(n is None for row in numbers for n in row):
+                    return False
+                plane = symbols[0, 0]
+                if (len(numbers), len(numbers[0])) != plane.shape or symbols.shape[:2] != (1, 1):
+                    return False
+                for (r, c), symbol in np.ndenumerate(plane):
+                    result.values[symbol] = numbers[r][c]
+                return True
+        except (NotationError, _GeneralFormula):
+            return False
+        return False
 
     def _header(self, node: Node) -> str | None:
         if isinstance(node, Derivative) and _of_loss(node, self.letters.loss):
@@ -476,19 +546,38 @@ class Reader:
         if not targets:
             self._skip_unknown(lhs, result)
             return
-        for member in members[1:]:
-            try:
-                value = self.value(member)
-                self._assign(targets, lhs, value, member, group, result)
-            except _GeneralFormula as reason:
-                result.skipped.append(Skipped(str(reason), _node_offset(member), _written(lhs)))
-            except NotationError as error:
-                for target in targets:
-                    result.unusable.append(
-                        Unusable(
-                            error.message, error.offset, target.written, target.tensor, target.index
-                        )
+        sides = [(lhs, targets)]
+        values = list(members[1:])
+        while len(values) > 1 and isinstance(values[0], Derivative):
+            more = self._chained_target(values[0])
+            if more is None:
+                break
+            sides.append((values.pop(0), more))  # dL/dX11 = dL/dX12 = 0: both are claims
+        for member in values:
+            for side, side_targets in sides:
+                self._claim_value(side, side_targets, member, group, result)
+
+    def _chained_target(self, node: Derivative) -> list[_Target] | None:
+        """A gradient of the loss inside a chain (``a = b = 0``), or None if it is a value."""
+        try:
+            target = self._derivative_target(node)
+        except (NotationError, _GeneralFormula):
+            return None
+        return [target] if target is not None else None
+
+    def _claim_value(self, lhs, targets, member, group: int, result: Claims) -> None:
+        try:
+            value = self.value(member)
+            self._assign(targets, lhs, value, member, group, result)
+        except _GeneralFormula as reason:
+            result.skipped.append(Skipped(str(reason), _node_offset(member), _written(lhs)))
+        except NotationError as error:
+            for target in targets:
+                result.unusable.append(
+                    Unusable(
+                        error.message, error.offset, target.written, target.tensor, target.index
                     )
+                )
 
     def _lhs_tensor(self, lhs: Node) -> str | None:
         """The gradient a left side is about, even when its index cannot be read."""
@@ -679,8 +768,28 @@ class Reader:
         if isinstance(node, Product):
             return self._product(node)
         if isinstance(node, Quotient):
-            value = self.value(node.numerator)
-            return value * (S.One / node.denominator.value)
+            numerator, denominator = self.value(node.numerator), self.value(node.denominator)
+            if isinstance(denominator, np.ndarray):
+                raise NotationError("division by a matrix", _node_offset(node.denominator))
+            _number_only(numerator, node.numerator)
+            _number_only(denominator, node.denominator)
+            if denominator == 0:
+                raise NotationError("division by zero", _node_offset(node.denominator))
+            return numerator * Pow(denominator, -1)
+        if isinstance(node, Relation):
+            left, right = self._scalar(node.left), self._scalar(node.right)
+            return RELATIONS[node.op](left, right)
+        if isinstance(node, Logical):
+            items = [self._condition(item) for item in node.items]
+            return And(*items) if node.op == "and" else Or(*items)
+        if isinstance(node, Boolean):
+            return S.true if node.value else S.false
+        if isinstance(node, Iverson):
+            return Piecewise((1, self._condition(node.condition)), (0, True))
+        if isinstance(node, Cases):
+            return self._cases(node.pieces)
+        if isinstance(node, Tuple):
+            raise NotationError("a list (a, b) outside an operator's parentheses", node.offset)
         if isinstance(node, Call):
             return self._call(node)
         if isinstance(node, Matrix):
@@ -722,6 +831,30 @@ class Reader:
         if role == "loss":
             raise NotationError(f"the loss {entry.letter} alone on the right side", entry.offset)
         raise NotationError(self._unknown(entry.letter), entry.offset)
+
+    def _scalar(self, node: Node):
+        value = self.value(node)
+        if isinstance(value, np.ndarray):
+            raise NotationError("a matrix in a condition", _node_offset(node))
+        _number_only(value, node)
+        return value
+
+    def _condition(self, node: Node):
+        value = self.value(node)
+        if not is_condition(value):
+            raise NotationError("a condition (a comparison) is expected here", _node_offset(node))
+        return value
+
+    def _cases(self, pieces) -> Basic:
+        """Piecewise from (value, condition) pairs; no 'otherwise' leaves the rest undefined."""
+        pairs = []
+        for value_node, condition_node in pieces:
+            value = self._scalar(value_node)
+            condition = S.true if condition_node is None else self._condition(condition_node)
+            pairs.append((value, condition))
+        if pairs[-1][1] is not S.true:
+            pairs.append((S.NaN, S.true))
+        return Piecewise(*pairs)
 
     def _plane(self, role: str, entry: Entry) -> bool:
         self.plane_shape(role, entry.offset)
@@ -785,6 +918,7 @@ class Reader:
         total = None
         for sign, term in node.terms:
             value = self.value(term)
+            _number_only(value, term)
             value = -value if sign < 0 else value
             if total is None:
                 total = value
@@ -805,6 +939,7 @@ class Reader:
         stars = (False, *node.stars) if node.stars else (False,) * len(node.factors)
         for factor, star in zip(node.factors, stars, strict=True):
             value = self.value(factor)
+            _number_only(value, factor)
             if result is None:
                 result = value
                 continue
@@ -822,6 +957,8 @@ class Reader:
         return result
 
     def _call(self, node: Call, arrays: list | None = None):
+        if node.name in SCALAR_OPERATORS:
+            return self._scalar_call(node)
         operator = operators.OPERATORS[node.name]
         arrays, numbers = list(arrays or []), []
         for arg in node.args:
@@ -851,6 +988,27 @@ class Reader:
             raise NotationError(f"{node.name} would cost {work:,} multiplications", node.offset)
         return operator.apply(*arrays, *numbers)
 
+    def _scalar_call(self, node: Call):
+        """max, min, Eq, Ne and Piecewise, on single expressions."""
+        name, args = node.name, node.args
+        if name == "piecewise":
+            pairs = []
+            for arg in args:
+                if not (isinstance(arg, Tuple) and len(arg.items) == 2):
+                    raise NotationError("Piecewise takes pairs (value, condition)", arg.offset)
+                pairs.append(arg.items)
+            if not pairs:
+                raise NotationError("Piecewise takes pairs (value, condition)", node.offset)
+            return self._cases(pairs)
+        values = [self._scalar(arg) for arg in args]
+        if name in ("max", "min"):
+            if not values:
+                raise NotationError(f"{name} of nothing", node.offset)
+            return (Max if name == "max" else Min)(*values)
+        if len(values) != 2:
+            raise NotationError(f"{name} compares two expressions", node.offset)
+        return (Eq if name == "eq" else Ne)(*values)
+
     def _whole_number(self, arg: Node, call: Call, positive: bool) -> tuple[int, int]:
         spec = self.derivation.spec
         if isinstance(arg, Parameter):
@@ -871,6 +1029,26 @@ class Reader:
                 )
             return (value, value)
         raise NotationError(f"{call.name} takes a whole number here", _node_offset(arg))
+
+
+#: Relations as the reader writes them -> SymPy's relational classes.
+RELATIONS = {">=": Ge, ">": Gt, "<=": Le, "<": Lt, "==": Eq, "!=": Ne}
+#: Operators on single expressions (the others act on matrices: :mod:`.operators`).
+SCALAR_OPERATORS = ("max", "min", "eq", "ne", "piecewise")
+
+
+def is_condition(value) -> bool:
+    """True for comparisons, and/or/not and True/False (a SymPy Symbol is a Boolean too: not)."""
+    return isinstance(value, Relational | BooleanFunction | BooleanAtom)
+
+
+def _number_only(value, node: Node) -> None:
+    """Refuse a condition where a number belongs (``2 * (X11 > X12)``)."""
+    if is_condition(value):
+        raise NotationError(
+            "a condition where a number belongs: write 1[condition] for 1 or 0",
+            _node_offset(node),
+        )
 
 
 def _fit(value: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, str]:
@@ -913,6 +1091,16 @@ def _expanded_terms(expr: Basic) -> int:
         base = _expanded_terms(expr.base)
         return base if base == 1 else min(base ** int(expr.exp), MAX_TERMS + 1)
     return 1
+
+
+def _number(node: Node) -> Rational | None:
+    """The number a node is (``4``, ``-3``, ``\\frac{1}{2}``), or None."""
+    if isinstance(node, Number):
+        return node.value
+    if isinstance(node, Sum) and len(node.terms) == 1 and isinstance(node.terms[0][1], Number):
+        sign, number = node.terms[0]
+        return sign * number.value
+    return None
 
 
 def _node_offset(node: Node) -> int:

@@ -42,8 +42,10 @@ _MATH_ENVIRONMENTS = frozenset(
     )
     for star in ("", "*")
 )
+#: Environments whose rows (\\) and columns (&) belong to one expression, not to the display.
 _MATRIX_ENVIRONMENTS = frozenset(
-    {"matrix", "bmatrix", "pmatrix", "Bmatrix", "vmatrix", "Vmatrix", "smallmatrix"}
+    {"matrix", "bmatrix", "pmatrix", "Bmatrix", "vmatrix", "Vmatrix", "smallmatrix", "cases"}
+    | {"dcases"}
 )
 _ENVIRONMENT = re.compile(r"\\(begin|end)\s*\{([A-Za-z]+\*?)\}")
 #: LaTeX commands that carry no mathematics: erased (with their braced argument).
