@@ -1,11 +1,12 @@
 """Exact equality of a claim and the derivation, polynomial or piecewise.
 
 Convolution gradients are polynomials: equal when ``expand(a - b)`` is zero. Max and min pooling
-gradients are piecewise: a condition on how the window's entries compare decides who receives
-the upstream gradient. Two such expressions are compared on every *ordering* of their input
-entries (ties included): the values ``0 .. n-1`` over ``n`` entries reach every weak ordering,
-and a max/min gradient depends on nothing else. The upstream gradient enters linearly, so each
-``g`` is set to 1 in turn (the others 0) to compare its coefficient separately.
+gradients are piecewise: a condition on how a window's entries compare decides who receives
+the upstream gradient. The upstream gradient enters linearly, ``sum_k g_k c_k(x)``, so the
+coefficient ``c_k`` of each ``g_k`` (and the rest) is compared on its own; it depends only on
+the entries of window k. Those are compared on every *ordering* of the entries, ties included:
+the values ``0 .. n-1`` over ``n`` entries reach every weak ordering, and a max/min gradient
+depends on nothing else.
 
 Past :data:`EXHAUSTIVE` entries the orderings are too many: every assignment of three levels
 (``0, 1, 2``) is tried up to :data:`THREE_LEVELS` entries, which still covers every set of tied
@@ -20,7 +21,7 @@ import random
 from dataclasses import dataclass
 from fractions import Fraction
 
-from sympy import Basic, Max, Min, Piecewise, Symbol, expand
+from sympy import Basic, Max, Min, Piecewise, S, Symbol, expand
 from sympy.core.relational import Relational
 from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
@@ -73,17 +74,27 @@ def _assignments(count: int) -> tuple[object, bool]:
 
 
 def _by_orderings(left: Basic, right: Basic) -> Verdict:
-    symbols = sorted(left.free_symbols | right.free_symbols, key=lambda s: s.name)
-    upstream = [s for s in symbols if s.name.startswith("g_")]
-    entries = [s for s in symbols if not s.name.startswith("g_")]
-    assignments, exhaustive = _assignments(len(entries))
-    units = [None, *upstream]  # every g = 0, then each g = 1 alone
-    for assignment in assignments:
-        values = {s: Fraction(v) for s, v in zip(entries, assignment, strict=True)}
-        for unit in units:
-            point = {**values, **{g: Fraction(int(g == unit)) for g in upstream}}
-            if _value(left, point) != _value(right, point):
-                return Verdict(False, point, exhaustive)
+    """Compare the coefficient of each upstream entry (and the rest) on orderings of its inputs.
+
+    dL/dO enters linearly, so ``expr = c_0(x) + sum_k g_k c_k(x)``; each ``c_k`` depends only on
+    the entries of window k, a handful of symbols where the whole expression may hold dozens.
+    """
+    symbols = left.free_symbols | right.free_symbols
+    upstream = sorted((s for s in symbols if s.name.startswith("g_")), key=lambda s: s.name)
+    exhaustive = True
+    for unit in [None, *upstream]:  # every g = 0, then each g = 1 alone
+        chosen = {g: S.One if g == unit else S.Zero for g in upstream}
+        left_part, right_part = left.xreplace(chosen), right.xreplace(chosen)
+        if left_part == right_part:
+            continue
+        entries = sorted(left_part.free_symbols | right_part.free_symbols, key=lambda s: s.name)
+        assignments, complete = _assignments(len(entries))
+        exhaustive = exhaustive and complete
+        for assignment in assignments:
+            point = {s: Fraction(v) for s, v in zip(entries, assignment, strict=True)}
+            if _value(left_part, point) != _value(right_part, point):
+                where = {**point, **{g: Fraction(int(v)) for g, v in chosen.items()}}
+                return Verdict(False, where, exhaustive)
     return Verdict(True, None, exhaustive)
 
 
