@@ -189,6 +189,17 @@ ALPHABET = st.sampled_from(
         "·",
         "×",
         "%",
+        "1[",
+        " if ",
+        " otherwise",
+        "≥",
+        "\\geq",
+        "\\begin{cases}",
+        "\\end{cases}",
+        "&",
+        "max(",
+        "Piecewise((",
+        "True",
     ]
 )
 

@@ -175,10 +175,10 @@ def layer_summary(report: Report) -> str:
     parts = [spec.type, "input " + "x".join(map(str, spec.input_shape))]
     for name in ("kernel", "stride", "padding", "dilation"):
         value = getattr(spec, name, None)
-        if value is not None and (
-            name == "kernel" or any(v != (1 if name != "padding" else 0) for v in value)
-        ):
-            parts.append(f"{name} " + "x".join(map(str, value)))
+        default = 0 if name == "padding" else 1
+        if value is not None and (name == "kernel" or any(v != default for v in value)):
+            text = "x".join(map(str, value)) if name == "kernel" else _pair_text(value)
+            parts.append(f"{name} {text}")
     if getattr(spec, "out_channels", 1) != 1:
         parts.append(f"{spec.out_channels} output channels")
     if spec.reduction != "sum":
@@ -269,6 +269,7 @@ def _wrong_table(report: Report, names: ReaderNames, wrong) -> list[str]:
             ).rstrip()
         )
     indent = " " * (2 + widths[0] + 2 + widths[1] + 2)
+    shown: set[tuple[int | None, str]] = set()  # a statement's note, once for all its entries
     for line, entry, expected, given, position, record in rows:
         if side_by_side:
             out.append(
@@ -288,6 +289,10 @@ def _wrong_table(report: Report, names: ReaderNames, wrong) -> list[str]:
         if details:
             out.append(indent + "; ".join(details))
         for note in _record_notes(report, names, position, record):
+            if record.kind != "entry":
+                if (record.offset, note) in shown:
+                    continue
+                shown.add((record.offset, note))
             out.append(indent + note)
     return out
 
