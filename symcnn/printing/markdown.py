@@ -1,0 +1,37 @@
+"""Notes as Markdown whose math renders on GitHub and in MkDocs (``$$`` blocks, ``$`` inline).
+
+The math is the LaTeX printer's; only the markup around it changes: ``##`` headings, displays
+as ``$$\\begin{aligned} ... \\end{aligned}$$`` blocks on lines of their own, prose as plain
+Markdown with inline ``$...$``.
+"""
+
+from __future__ import annotations
+
+from .latex import LatexWriter, join_lines
+from .model import Elision
+
+_MARKDOWN_SPECIAL = str.maketrans({"*": r"\*", "_": r"\_", "<": "&lt;", ">": "&gt;", "`": ""})
+
+
+class MarkdownWriter(LatexWriter):
+    """:class:`LatexWriter` with Markdown markup."""
+
+    def text(self, text: str) -> str:
+        return text.translate(_MARKDOWN_SPECIAL)
+
+    def section(self, number: int, title: str) -> str:
+        return f"## {number}. {title}"
+
+    def subsection(self, text: str) -> str:
+        return f"### {text}"
+
+    def display(self, equations: list[list[str]], aligned: bool) -> str:
+        environment = "aligned" if aligned else "gathered"
+        body = join_lines(equations)
+        return f"$$\n\\begin{{{environment}}}\n{body}\n\\end{{{environment}}}\n$$"
+
+    def elision(self, elision: Elision) -> str:
+        return (
+            f"⋮ *{elision.shown} of {elision.total} {elision.what} shown: the first, second,"
+            " middle and last along each axis; `symcnn derive --all-entries` lists every one.*"
+        )
