@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import numpy as np
-from sympy import Basic, Integer, Symbol
+from sympy import Basic, Integer, S, Symbol
 
 from .. import identities as ops
 from ..identities import Identity
@@ -253,9 +253,9 @@ def _input_slice_equations(ctx: Context, part: tuple[int, int]) -> list[Equation
             equations.append(Equation((upstream_name, _plain_grid(ctx, spread))))
         kh, kw = kernel_plane.shape
         framed = ops.pad(spread, (kh - 1, kw - 1))
-        full = ops.correlate(framed, rotated)
-        extended = ops.pad(full, (0, 0), (padded[0] - full.shape[0], padded[1] - full.shape[1]))
-        cropped = ops.crop(extended, padding, (height, width))
+        full = _Correlation(framed, rotated)
+        extended = _Window(full, (0, 0), padded)
+        cropped = _Window(extended, padding, (height, width))
         crops.append(cropped)
         chain: list[Basic] = [
             Apply("full conv", upstream_name, Apply("rot180", kernel_name)),
@@ -266,8 +266,7 @@ def _input_slice_equations(ctx: Context, part: tuple[int, int]) -> list[Equation
             chain += [Apply("extend", chain.pop(), Shape(padded)), _plain_grid(ctx, extended)]
         if any(padding):
             chain += [Apply("crop", chain.pop(), _pair(padding)), _plain_grid(ctx, cropped)]
-        alone = len(readers) == 1 and ops.equal_entries(cropped, ctx.derivation.grads["X"][part])
-        if alone:
+        if len(readers) == 1:
             chain[-1] = result  # the last matrix is the derived gradient itself
             equations.append(Equation((lhs, *chain)))
             return equations
@@ -275,6 +274,41 @@ def _input_slice_equations(ctx: Context, part: tuple[int, int]) -> list[Equation
     total = _sum_or_one([_plain_grid(ctx, crop) for crop in crops], len(crops) < len(readers))
     equations.append(Equation((lhs, total, result)))
     return equations
+
+
+class _Correlation:
+    """``corr(image, kernel)``, each entry computed by the core's operator when it is shown.
+
+    A large layer shows a few corners of each matrix: computing only those keeps its notes fast.
+    """
+
+    ndim = 2
+
+    def __init__(self, image: np.ndarray, kernel: np.ndarray) -> None:
+        self.image, self.kernel = image, kernel
+        self.shape = (image.shape[0] - kernel.shape[0] + 1, image.shape[1] - kernel.shape[1] + 1)
+
+    def __getitem__(self, position: tuple[int, int]) -> Basic:
+        row, col = position
+        kh, kw = self.kernel.shape
+        return ops.correlate(self.image[row : row + kh, col : col + kw], self.kernel)[0, 0]
+
+
+class _Window:
+    """The ``shape`` window of ``source`` starting at ``offset``; zero outside ``source``.
+
+    Extending with zeros (``offset`` 0, a larger shape) and cropping (a positive offset) alike.
+    """
+
+    ndim = 2
+
+    def __init__(self, source, offset: tuple[int, int], shape: tuple[int, int]) -> None:
+        self.source, self.offset, self.shape = source, offset, shape
+
+    def __getitem__(self, position: tuple[int, int]) -> Basic:
+        row, col = position[0] + self.offset[0], position[1] + self.offset[1]
+        rows, cols = self.source.shape
+        return self.source[row, col] if 0 <= row < rows and 0 <= col < cols else S.Zero
 
 
 def _name_upstream(sample: int, out_k: int, stride: tuple[int, int]) -> Basic:
@@ -301,7 +335,7 @@ def bias_sum(ctx: Context, identity: Identity) -> Iterable:
             Equation(
                 (
                     Partial(Loss(), Entry("B", (index,))),
-                    At(display(grads[index]), "grad:B", (index,)),
+                    At(ctx.shown(display(grads[index])), "grad:B", (index,)),
                 )
             )
         )

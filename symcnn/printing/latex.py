@@ -32,6 +32,7 @@ from .nodes import (
     Equals,
     Grid,
     Loss,
+    Omitted,
     Partial,
     Product,
     Shape,
@@ -43,7 +44,7 @@ from .nodes import (
 from .text import TextPrinter
 
 #: Width of one displayed line on the page, in italic letters (see LatexWidth).
-WIDTH = 80
+WIDTH = 78
 #: Matrices wider than this write δ_ij for ∂L/∂O_ij (and the notes say so).
 GRID_WIDTH = 60
 
@@ -191,6 +192,11 @@ class NotesLatexPrinter(LatexPrinter):
     def _print_Dots(self, expr: Basic) -> str:
         return {"h": r"\cdots", "v": r"\vdots", "d": r"\ddots"}[expr.kind]
 
+    def _print_Omitted(self, expr: Basic) -> str:
+        if expr.brief:
+            return r"\cdots"
+        return rf"\cdots\,(\text{{{expr.count} more terms}})\,\cdots"
+
     def _print_Grid(self, expr: Basic) -> str:
         before = self.upstream
         if before == "partial" and LatexWidth(self)(expr) > GRID_WIDTH:
@@ -306,6 +312,8 @@ class LatexWidth:
             return 0.9 * len(node.name) + 2 + arguments + 1.2 * (len(node.arguments) - 1)
         if isinstance(node, Shape):
             return 3 * len(node.args)
+        if isinstance(node, Omitted):
+            return 2 if node.brief else 16
         if isinstance(node, Dots | Verdict | Loss | Whole):
             return 2
         text = self.names.doprint(node)

@@ -119,6 +119,22 @@ class Dots(Node):
         return self.args[0].name
 
 
+class Omitted(Node):
+    """Terms of a long sum left out of the display: printed ``⋯ (570 more terms) ⋯``."""
+
+    def __new__(cls, count: int, brief: bool = False) -> Omitted:
+        return super().__new__(cls, Integer(count), Str("brief" if brief else "counted"))
+
+    @property
+    def count(self) -> int:
+        return int(self.args[0])
+
+    @property
+    def brief(self) -> bool:
+        """Printed as dots alone (inside a matrix), without the count."""
+        return self.args[1].name == "brief"
+
+
 class Grid(Node):
     """A matrix of entries (some of them :class:`Dots` where rows or columns are elided)."""
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 from sympy import Basic, Integer, Mul, S, Symbol
@@ -36,6 +36,7 @@ from .nodes import (
     Equals,
     Grid,
     Loss,
+    Omitted,
     OutputSize,
     Partial,
     Product,
@@ -54,15 +55,19 @@ WRITE_OUT_ALL_UP_TO = 4
 class Options:
     """How much a large layer shows.
 
-    ``max_entries`` caps each listing of equations and ``matrix_side`` the rows and columns of
-    each matrix (``None``: show everything).
+    ``max_entries`` caps each listing of equations, ``matrix_side`` the rows and columns of
+    each matrix, ``max_terms`` the terms of a displayed sum and ``max_cell_terms`` those of a
+    sum inside a matrix (a longer sum shows its first four and last two terms); ``None`` shows
+    everything.
     """
 
     max_entries: int | None = 32
     matrix_side: int | None = 6
+    max_terms: int | None = 32
+    max_cell_terms: int | None = 8
 
     def __post_init__(self) -> None:
-        for name in ("max_entries", "matrix_side"):
+        for name in ("max_entries", "matrix_side", "max_terms", "max_cell_terms"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name}={value!r} is not valid: expected an integer >= 1 or None")
@@ -70,7 +75,7 @@ class Options:
     @classmethod
     def everything(cls) -> Options:
         """Show every entry and every row, however many."""
-        return cls(None, None)
+        return cls(None, None, None, None)
 
     @property
     def slices(self) -> int | None:
@@ -111,6 +116,7 @@ def _entries(derivation: Derivation) -> dict:
 _RANK = {"G": 0, "X": 1, "W": 2, "B": 3}
 
 
+@lru_cache(maxsize=1 << 16)
 def _factor_key(factor: Basic) -> tuple:
     parsed = parse_symbol(factor) if isinstance(factor, Symbol) else None
     if parsed is None:
@@ -147,6 +153,27 @@ def display(expr: Basic) -> Basic:
         rest = [t.args[1] if len(t.args) == 2 else Product(*t.args[1:]) for t in terms]
         return Product(coefficient, Terms(*rest))
     return Terms(*terms)
+
+
+def abridge(node: Basic, cap: int | None, *, brief: bool = False) -> Basic:
+    """A displayed sum of more than ``cap`` terms cut to its first four and last two.
+
+    ``brief`` (inside a matrix) keeps only the first and the last term.
+
+    >>> from sympy import symbols
+    >>> abridge(Terms(*symbols("a:9")), 6)
+    Terms(a0, a1, a2, a3, Omitted(3), a7, a8)
+    """
+    if isinstance(node, At):
+        return At(abridge(node.value, cap, brief=brief), node.source, node.index)
+    if isinstance(node, Product) and len(node.args) == 2 and isinstance(node.args[1], Terms):
+        return Product(node.args[0], abridge(node.args[1], cap, brief=brief))
+    if cap is None or not isinstance(node, Terms) or len(node.args) <= max(cap, 6):
+        return node
+    terms = node.args
+    if brief:
+        return Terms(terms[0], Omitted(len(terms) - 2, brief=True), terms[-1])
+    return Terms(*terms[:4], Omitted(len(terms) - 6), *terms[-2:])
 
 
 def _display_term(term: Basic) -> Basic:
@@ -208,8 +235,26 @@ class Context:
         plane = array[part] if part else array
         if plane.ndim == 1:
             plane = plane.reshape(1, -1)
+        cap = self.options.max_cell_terms
+        cells: dict[tuple[int, int], Basic] = {}
+
+        def cell(r: int, c: int) -> Basic:
+            if (r, c) not in cells:
+                cells[r, c] = abridge(display(plane[r, c]), cap, brief=True)
+            return cells[r, c]
+
         rows = grid_positions(plane.shape[0], side)
         cols = grid_positions(plane.shape[1], side)
+        heavy = any(
+            isinstance(cell(r, c), Terms) and any(isinstance(t, Omitted) for t in cell(r, c).args)
+            for r in rows
+            for c in cols
+            if r is not None and c is not None
+        )
+        if heavy and side is not None and side > 4:
+            # Cells that are long sums: fewer columns, so the matrix still fits a page.
+            rows = grid_positions(plane.shape[0], 4)
+            cols = grid_positions(plane.shape[1], 4)
         out = []
         for r in rows:
             row = []
@@ -219,13 +264,14 @@ class Context:
                 elif c is None:
                     row.append(Dots("h"))
                 else:
-                    value = plane[r, c]
                     index = (*part, r, c) if array.ndim > 1 else (c,)
-                    row.append(
-                        display(value) if source is None else At(display(value), source, index)
-                    )
+                    row.append(cell(r, c) if source is None else At(cell(r, c), source, index))
             out.append(row)
         return Grid(out)
+
+    def shown(self, node: Basic) -> Basic:
+        """A displayed sum, abridged when it has more terms than a listing shows."""
+        return abridge(node, self.options.max_terms)
 
     def slices(self, shape: tuple[int, ...]) -> list[tuple[int, ...]]:
         """Leading (batch, channel) indices of the matrices to show for a 4-D tensor."""
@@ -405,7 +451,12 @@ def forward_step(ctx: Context) -> Step:
     shape = ctx.spec.output_shape
     shown = representatives(shape, ctx.options.max_entries)
     equations = tuple(
-        Equation((Entry("O", index), At(display(ctx.derivation.output[index]), "output", index)))
+        Equation(
+            (
+                Entry("O", index),
+                At(ctx.shown(display(ctx.derivation.output[index])), "output", index),
+            )
+        )
         for index in shown
     )
     total = int(np.prod(shape))
@@ -514,34 +565,43 @@ def _chain_equation(ctx: Context, name: str, index: tuple[int, ...]) -> Equation
     symbol = getattr(ctx.derivation.tensors, name)[index]
     feeds = ctx.contributions.get(symbol, [])
     if int(np.prod(ctx.spec.output_shape)) <= WRITE_OUT_ALL_UP_TO:
-        written_over = [idx for idx in np.ndindex(*ctx.spec.output_shape)]
+        written_over = list(np.ndindex(*ctx.spec.output_shape))
     else:
         written_over = [out for out, _ in feeds]
-    written = Terms(
-        *(
-            Product(Partial(Loss(), Entry("O", out)), Partial(Entry("O", out), Entry(name, index)))
-            for out in written_over
-        )
-    )
+    written = [
+        Product(Partial(Loss(), Entry("O", out)), Partial(Entry("O", out), Entry(name, index)))
+        for out in written_over
+    ]
     upstream = ctx.derivation.tensors.G
-    substituted_terms = [display(Mul(ctx.scale, upstream[out], partial)) for out, partial in feeds]
-    substituted = (
-        At(
-            Terms(*substituted_terms) if len(substituted_terms) != 1 else substituted_terms[0],
-            f"grad:{name}",
-            index,
-        )
-        if substituted_terms
-        else At(S.Zero, f"grad:{name}", index)
-    )
+    substituted_terms = [_substituted(ctx.scale, upstream[out], partial) for out, partial in feeds]
+    if len(substituted_terms) == 1:
+        substituted: Basic = substituted_terms[0]
+    else:
+        substituted = Terms(*substituted_terms) if substituted_terms else S.Zero
+    simplified = display(ctx.derivation.grads[name][index])
     sides: list[Basic] = [Partial(Loss(), Entry(name, index))]
-    if len(written_over) > 0:
-        sides.append(written if len(written.args) != 1 else written.args[0])
-    sides.append(substituted)
-    simplified = At(display(ctx.derivation.grads[name][index]), f"grad:{name}", index)
-    if simplified.value != substituted.value:
-        sides.append(simplified)
+    if written:
+        sides.append(ctx.shown(Terms(*written)) if len(written) > 1 else written[0])
+    sides.append(At(ctx.shown(substituted), f"grad:{name}", index))
+    if simplified != substituted:
+        sides.append(At(ctx.shown(simplified), f"grad:{name}", index))
     return Equation(tuple(sides))
+
+
+def _substituted(scale: Basic, upstream: Symbol, partial: Basic) -> Basic:
+    """``scale · upstream · partial`` displayed, without building the SymPy product."""
+    if partial.is_Add or partial.is_Piecewise or not (partial.is_Mul or partial.is_Atom):
+        factors = [upstream, partial]
+    else:
+        factors = [upstream, *Mul.make_args(partial)]
+    numbers = [f for f in factors if f.is_Number]
+    coefficient = scale
+    for number in numbers:
+        coefficient *= number
+    rest = sorted((f for f in factors if not f.is_Number), key=_factor_key)
+    if coefficient == 1:
+        return rest[0] if len(rest) == 1 else Product(*rest)
+    return Product(coefficient, *rest)
 
 
 def results_step(ctx: Context) -> Step:

@@ -167,6 +167,9 @@ class TextPrinter(StrPrinter):
     def _print_Dots(self, expr: Basic) -> str:
         return {"h": "⋯", "v": "⋮", "d": "⋱"}[expr.kind]
 
+    def _print_Omitted(self, expr: Basic) -> str:
+        return "⋯" if expr.brief else f"⋯ ({expr.count} more terms) ⋯"
+
     def _print_Apply(self, expr: Basic) -> str:
         return f"{expr.name}(" + ", ".join(self._print(a) for a in expr.arguments) + ")"
 
