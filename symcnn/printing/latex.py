@@ -48,7 +48,7 @@ WIDTH = 78
 #: Matrices wider than this write δ_ij for ∂L/∂O_ij (and the notes say so).
 GRID_WIDTH = 60
 
-_OPERATORS = {"full conv": r"full\,conv"}
+_OPERATORS = {"full conv": r"full\ conv"}
 _ESCAPES = {
     "\\": r"\textbackslash{}",
     "&": r"\&",
@@ -195,7 +195,7 @@ class NotesLatexPrinter(LatexPrinter):
     def _print_Omitted(self, expr: Basic) -> str:
         if expr.brief:
             return r"\cdots"
-        return rf"\cdots\,(\text{{{expr.count} more terms}})\,\cdots"
+        return rf"\cdots\ (\text{{{expr.count} more terms}})\ \cdots"
 
     def _print_Grid(self, expr: Basic) -> str:
         before = self.upstream

@@ -3,11 +3,15 @@
 The math is the LaTeX printer's; only the markup around it changes: ``##`` headings, displays
 as ``$$\\begin{aligned} ... \\end{aligned}$$`` blocks on lines of their own, prose as plain
 Markdown with inline ``$...$``.
+
+GitHub runs Markdown over a ``$$`` block before MathJax sees it, so a backslash before
+punctuation is an escape there: every ``\\\\`` (a new row) ends its line, which GitHub leaves
+alone, and the printer writes no ``\\,``-style spacing.
 """
 
 from __future__ import annotations
 
-from .latex import LatexWriter, join_lines
+from .latex import LatexWriter
 from .model import Elision
 
 _MARKDOWN_SPECIAL = str.maketrans({"*": r"\*", "_": r"\_", "<": "&lt;", ">": "&gt;", "`": ""})
@@ -27,7 +31,8 @@ class MarkdownWriter(LatexWriter):
 
     def display(self, equations: list[list[str]], aligned: bool) -> str:
         environment = "aligned" if aligned else "gathered"
-        body = join_lines(equations)
+        lines = [line for equation in equations for line in equation]
+        body = " \\\\\n".join(lines).replace(r" \\ ", " \\\\\n")
         return f"$$\n\\begin{{{environment}}}\n{body}\n\\end{{{environment}}}\n$$"
 
     def elision(self, elision: Elision) -> str:

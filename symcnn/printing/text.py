@@ -29,7 +29,7 @@ from .nodes import Apply, At, Grid, Node, Product, Terms, walk
 _SUBSCRIPTS = str.maketrans(
     "0123456789,+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉,₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"
 )
-_SUPERSCRIPTS = str.maketrans("0123456789,()cn", "⁰¹²³⁴⁵⁶⁷⁸⁹,⁽⁾ᶜⁿ")
+_SUPERSCRIPTS = str.maketrans("0123456789,()cnk", "⁰¹²³⁴⁵⁶⁷⁸⁹,⁽⁾ᶜⁿᵏ")
 _RELATIONS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "!=": "≠"}
 
 #: Columns of a terminal line the notes aim for.
