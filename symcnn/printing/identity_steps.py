@@ -343,9 +343,69 @@ def bias_sum(ctx: Context, identity: Identity) -> Iterable:
     yield _verdict(identity)
 
 
+# -- pools ----------------------------------------------------------------------------------------
+
+
+def unpool_routing(ctx: Context, identity: Identity) -> Iterable:
+    kind = "max" if ctx.spec.type == "maxpool2d" else "min"
+    word = "maximal" if kind == "max" else "minimal"
+    yield Heading(
+        (f"The input gradient is the {kind}-unpool routing of ", Partial(Loss(), Whole("O")))
+    )
+    yield Paragraph(
+        (
+            "Each window sends its ",
+            Partial(Loss(), Entry("O", (Symbol("k"),))),
+            f" back to its {word} cell, the one the forward pass kept (with ties settled by the"
+            f" rule ties={ctx.spec.ties}); every other cell of the window gets nothing, padded"
+            " cells never win, and where windows overlap the shares add up:",
+        )
+    )
+    form = Apply(f"{kind}-unpool", Partial(Loss(), Whole("O")))
+    yield Display((Equation((Partial(Loss(), Whole("X")), form)),))
+    if ctx.example is not None:
+        yield Paragraph(("At the worked example's input the routing gives:",))
+        evaluated = np.vectorize(lambda e: e.xreplace(ctx.example), otypes=[object])(identity.form)
+        equations = [
+            Equation(
+                (
+                    Apply(f"{kind}-unpool", Partial(Loss(), Whole("O", part))),
+                    ctx.grid(evaluated, "example-grad:X", part),
+                )
+            )
+            for part in ctx.slices(ctx.shapes["X"])
+        ]
+        yield Display(tuple(equations))
+    yield _verdict(identity)
+
+
+def even_spreading(ctx: Context, identity: Identity) -> Iterable:
+    spec = ctx.spec
+    yield Heading(("The input gradient spreads each ", Partial(Loss(), Whole("O")), " evenly"))
+    divisor = "its whole window (padding included)" if spec.count_include_pad else "its real cells"
+    yield Paragraph(
+        (
+            "Each window divides its ",
+            Partial(Loss(), Entry("O", (Symbol("k"),))),
+            f" by the size of {divisor} and gives every cell that share; where windows overlap"
+            " the shares add up:",
+        )
+    )
+    form = Apply("spread", Partial(Loss(), Whole("O")), Shape(spec.kernel))
+    equations = [Equation((Partial(Loss(), Whole("X")), form))]
+    for part in ctx.slices(ctx.shapes["X"]):
+        lhs = Apply("spread", Partial(Loss(), Whole("O", part)), Shape(spec.kernel))
+        equations.append(Equation((lhs, ctx.grid(identity.form, "grad:X", part))))
+    yield Display(tuple(equations))
+    yield _verdict(identity)
+
+
 #: Identity key (as in symcnn.identities.IDENTITIES) -> how the notes show it.
 VIEWS: dict[str, Callable[[Context, Identity], Iterable]] = {
     "weight_correlation": weight_correlation,
     "input_full_convolution": input_full_convolution,
     "bias_sum": bias_sum,
+    "max_unpool_routing": unpool_routing,
+    "min_unpool_routing": unpool_routing,
+    "even_spreading": even_spreading,
 }

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 import numpy as np
-from sympy import Basic, Integer, Mul, S, Symbol
+from sympy import Basic, Integer, Mul, Piecewise, S, Symbol
 
 from .. import identities as core_identities
 from ..derive import Derivation
@@ -86,14 +86,25 @@ class Options:
 # -- reading the derivation ---------------------------------------------------------------------
 
 
-def lookup(derivation: Derivation, source: str, index: tuple[int, ...]) -> Basic:
+def lookup(
+    derivation: Derivation,
+    source: str,
+    index: tuple[int, ...],
+    example: dict[Symbol, Basic] | None = None,
+) -> Basic:
     """The derivation's value that an :class:`At` node names.
 
     ``output`` (forward entries), ``grad:T`` (gradients), ``tensor:T`` (the symbols of X, W, B
     and G) or ``partial:T`` (the local gradient ``dO[index[:4]]/dT[index[4:]]``, 0 when the
-    output does not depend on that entry).
+    output does not depend on that entry); ``example-output`` and ``example-grad:T`` are the
+    same evaluated at the worked example's input values ``example``.
     """
     kind, _, tensor = source.partition(":")
+    if kind.startswith("example-"):
+        if example is None:
+            raise ValueError(f"source={source!r} needs the example's input values")
+        plain = kind.removeprefix("example-") + (f":{tensor}" if tensor else "")
+        return lookup(derivation, plain, index).xreplace(example)
     if kind == "output":
         return derivation.output[index]
     if kind == "grad":
@@ -196,6 +207,7 @@ class Context:
     derivation: Derivation
     identities: list[core_identities.Identity]
     options: Options
+    example: dict[Symbol, Basic] | None = None
 
     @property
     def spec(self):
@@ -425,7 +437,7 @@ def _setup_matrices(ctx: Context) -> Iterable[Equation]:
     padding = ctx.spec.padding
     for part in ctx.slices(ctx.shapes["X"]):
         yield Equation((Whole("X", part), ctx.grid(tensors.X, "tensor:X", part)))
-        if any(padding):
+        if any(padding) and ctx.spec.type == "conv2d":  # pools: padded cells never take part
             padded = core_identities.pad(tensors.X[part], padding)
             yield Equation(
                 (Apply("pad", Whole("X", part), _pair(padding)), ctx.grid(padded, None, ()))
@@ -510,10 +522,11 @@ def local_step(ctx: Context) -> Step:
                 equations.append(((out_index, index), Equation((lhs, value), group=group)))
         equations.sort(key=lambda pair: pair[0])
         blocks.append(Paragraph(("With respect to ", Whole(name), ":")))
+        compact = not any(eq.rhs[0].value.has(Piecewise) for _, eq in equations)
         blocks.append(
             Display(
                 tuple(eq for _, eq in equations),
-                packed=True,
+                packed=compact,
                 elision=_elision(len(shown), total, "output entries"),
             )
         )
@@ -639,9 +652,100 @@ def identities_step(ctx: Context) -> Step:
     return Step("identities", "Operator identities", tuple(blocks))
 
 
+def tie_example(derivation: Derivation) -> dict[Symbol, Basic]:
+    """Small whole numbers for the input, with a tie for the extreme in the first window.
+
+    Every sample and channel gets its own pattern; in window (1, 1) the first two real cells
+    (row-major) are both set to the window's extreme, so the tie rule decides who gets the
+    gradient.
+    """
+    spec = derivation.spec
+    tensors = derivation.tensors
+    n_batch, channels, height, width = spec.input_shape
+    values = np.empty(spec.input_shape, dtype=object)
+    for n, c, h, w in np.ndindex(*spec.input_shape):
+        values[n, c, h, w] = ((h * width + w) * 5 + c * 3 + n * 7) % 9 + 1
+    pick = max if spec.type == "maxpool2d" else min
+    rows = range(max(0, -spec.padding[0]), min(height, spec.kernel[0] - spec.padding[0]))
+    cols = range(max(0, -spec.padding[1]), min(width, spec.kernel[1] - spec.padding[1]))
+    cells = [(r, c) for r in rows for c in cols]
+    for n, c in np.ndindex(n_batch, channels):
+        extreme = pick(values[n, c, r, q] for r, q in cells)
+        for r, q in cells[:2]:
+            values[n, c, r, q] = extreme
+    return {tensors.X[index]: Integer(values[index]) for index in np.ndindex(*spec.input_shape)}
+
+
+def example_step(ctx: Context) -> Step:
+    """The tie rule at work: the notes' gradients evaluated on numbers with a tie."""
+    derivation, example = ctx.derivation, ctx.example or {}
+    tensors = derivation.tensors
+    entry = _entries(derivation)[(0, 0, 0, 0)]
+    members = [symbol for symbol, _ in entry.partials]  # the first window, row-major
+    extreme = entry.expr.xreplace(example)
+    tied = [m for m in members if example[m] == extreme]
+    word = "maximum" if ctx.spec.type == "maxpool2d" else "minimum"
+    blocks: list = [
+        Paragraph(
+            (
+                "Numbers make the tie rule concrete. In the input below the first window has a"
+                f" tie for its {word}: ",
+                Equals(*(Entry("X", _index_of(tensors.X, m)) for m in tied), example[tied[0]]),
+                ". Evaluating the derived expressions at these values:",
+            )
+        )
+    ]
+    values = np.vectorize(lambda x: example[x], otypes=[object])(tensors.X)
+    outputs = np.vectorize(lambda e: e.xreplace(example), otypes=[object])(derivation.output)
+    grads = np.vectorize(lambda e: e.xreplace(example), otypes=[object])(derivation.grads["X"])
+    equations = []
+    for part in ctx.slices(ctx.shapes["X"]):
+        grid = ctx.grid(grads, "example-grad:X", part)
+        equations += [
+            Equation((Whole("X", part), ctx.grid(values, None, part)), group=part),
+            Equation((Whole("O", part), ctx.grid(outputs, "example-output", part)), group=part),
+            Equation((Partial(Loss(), Whole("X", part)), grid), group=part),
+        ]
+    blocks.append(Display(tuple(equations), packed=True))
+    upstream = tensors.G[0, 0, 0, 0]
+    shares = [(m, grads[_index_of(tensors.X, m)].coeff(upstream)) for m in members]
+    winners = [(m, share) for m, share in shares if share != 0]
+    receives = [Entry("X", _index_of(tensors.X, m)) for m, _ in winners]
+    rule = {
+        "first": "the first of the tied entries in row-major order takes all of it",
+        "all": "every tied entry takes all of it",
+        "split": "the tied entries share it equally",
+    }[ctx.spec.ties]
+    parts: list = [
+        f"With ties={ctx.spec.ties}, {rule}: ",
+        Partial(Loss(), Entry("O", (0, 0, 0, 0))),
+    ]
+    parts += [" goes to "]
+    for position, (name, (_, share)) in enumerate(zip(receives, winners, strict=True)):
+        if position:
+            parts.append(" and ")
+        parts.append(name)
+        if share != 1:
+            parts += [" (times ", share, ")"]
+    parts.append(".")
+    blocks.append(Paragraph(tuple(parts)))
+    return Step("example", "A worked example with a tie", tuple(blocks))
+
+
+def _index_of(array: np.ndarray, symbol: Symbol) -> tuple[int, ...]:
+    """The index of a contract symbol (its name spells it)."""
+    return parse_symbol(symbol)[1]
+
+
+_CONV_STEPS = (setup_step, forward_step, local_step, chain_step, results_step, identities_step)
+_EXTREME_STEPS = (setup_step, forward_step, local_step, chain_step, example_step, identities_step)
+
 #: Layer type -> the steps of its notes, in order.
 STEPS: dict[str, tuple[Callable[[Context], Step], ...]] = {
-    "conv2d": (setup_step, forward_step, local_step, chain_step, results_step, identities_step),
+    "conv2d": _CONV_STEPS,
+    "maxpool2d": _EXTREME_STEPS,
+    "minpool2d": _EXTREME_STEPS,
+    "avgpool2d": _CONV_STEPS,
 }
 
 
@@ -664,6 +768,8 @@ def build_steps(
     if identities is None:
         identities = core_identities.verify(derivation)
     ctx = Context(derivation, identities, options or Options())
+    if derivation.spec.type in ("maxpool2d", "minpool2d"):
+        ctx.example = tie_example(derivation)
     builders = STEPS.get(derivation.spec.type)
     if builders is None:
         raise ValueError(
