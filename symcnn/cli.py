@@ -161,11 +161,12 @@ SWITCHES = (
 )
 
 
-def add_layer_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the positional LAYER and every layer option to ``parser``."""
+def add_layer_arguments(parser: argparse.ArgumentParser, *, optional_layer: bool = False) -> None:
+    """Add the positional LAYER (optional if ``optional_layer``) and every layer option."""
     parser.add_argument(
         "layer",
         metavar="LAYER",
+        nargs="?" if optional_layer else None,
         choices=sorted(LAYERS),
         help="the layer: " + ", ".join(sorted(LAYERS)),
     )
@@ -328,6 +329,18 @@ def _run_derive(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_generate(parser: argparse.ArgumentParser) -> None:
+    from .codegen.command import add_arguments
+
+    add_arguments(parser)
+
+
+def _run_generate(args: argparse.Namespace) -> int:
+    from .codegen.command import run
+
+    return run(args)
+
+
 @dataclass(frozen=True)
 class Command:
     name: str
@@ -348,6 +361,21 @@ COMMANDS: list[Command] = [
   symcnn derive maxpool2d --input 4x4 --kernel 2x2 --ties split""",
         _add_derive,
         _run_derive,
+    ),
+    Command(
+        "generate",
+        "generate a specialized NumPy module of one layer from its exact derivation",
+        """examples:
+  symcnn generate conv2d --input 3x3 --kernel 2x2 --strategy unrolled
+  symcnn generate conv2d --input 64x1x28x28 --out-channels 6 --kernel 5 -o /tmp/kernels
+  symcnn generate --catalog      (render every module of the catalog into generated/)
+  symcnn generate --check        (exit 1 with a diff if generated/ is stale)
+
+--strategy auto (the default) times every strategy that fits on the target shape and keeps the
+fastest, and records the timings in the module's header: the one part of the output that varies
+from run to run. Name a strategy for byte-identical output.""",
+        _add_generate,
+        _run_generate,
     ),
 ]
 
