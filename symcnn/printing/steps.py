@@ -173,7 +173,7 @@ def abridge(node: Basic, cap: int | None, *, brief: bool = False) -> Basic:
 
     >>> from sympy import symbols
     >>> abridge(Terms(*symbols("a:9")), 6)
-    Terms(a0, a1, a2, a3, Omitted(3), a7, a8)
+    Terms(a0, a1, a2, a3, Omitted(3, counted), a7, a8)
     """
     if isinstance(node, At):
         return At(abridge(node.value, cap, brief=brief), node.source, node.index)
