@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..derive import derive
-from ..spec import Conv2d, Layer
+from ..derive import RULES, derive
+from ..spec import AvgPool2d, Conv2d, Layer, MaxPool2d, MinPool2d
 from .notes import Notes, describe, notes
 from .pdf import compile_pdf
 
@@ -43,7 +43,7 @@ class Example:
 
 
 #: Every example of the gallery, in the order of its index page.
-CATALOG: tuple[Example, ...] = (
+EXAMPLES: tuple[Example, ...] = (
     Example(
         "conv2d-3x3-k2x2",
         "The notes' example: a 3×3 input and a 2×2 kernel, stride 1",
@@ -71,7 +71,30 @@ CATALOG: tuple[Example, ...] = (
         "A batch of two with the mean loss: the batch sum and 1/N",
         Conv2d(input_shape=(2, 1, 3, 3), kernel=(2, 2), reduction="mean", bias=False),
     ),
+    Example(
+        "maxpool2d-4x4-k2x2-first",
+        "Max pooling with a tie, ties=first (PyTorch's rule)",
+        MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), ties="first"),
+    ),
+    Example(
+        "maxpool2d-4x4-k2x2-split",
+        "Max pooling with a tie, ties=split (tied entries share)",
+        MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), ties="split"),
+    ),
+    Example(
+        "minpool2d-4x4-k2x2-all",
+        "Min pooling with a tie, ties=all (the equality mask)",
+        MinPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), ties="all"),
+    ),
+    Example(
+        "avgpool2d-3x3-k2x2-s1",
+        "Average pooling with overlapping windows: even spreading adds up",
+        AvgPool2d(input_shape=(1, 1, 3, 3), kernel=(2, 2), stride=(1, 1)),
+    ),
 )
+
+#: The examples whose layers the core derives (the pools join once their rules are on main).
+CATALOG: tuple[Example, ...] = tuple(e for e in EXAMPLES if e.spec.type in RULES)
 
 
 def _page_links(example: Example) -> str:

@@ -41,12 +41,12 @@ from .nodes import (
     Verdict,
     Whole,
 )
-from .text import TextPrinter
+from .text import TextPrinter, is_indicator, oriented
 
 #: Width of one displayed line on the page, in italic letters (see LatexWidth).
-WIDTH = 78
+WIDTH = 74
 #: Matrices wider than this write δ_ij for ∂L/∂O_ij (and the notes say so).
-GRID_WIDTH = 60
+GRID_WIDTH = 55
 
 _OPERATORS = {"full conv": r"full\ conv"}
 _ESCAPES = {
@@ -95,6 +95,7 @@ class NotesLatexPrinter(LatexPrinter):
         self._names = TextPrinter(notation, shapes, upstream)
         self.slashed = False  # ∂L/∂O written on one line: inside matrices and prose
         self.delta_used = False  # a matrix too wide for ∂L/∂O_ij wrote δ_ij instead
+        self._piecewise_depth = 0  # inside a case distinction, inner ones print as 1[...]
 
     def inline(self, node: Basic) -> str:
         """``node`` as inline math: partial derivatives slashed, not stacked."""
@@ -199,10 +200,12 @@ class NotesLatexPrinter(LatexPrinter):
 
     def _print_Grid(self, expr: Basic) -> str:
         before = self.upstream
-        if before == "partial" and LatexWidth(self)(expr) > GRID_WIDTH:
+        delta, small, _ = LatexWidth(self).grid_style(expr)
+        if delta:
             self.upstream, self.delta_used = "delta", True
+        size = r"\scriptstyle " if small else ""
         try:
-            rows = [" & ".join(self.inline(entry) for entry in row) for row in expr.rows]
+            rows = [" & ".join(size + self.inline(entry) for entry in row) for row in expr.rows]
         finally:
             self.upstream = before
         return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
@@ -232,16 +235,22 @@ class NotesLatexPrinter(LatexPrinter):
         return rf"\left\lfloor \frac{{{inner}}}{{{stride}}} \right\rfloor + 1"
 
     def _print_Piecewise(self, expr: Basic) -> str:
-        rows = []
-        for value, condition in expr.args:
-            if condition == True:  # noqa: E712 (SymPy's true)
-                rows.append(rf"{self._print(value)} & \text{{otherwise}}")
-            else:
-                rows.append(rf"{self._print(value)} & \text{{if }} {self._print(condition)}")
-        return r"\begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
+        if self._piecewise_depth and is_indicator(expr):
+            return rf"\mathbf{{1}}[{self._print(expr.args[0].cond)}]"
+        self._piecewise_depth += 1
+        try:
+            rows = []
+            for value, condition in expr.args:
+                if condition == True:  # noqa: E712 (SymPy's true)
+                    rows.append(rf"{self._print(value)} & \text{{otherwise}}")
+                else:
+                    rows.append(rf"{self._print(value)} & \text{{if }} {self._print(condition)}")
+            return r"\begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
+        finally:
+            self._piecewise_depth -= 1
 
     def _print_And(self, expr: Basic) -> str:
-        return r" \text{ and } ".join(self._print(a) for a in expr.args)
+        return r",\ ".join(self._print(a) for a in oriented(expr))
 
 
 class LatexWidth:
@@ -256,21 +265,46 @@ class LatexWidth:
         self.names = printer._names
         self.delta = False
 
+    def grid_style(self, node: Grid) -> tuple[bool, bool, float]:
+        """How a matrix prints: with δ_ij for ∂L/∂O_ij, in script size, and its width.
+
+        A matrix wider than :data:`GRID_WIDTH` writes δ; one still too wide for the line shrinks
+        its entries to script size (about 70%).
+        """
+        width = self.grid(node)
+        delta = width > GRID_WIDTH and self.printer.upstream == "partial" and not self.delta
+        if delta:
+            self.delta = True
+            try:
+                width = self.grid(node)
+            finally:
+                self.delta = False
+        small = width > WIDTH - 8
+        return delta, small, 0.7 * width if small else width
+
     def grid(self, node: Grid) -> float:
         columns = zip(*node.rows, strict=True)
         widths = [max(self(entry, True) for entry in column) for column in columns]
         return sum(widths) + 1.6 * (len(widths) - 1) + 2
 
     def name(self, letter: str, sub: str) -> float:
-        return len(letter) + 0.7 * len(sub)
+        return len(letter) + 0.8 * len(sub)
 
     def entry(self, tensor: str, index: Sequence) -> float:
         text = self.names.entry_name(tensor, index)
         letter = self.names.letter(tensor)
         return self.name(letter, text[len(letter) :])
 
+    def is_fraction(self, node: Basic) -> bool:
+        """Printed as ∂·/∂· (so products put a dot beside it)."""
+        if isinstance(node, Partial):
+            return True
+        parsed = parse_symbol(node) if isinstance(node, Symbol) else None
+        upstream = self.printer.upstream == "partial" and not self.delta
+        return parsed is not None and parsed[0] == "G" and upstream
+
     def partial(self, top: float, bottom: float, slashed: bool) -> float:
-        return top + bottom + 3 if slashed else max(top, bottom) + 1.5
+        return top + bottom + 4.5 if slashed else max(top, bottom) + 2.5
 
     def __call__(self, node: Basic, slashed: bool = False) -> float:
         measure = self.__call__
@@ -293,20 +327,14 @@ class LatexWidth:
             top, bottom = (measure(arg, slashed) + 1 for arg in node.args)
             return self.partial(top, bottom, slashed)
         if isinstance(node, Product):
-            return sum(measure(f, slashed) for f in node.args) + 1.2 * (len(node.args) - 1)
+            gap = 2.0 if any(self.is_fraction(f) for f in node.args) else 0.4  # \cdot or not
+            return sum(measure(f, slashed) for f in node.args) + gap * (len(node.args) - 1)
         if isinstance(node, Terms | Equals):
             return sum(measure(t, slashed) for t in node.args) + 2.5 * (len(node.args) - 1)
         if isinstance(node, SumOver):
             return 2.5 * len(node.limits) + measure(node.body, slashed)
         if isinstance(node, Grid):
-            width = self.grid(node)
-            if width > GRID_WIDTH and self.printer.upstream == "partial" and not self.delta:
-                self.delta = True  # the printer will write δ_ij in this matrix
-                try:
-                    return self.grid(node)
-                finally:
-                    self.delta = False
-            return width
+            return self.grid_style(node)[2]
         if isinstance(node, Apply):
             arguments = sum(measure(a, slashed) for a in node.arguments)
             return 0.9 * len(node.name) + 2 + arguments + 1.2 * (len(node.arguments) - 1)

@@ -27,7 +27,7 @@ from . import document
 from .latex import LatexWriter, NotesLatexPrinter, escape
 from .markdown import MarkdownWriter
 from .model import Step
-from .steps import Options, build_steps
+from .steps import Options, build_steps, tie_example
 from .text import TextPrinter, render_steps
 
 TITLES = {
@@ -83,6 +83,13 @@ class Notes:
     @cached_property
     def steps(self) -> tuple[Step, ...]:
         return build_steps(self.derivation, self.identities, self.options)
+
+    @cached_property
+    def example(self) -> dict | None:
+        """The worked example's input values (max/min pooling: a tie in the first window)."""
+        if self.derivation.spec.type in ("maxpool2d", "minpool2d"):
+            return tie_example(self.derivation)
+        return None
 
     def keys(self) -> list[str]:
         """The step keys, in order."""

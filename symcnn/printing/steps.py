@@ -64,7 +64,7 @@ class Options:
     max_entries: int | None = 32
     matrix_side: int | None = 6
     max_terms: int | None = 32
-    max_cell_terms: int | None = 8
+    max_cell_terms: int | None = 4
 
     def __post_init__(self) -> None:
         for name in ("max_entries", "matrix_side", "max_terms", "max_cell_terms"):
@@ -179,7 +179,9 @@ def abridge(node: Basic, cap: int | None, *, brief: bool = False) -> Basic:
         return At(abridge(node.value, cap, brief=brief), node.source, node.index)
     if isinstance(node, Product) and len(node.args) == 2 and isinstance(node.args[1], Terms):
         return Product(node.args[0], abridge(node.args[1], cap, brief=brief))
-    if cap is None or not isinstance(node, Terms) or len(node.args) <= max(cap, 6):
+    if cap is None or not isinstance(node, Terms):
+        return node
+    if len(node.args) <= (max(cap, 3) if brief else max(cap, 6)):
         return node
     terms = node.args
     if brief:

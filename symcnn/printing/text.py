@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sympy import Basic, Symbol
+from sympy.core.relational import Relational
 from sympy.printing.str import StrPrinter
 
 from ..notation import Notation
@@ -72,6 +73,7 @@ class TextPrinter(StrPrinter):
         self.notation = notation
         self.shapes = shapes
         self.upstream = upstream
+        self._piecewise_depth = 0  # inside a case distinction, inner ones print as 1[...]
 
     # -- names --------------------------------------------------------------------------------
 
@@ -206,12 +208,21 @@ class TextPrinter(StrPrinter):
         return f"{self._print(expr.lhs)} {op} {self._print(expr.rhs)}"
 
     def _print_And(self, expr: Basic) -> str:
-        return " and ".join(self._print(a) for a in expr.args)
+        return " and ".join(self._print(a) for a in oriented(expr))
 
     def _print_Or(self, expr: Basic) -> str:
         return " or ".join(f"({self._print(a)})" for a in expr.args)
 
     def _print_Piecewise(self, expr: Basic) -> str:
+        if self._piecewise_depth and is_indicator(expr):
+            return f"1[{self._print(expr.args[0].cond)}]"
+        self._piecewise_depth += 1
+        try:
+            return self._cases(expr)
+        finally:
+            self._piecewise_depth -= 1
+
+    def _cases(self, expr: Basic) -> str:
         pieces = []
         for value, condition in expr.args:
             if condition == True:  # noqa: E712 (SymPy's true)
@@ -222,6 +233,28 @@ class TextPrinter(StrPrinter):
 
     def _print_Rational(self, expr: Basic) -> str:
         return f"{expr.p}/{expr.q}" if expr.q != 1 else str(expr.p)
+
+
+def is_indicator(expr: Basic) -> bool:
+    """``Piecewise((1, cond), (0, True))``: the indicator of ``cond``, written 1[cond]."""
+    args = expr.args
+    return len(args) == 2 and args[0].expr == 1 and args[1].expr == 0 and args[1].cond == True  # noqa: E712
+
+
+def oriented(conjunction: Basic) -> list[Basic]:
+    """The comparisons of an ``And``, each turned to put their common symbol on the left.
+
+    ``X₁₁ < X₁₂ and X₁₂ ≥ X₂₁`` reads as ``X₁₂ > X₁₁ and X₁₂ ≥ X₂₁``: the conditions of a
+    local gradient are about one entry, so it leads every comparison.
+    """
+    args = list(conjunction.args)
+    if not all(isinstance(a, Relational) for a in args):
+        return args
+    common = set.intersection(*({a.lhs, a.rhs} for a in args))
+    if len(common) != 1:
+        return args
+    (subject,) = common
+    return [a.reversed if a.rhs == subject and a.lhs != subject else a for a in args]
 
 
 # -- boxes: math that spans lines ---------------------------------------------------------------
