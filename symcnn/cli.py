@@ -256,6 +256,10 @@ def write_output(text: str | bytes, path: str | None, *, force: bool) -> None:
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
+        # mkstemp creates the file private (0600); give it the mode any new file would get.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -274,8 +278,8 @@ def _add_derive(parser: argparse.ArgumentParser) -> None:
         "--format",
         choices=sorted(FORMATS),
         default="text",
-        help="text (terminal), latex (a standalone document), markdown, json"
-        " (the contract's object) (text)",
+        help="text (terminal), latex (a standalone document), markdown (GitHub, MkDocs),"
+        " pdf (compiled by pdflatex; needs -o FILE.pdf), json (the contract's object) (text)",
     )
     out.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     out.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
@@ -285,6 +289,34 @@ def _add_derive(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N",
         help="refuse derivations with more multiply terms than N (1,000,000)",
+    )
+    _add_notation(parser)
+
+
+def _add_notation(parser: argparse.ArgumentParser) -> None:
+    """Notation flags of the printed notes (text, latex, markdown, pdf)."""
+    from .notation import LETTER_SETS
+
+    group = parser.add_argument_group("notation (text, latex, markdown, pdf)")
+    group.add_argument(
+        "--letters",
+        choices=list(LETTER_SETS),
+        default=None,
+        help="letters for input, kernel, output: XWO, XFO, xwo (loss E), AKZ, AWZ (XWO)",
+    )
+    group.add_argument("--loss", metavar="LETTER", help="the loss letter (L; E with xwo)")
+    group.add_argument("--zero-based", action="store_true", help="count indices from 0, not 1")
+    group.add_argument(
+        "--max-entries",
+        type=_count("max-entries"),
+        default=None,
+        metavar="N",
+        help="listings longer than N show representative entries only (32)",
+    )
+    group.add_argument(
+        "--all-entries",
+        action="store_true",
+        help="show every entry of every listing and matrix, however large the layer",
     )
 
 
