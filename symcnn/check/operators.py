@@ -58,6 +58,17 @@ def crop_sides(array: np.ndarray, amount: Pair) -> np.ndarray:
     return identities.crop(array, amount, size)
 
 
+def every(array: np.ndarray, step: Pair) -> np.ndarray:
+    """Every ``step``-th entry along each axis, from the first: ``A[::s, ::s]``."""
+    return array[:: step[0], :: step[1]]
+
+
+def extend(array: np.ndarray, size: Pair) -> np.ndarray:
+    """Zero rows and columns appended up to ``size`` (the rows no strided window reached)."""
+    rows, cols = max(size[0] - array.shape[0], 0), max(size[1] - array.shape[1], 0)
+    return identities.pad(array, (0, 0), (rows, cols))
+
+
 def total(array: np.ndarray):
     """The sum of every entry."""
     return canonical.total(list(array.flat))
@@ -129,6 +140,18 @@ def _cropped(shapes: list[Pair], amount: Pair) -> tuple[Pair, int]:
     return out, max(out[0] * out[1], 0)
 
 
+def _every_shape(shapes: list[Pair], step: Pair) -> tuple[Pair, int]:
+    (ah, aw) = shapes[0]
+    out = (-(-ah // step[0]), -(-aw // step[1]))
+    return out, out[0] * out[1]
+
+
+def _extended(shapes: list[Pair], size: Pair) -> tuple[Pair, int]:
+    (ah, aw) = shapes[0]
+    out = (max(ah, size[0]), max(aw, size[1]))
+    return out, out[0] * out[1]
+
+
 def _scalar(shapes: list[Pair], _: Pair) -> tuple[None, int]:
     return None, shapes[0][0] * shapes[0][1]
 
@@ -159,4 +182,15 @@ OPERATORS: dict[str, Operator] = {
     ),
     "crop": Operator(1, (1, 2), lambda a, *p: crop_sides(a, _pair(p)), _cropped, "crop(A, amount)"),
     "sum": Operator(1, (0, 0), total, _scalar, "sum(A)"),
+    "every": Operator(
+        1, (1, 2), lambda a, *s: every(a, _pair(s)), _every_shape, "every(A, step)", positive=True
+    ),
+    "extend": Operator(
+        1,
+        (1, 2),
+        lambda a, *s: extend(a, _pair(s)),
+        _extended,
+        "extend(A, rows, cols)",
+        positive=True,
+    ),
 }

@@ -27,7 +27,7 @@ from importlib import resources
 import lark
 from sympy import Rational
 
-from .source import MAX_DEPTH, NotationError, Statement
+from .source import DRAWN, MAX_DEPTH, NotationError, Statement
 
 #: Longest run of digits read as an index, and as a number.
 MAX_INDEX_DIGITS = 6
@@ -66,6 +66,14 @@ OPERATOR_NAMES = {
     "deconv": "transpose_conv",
     "transposed_convolution": "transpose_conv",
     "sum": "sum",
+    "every": "every",
+    "extend": "extend",
+    # routing through the layer's pooling windows
+    "max_unpool": "max_unpool",
+    "maxunpool": "max_unpool",
+    "min_unpool": "min_unpool",
+    "minunpool": "min_unpool",
+    "spread": "spread",
     # on single expressions, for max and min pooling
     "max": "max",
     "min": "min",
@@ -263,10 +271,15 @@ Node = (
 
 @dataclass(frozen=True)
 class ParsedStatement:
-    """A statement read in full: ``members`` are the sides of ``a = b = c``."""
+    """A statement read: ``members`` are the sides of ``a = b = c``.
+
+    ``rest`` is the error of a chain read only up to its last side that reads (``a = b = ⎡...``):
+    the sides before it are still claims.
+    """
 
     statement: Statement
     members: tuple[Node, ...]
+    rest: NotationError | None = None
 
 
 @dataclass(frozen=True)
@@ -454,7 +467,9 @@ class _Builder(lark.Transformer):
         token, index = children[0], (children[1] if len(children) > 1 else None)
         if token.type == "MAXMIN":  # \\max, \\min
             return _Word(str(token)[1:], "word", index, self.at(token))
-        kind = {"WORD": "word", "SUBSCRIPTED": "subscripted", "TEXTNAME": "text"}[token.type]
+        kind = {"WORD": "word", "SUBSCRIPTED": "subscripted", "TEXTNAME": "text"}.get(
+            token.type, "word"
+        )
         return _Word(str(token), kind, index, self.at(token))
 
     def partial(self, children):
@@ -521,6 +536,10 @@ class _Builder(lark.Transformer):
     def group(self, children):
         items = tuple(c for c in children if not isinstance(c, lark.Token))
         return _Paren(items, _offset(items[0]))
+
+    def row_vector(self, children):
+        cells = [c for c in children if not isinstance(c, lark.Token)]
+        return _Matrix((cells,), _offset(cells[0]))
 
     def matrix(self, children):
         begin = children[0]
@@ -643,6 +662,8 @@ def _word(word: _Word):
         letter, *rest = text.split("_")
         if len(letter) == 1 and index is None:  # F_i, O_k: a general formula's index
             return Entry(letter, Index(tuple(rest), offset + 2, joined=len(rest) == 1), offset)
+    if "-" in text:
+        raise NotationError(f"unknown operator {text!r}", offset)
     if len(text) == 2 and text[0] == "d" and text[1].isalpha():  # dE, dx (in dE/dx12)
         return Derivative(None, Entry(text[1], index, offset + 1), offset)
     raise NotationError(f"unknown name {text!r}: not a tensor letter or an operator", offset)
@@ -731,8 +752,9 @@ def interpret(raw) -> Node:
         return Matrix(rows, raw.offset)
     if isinstance(raw, _Ellipsis):
         raise NotationError(
-            "'...' leaves terms out: the checker compares every term, so write them all",
+            "'...' leaves terms out: an abridged sum is not checked (write every term)",
             raw.offset,
+            not_a_claim=True,
         )
     raise NotationError("cannot read this", _offset(raw))  # pragma: no cover - grammar bound
 
@@ -885,10 +907,6 @@ def _parse(statement: Statement, start: str, text: str | None = None):
         raise NotationError("the statement ends too early", statement.offset(len(text))) from None
 
 
-#: Characters of a matrix drawn over several lines of plain text (⎡ ⎢ ⎣ and their mates).
-DRAWN = "⎡⎢⎣⎤⎥⎦⎛⎜⎝⎞⎟⎠"
-
-
 def _unexpected_character(text: str, position: int) -> tuple[str, bool]:
     """The message for a character the grammar cannot read, and whether it ends a claim."""
     rest = text[position : position + 20]
@@ -923,10 +941,45 @@ def parse_statement(statement: Statement) -> ParsedStatement | FailedStatement |
         members = tuple(interpret(member) for member in raw)
         return ParsedStatement(statement, members)
     except NotationError as error:
-        return FailedStatement(statement, _left_side(statement), error)
+        return _chain_prefix(statement, error) or FailedStatement(
+            statement, _left_side(statement), error
+        )
     except RecursionError:  # pragma: no cover - check_depth bounds the nesting
         error = NotationError("nested too deeply", statement.offset(0))
         return FailedStatement(statement, None, error)
+
+
+def _chain_prefix(statement: Statement, error: NotationError) -> ParsedStatement | None:
+    """``a = b = <unreadable>``: the chain up to its last ``=`` before the error, if it reads."""
+    if error.offset is None:
+        return None
+    cut = None
+    for position in _top_level_equals(statement.text):
+        if statement.offset(position) < error.offset:
+            cut = position
+    if cut is None:
+        return None
+    try:
+        raw = _parse(statement, "start_statement", statement.text[:cut])
+        members = tuple(interpret(member) for member in raw)
+    except NotationError:
+        return None
+    if len(members) < 2:
+        return None
+    return ParsedStatement(statement, members, error)
+
+
+def _top_level_equals(text: str) -> list[int]:
+    """Positions of the ``=`` outside brackets (the sides of a chain)."""
+    positions, depth = [], 0
+    for position, char in enumerate(text):
+        if char in "({[":
+            depth += 1
+        elif char in ")}]":
+            depth -= 1
+        elif char == "=" and depth == 0:
+            positions.append(position)
+    return positions
 
 
 def _left_side(statement: Statement) -> Node | None:

@@ -49,6 +49,7 @@ from sympy import (
 from sympy.core.relational import Relational
 from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
+from .. import identities
 from ..derive import Derivation
 from ..notation import LETTER_SETS, Notation
 from . import operators
@@ -75,6 +76,8 @@ from .parse import (
 )
 from .source import NotationError, Source
 
+#: The letter of the upstream gradient itself (the contract's g): ∂L/∂O = upstream_scale * G.
+UPSTREAM_LETTER = "G"
 #: Most terms a claim's right side may expand to (a product of sums multiplies out).
 MAX_TERMS = 100_000
 
@@ -99,7 +102,19 @@ class Letters:
     bias: str | None = None
 
     def role(self, letter: str) -> str | None:
-        """``"X"``, ``"W"``, ``"B"``, ``"O"``, ``"loss"`` or None for a letter of no tensor."""
+        """``"X"``, ``"W"``, ``"B"``, ``"O"``, ``"loss"``, ``"G"`` or None for no tensor.
+
+        ``G`` (when no other tensor takes it) is the upstream gradient as the contract's ``g``:
+        printed notes write ∂L/∂O = 1/N·G under the mean reduction.
+        """
+        if letter == UPSTREAM_LETTER and letter not in (
+            self.input,
+            self.kernel,
+            self.bias,
+            self.output,
+            self.loss,
+        ):
+            return "G"
         for role, name in (
             ("X", self.input),
             ("W", self.kernel),
@@ -266,7 +281,8 @@ def infer_letters(
                 entries[node.letter] += 1
     usage = lhs_letters + entries
     output = _pick(outputs, exclude=set(lhs_letters) | {loss}, preferred=_OUTPUT_LETTERS)
-    tensors = Counter({k: v for k, v in usage.items() if k not in (loss, output)})
+    upstream = {UPSTREAM_LETTER} - set(lhs_letters)  # G₁₁: the upstream gradient, not a tensor
+    tensors = Counter({k: v for k, v in usage.items() if k not in {loss, output, *upstream}})
     known = _known_set(tensors, has_kernel)
     if output is None:
         output = known["O"] if known else _free(_OUTPUT_LETTERS, "".join(tensors) + loss)
@@ -473,7 +489,13 @@ class Reader:
                 header = self._header(members[0]) if statement.statement.whole_line else None
                 section = header if header is not None else section
                 continue
-            self._claim(members, section, group, result)
+            self._claim(members, section, group, result, complete=statement.rest is None)
+            if statement.rest is not None:  # the chain's sides after the last one that reads
+                self._failed(
+                    FailedStatement(statement.statement, members[0], statement.rest),
+                    section,
+                    result,
+                )
         return result
 
     def _input_values(self, members, result: Claims) -> bool:
@@ -531,7 +553,8 @@ class Reader:
                 Unusable(error.message, error.offset, target.written, target.tensor, target.index)
             )
 
-    def _claim(self, members, section, group: int, result: Claims) -> None:
+    def _claim(self, members, section, group: int, result: Claims, complete=True) -> None:
+        """Claims of one statement; ``complete`` False: its chain goes on past what was read."""
         lhs = members[0]
         try:
             targets = self._targets(lhs, section)
@@ -553,9 +576,10 @@ class Reader:
             if more is None:
                 break
             sides.append((values.pop(0), more))  # dL/dX11 = dL/dX12 = 0: both are claims
-        for member in values:
+        for position, member in enumerate(values):
+            last = complete and position == len(values) - 1
             for side, side_targets in sides:
-                self._claim_value(side, side_targets, member, group, result)
+                self._claim_value(side, side_targets, member, group, result, last)
 
     def _chained_target(self, node: Derivative) -> list[_Target] | None:
         """A gradient of the loss inside a chain (``a = b = 0``), or None if it is a value."""
@@ -565,19 +589,63 @@ class Reader:
             return None
         return [target] if target is not None else None
 
-    def _claim_value(self, lhs, targets, member, group: int, result: Claims) -> None:
+    def _claim_value(self, lhs, targets, member, group, result: Claims, last=True) -> None:
         try:
-            value = self.value(member)
+            value = self._cropped(member, targets)
+            value = self.value(member) if value is None else value
+            if not last and self._a_step(targets, value):
+                shape = "x".join(map(str, value.shape))
+                result.skipped.append(
+                    Skipped(
+                        f"a {shape} step of a chain (the tensor has another shape): the chain's"
+                        " last member is the claim",
+                        _node_offset(member),
+                        _written(lhs),
+                    )
+                )
+                return
             self._assign(targets, lhs, value, member, group, result)
         except _GeneralFormula as reason:
             result.skipped.append(Skipped(str(reason), _node_offset(member), _written(lhs)))
         except NotationError as error:
+            if error.not_a_claim:
+                result.skipped.append(Skipped(error.message, error.offset, _written(lhs)))
+                return
             for target in targets:
                 result.unusable.append(
                     Unusable(
                         error.message, error.offset, target.written, target.tensor, target.index
                     )
                 )
+
+    def _a_step(self, targets: list[_Target], value) -> bool:
+        """A matrix of another shape than the whole tensor it is set equal to."""
+        if len(targets) != 1 or targets[0].index is not None or not isinstance(value, np.ndarray):
+            return False
+        tensor = targets[0].tensor
+        if tensor == "B":
+            return value.size != self.shapes["B"][0]
+        return value.shape != self.shapes[tensor][2:]
+
+    def _cropped(self, member: Node, targets: list[_Target]):
+        """``dL/dX = crop(A, P)``: the tensor's window of A starting P in, as the identity crops.
+
+        Rows and columns no strided window reached are missing from A at the bottom and right;
+        they get no gradient, so A is extended with zeros first (None when this does not apply).
+        """
+        if not (isinstance(member, Call) and member.name == "crop" and len(targets) == 1):
+            return None
+        target = targets[0]
+        if target.index is not None or target.tensor != "X" or len(member.args) not in (2, 3):
+            return None
+        height, width = self.plane_shape("X", member.offset)
+        inner = self.value(member.args[0])
+        if not isinstance(inner, np.ndarray):
+            return None
+        amounts = [self._whole_number(arg, member, False) for arg in member.args[1:]]
+        before = operators._pair(tuple(amounts))
+        size = (height + 2 * before[0], width + 2 * before[1])
+        return identities.crop(operators.extend(inner, size), before, (height, width))
 
     def _lhs_tensor(self, lhs: Node) -> str | None:
         """The gradient a left side is about, even when its index cannot be read."""
@@ -674,6 +742,16 @@ class Reader:
                 "operator",
                 group,
             )
+            return
+        if target.tensor == "B":  # [a  b], a row or a column of the biases
+            if value.size != int(np.prod(shape)):
+                raise NotationError(
+                    f"{value.size} entries for {target.written}, which has {int(np.prod(shape))}",
+                    offset,
+                )
+            for k, cell in enumerate(value.flat):
+                entry_target = _Target("B", (k,), target.written, target.offset)
+                self._add(result, entry_target, cell, offset, "operator", group)
             return
         plane = self.plane_shape(target.tensor, offset)
         fitted, note = _fit(value, plane)
@@ -822,6 +900,11 @@ class Reader:
                     return symbols.flat[0]
                 return symbols[0, 0] if role != "B" and self._plane(role, entry) else symbols
             return symbols[self.entry_index(entry, role)]
+        if role == "G":
+            if entry.index is None:
+                self.plane_shape("O", entry.offset)
+                return self.derivation.tensors.G[0, 0]
+            return self.derivation.tensors.G[self.entry_index(entry, "O")]
         if role == "O":
             raise NotationError(
                 f"{entry.written()} is the output itself; did you mean its gradient"
@@ -959,6 +1042,8 @@ class Reader:
     def _call(self, node: Call, arrays: list | None = None):
         if node.name in SCALAR_OPERATORS:
             return self._scalar_call(node)
+        if node.name in ROUTING_OPERATORS:
+            return self._routing_call(node)
         operator = operators.OPERATORS[node.name]
         arrays, numbers = list(arrays or []), []
         for arg in node.args:
@@ -1009,8 +1094,56 @@ class Reader:
             raise NotationError(f"{name} compares two expressions", node.offset)
         return (Eq if name == "eq" else Ne)(*values)
 
+    def _routing_call(self, node: Call):
+        """max-unpool(A), min-unpool(A), spread(A, window): A routed through the pool's windows.
+
+        max/min-unpool give each window's value to its extreme cell by the layer's tie rule
+        (``first`` for a layer without one); spread divides it among the window's cells.
+        """
+        spec = self.derivation.spec
+        if not hasattr(spec, "kernel") or spec.type == "conv2d":
+            raise NotationError(f"{node.name} routes through pooling windows", node.offset)
+        if not node.args:
+            raise NotationError(f"{node.name} takes the matrix to route", node.offset)
+        array = self.value(node.args[0])
+        plane = self.plane_shape("O", node.offset)
+        if not isinstance(array, np.ndarray) or array.shape != plane:
+            raise NotationError(
+                f"{node.name} routes a {plane[0]}x{plane[1]} matrix (the output's shape)",
+                node.offset,
+            )
+        image = self.derivation.tensors.X[0, 0]
+        if node.name == "spread":
+            window = spec.kernel
+            if len(node.args) > 1:
+                window = self._whole_number(node.args[1], node, True)
+                if window[0] * window[1] != spec.kernel[0] * spec.kernel[1]:
+                    raise NotationError(
+                        f"spread over {window[0]}x{window[1]} cells; the layer's window is"
+                        f" {spec.kernel[0]}x{spec.kernel[1]}",
+                        node.offset,
+                    )
+            include = getattr(spec, "count_include_pad", True)
+
+            def share(values: list) -> list:
+                divisor = spec.kernel[0] * spec.kernel[1] if include else len(values)
+                return [Rational(1, divisor)] * len(values)
+
+        else:
+            route = identities.ROUTES[getattr(spec, "ties", "first")]
+            extreme = Max if node.name == "max_unpool" else Min
+
+            def share(values: list) -> list:
+                return route(values, extreme(*values, evaluate=False))
+
+        weights = identities.window_weights(image, spec, share)
+        return identities.unpool(array, weights, image.shape, spec.stride, spec.padding)
+
     def _whole_number(self, arg: Node, call: Call, positive: bool) -> tuple[int, int]:
         spec = self.derivation.spec
+        if isinstance(arg, Product) and len(arg.factors) == 2:  # 2×2: rows and columns
+            rows, cols = (self._whole_number(f, call, positive)[0] for f in arg.factors)
+            return (rows, cols)
         if isinstance(arg, Parameter):
             if not hasattr(spec, arg.name):
                 raise NotationError(f"this layer has no {arg.name}", arg.offset)
@@ -1035,6 +1168,8 @@ class Reader:
 RELATIONS = {">=": Ge, ">": Gt, "<=": Le, "<": Lt, "==": Eq, "!=": Ne}
 #: Operators on single expressions (the others act on matrices: :mod:`.operators`).
 SCALAR_OPERATORS = ("max", "min", "eq", "ne", "piecewise")
+#: Operators routing a matrix through the layer's pooling windows.
+ROUTING_OPERATORS = ("max_unpool", "min_unpool", "spread")
 
 
 def is_condition(value) -> bool:

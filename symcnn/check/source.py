@@ -55,6 +55,8 @@ _ERASED = re.compile(r"\\(?:nonumber|notag|noindent)(?![A-Za-z])")
 _ROW_BREAK = re.compile(r"\\\\\*?(?:\s*\[[^\[\]\n]{0,20}\])?")
 #: Side-by-side equations are separated by wide spaces or semicolons.
 _SEPARATOR = re.compile(r"\\qquad(?![A-Za-z])|\\quad(?![A-Za-z])|;")
+#: Characters of a matrix drawn over several lines of plain text (⎡ ⎢ ⎣ and their mates).
+DRAWN = "⎡⎢⎣⎤⎥⎦⎛⎜⎝⎞⎟⎠"
 #: A line ending in one of these continues on the next line (a claim cannot end in them).
 _CONTINUES = ("+", "-", "*", "=", "\\cdot", "\\times", "·", "×", "−")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
@@ -225,7 +227,9 @@ class _Builder:
         text = "".join(self.chars)
         if text.strip():
             for part in _split_side_by_side(Statement(text, tuple(self.offsets), self.whole_line)):
-                self.statements.append(_trim(part))
+                part = _trim(part)
+                if part.text:  # a lone comma or full stop is no statement
+                    self.statements.append(part)
         self.chars, self.offsets, self.whole_line = [], [], False
 
 
@@ -279,6 +283,10 @@ def split_statements(source: Source) -> list[Statement]:
             mode, closer = "text", ""
             continue
         environment = _ENVIRONMENT.match(text, position) if char == "\\" else None
+        if environment and mode == "display" and environment.group(2) in _MATH_ENVIRONMENTS:
+            out.blank(len(environment.group()), position)  # aligned inside $$ ... $$
+            position = environment.end()
+            continue
         if environment and environment.group(2) in _MATRIX_ENVIRONMENTS:
             matrix_depth += 1 if environment.group(1) == "begin" else -1
             matrix_depth = max(matrix_depth, 0)
@@ -308,16 +316,22 @@ def split_statements(source: Source) -> list[Statement]:
         position += 1
     out.whole_line = out.whole_line and not line_has_math
     out.flush()
-    return _join_continued(out.statements)
+    return [_row_vectors(s) for s in _join_continued(out.statements, text)]
 
 
-def _join_continued(statements: list[Statement]) -> list[Statement]:
-    """A statement opening with ``=`` continues the one before: an aligned chain of equalities
-    (``a = b \\ &= c``, or ``= c`` on the next line), or ``$$ lhs $$ $$ = rhs $$``."""
+def _join_continued(statements: list[Statement], text: str) -> list[Statement]:
+    r"""Statements that continue the one before are joined to it.
+
+    A statement opening with ``=`` (an aligned chain: ``a = b \\ &= c``, ``= c`` on the next
+    line, ``$$ lhs $$ $$ = rhs $$``), one opening with ``+`` (a long sum wrapped by a printer,
+    ``&\qquad + ...``), one opening with ``-`` when indented or in a display (a bullet
+    ``- item`` at the start of a line is prose), and any statement while the equation before
+    it has a bracket still open (``\Bigl( ... \\ ... \Bigr)``).
+    """
     joined: list[Statement] = []
     for statement in statements:
         previous = joined[-1] if joined else None
-        if previous is not None and statement.text.startswith("="):
+        if previous is not None and _continues(previous, statement, text):
             gap = previous.offsets[-1] + 1
             joined[-1] = Statement(
                 previous.text + " " + statement.text,
@@ -345,6 +359,62 @@ def _opening(text: str, position: int) -> tuple[str, str, str] | None:
         if name in _MATH_ENVIRONMENTS:
             return environment.group(), "display", f"\\end{{{name}}}"
     return None
+
+
+_LEADING_SPACE = re.compile(r"(?:\s|\\qquad(?![A-Za-z])|\\quad(?![A-Za-z])|\\[,;:! ])*")
+
+
+def _continues(previous: Statement, statement: Statement, text: str) -> bool:
+    body = statement.text[_LEADING_SPACE.match(statement.text).end() :]
+    if body.startswith(("=", "+")):
+        return True
+    gap = text[previous.offsets[-1] + 1 : statement.offsets[0]]
+    drawn = any(char in DRAWN for char in statement.text)
+    if drawn and gap.count("\n") <= 1 and ("=" in previous.text or body[:1] in DRAWN):
+        return True  # the next row of a matrix drawn over several lines
+    if "=" in previous.text and body.startswith(("-", "−")):
+        start = statement.offsets[0]
+        line_start = text.rfind("\n", 0, start) + 1
+        return start - line_start >= 2 or not previous.whole_line
+    depth = 0
+    for char in previous.text:
+        depth += (char in "([{") - (char in ")]}")
+    return depth > 0 and "=" in previous.text
+
+
+def _row_vectors(statement: Statement) -> Statement:
+    """``= [a  b]`` in plain text: a row of entries parted by wide gaps (``⟦a & b⟧``).
+
+    Printed notes lay a bias or a row out as ``∂L/∂B = [∂L/∂O₁₁₁  ∂L/∂O₂₁₁]``; read as it stands,
+    the gap would multiply the entries. Only a bracket opening a right side (after ``=``) is a
+    row: brackets after a letter are indices. The characters keep their places.
+    """
+    text = statement.text
+    if "[" not in text:
+        return statement
+    chars = list(text)
+    position = 0
+    while position < len(chars):
+        if chars[position] == "[" and "".join(chars[:position]).rstrip().endswith("="):
+            depth, end = 0, None
+            for index in range(position, len(chars)):
+                depth += (chars[index] in "([{") - (chars[index] in ")]}")
+                if depth == 0:
+                    end = index
+                    break
+            if end is None:
+                break
+            inner_depth = 0
+            for index in range(position + 1, end):
+                char = chars[index]
+                inner_depth += (char in "([{") - (char in ")]}")
+                gap = char == " " and index + 1 < end and chars[index + 1] == " "
+                if gap and inner_depth == 0 and chars[index - 1] != " ":
+                    chars[index] = "&"
+            chars[position], chars[end] = "⟦", "⟧"
+            position = end
+        position += 1
+    return Statement("".join(chars), statement.offsets, statement.whole_line)
 
 
 def _split_side_by_side(statement: Statement) -> list[Statement]:
