@@ -299,7 +299,11 @@ def test_lecture_note_layouts_chains_shorthands_and_drawings():
     assert [r.status for r in found[:11]] == ["correct"] * (2 + 9)
     # The unrotated kernel of line 9 is still checked: its chain stops at the drawing.
     assert [r.status for r in found[11:]] == ["wrong"] * 9
-    assert [d.pattern.key for d in report.diagnoses] == ["kernel_not_rotated"]
+    # With no dL/dW claimed, the two mistakes that leave the kernel unrotated in dL/dX agree.
+    assert [d.pattern.key for d in report.diagnoses] == [
+        "kernel_not_rotated",
+        "correlation_for_convolution",
+    ]
     assert [(report.line(s.offset), s.written) for s in report.skipped] == [
         (1, "∂L/∂W_{i}"),
         (6, "∂L/∂X"),
