@@ -205,15 +205,21 @@ def _description(structure: Structure, strategy: Strategy, notes: list[str]) -> 
     derived = structure.derived_spec
     legend = _legend(derived)
     shape = "x".join(map(str, derived.input_shape))
-    besides = "" if structure.rule is None else " and the rule"
+    rule = structure.rule
+    built = "its every forward and gradient entry rebuilt exactly from the taps"
+    if rule is None:
+        proof = [f"{built} below. The derived", f"formula, first entries ({legend.symbols}):"]
+    else:
+        proof = [
+            f"{built} and the {type(rule).__name__.lower()} below.",
+            f"The derived formula, first entries ({legend.symbols}):",
+        ]
     lines = [
         f"Strategy: {strategy.name} ({strategy.summary}).",
         *notes,
         "",
         f"Derived at the structure size (input {shape}{legend.size}),",
-        "its every forward and gradient entry rebuilt exactly from the taps"
-        f"{besides} below. The derived",
-        f"formula, first entries ({legend.symbols}):",
+        *proof,
         "",
     ]
     for label, (index, expr) in structure.first_entries.items():

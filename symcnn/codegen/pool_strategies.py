@@ -134,9 +134,7 @@ def _extreme_lines(structure: Structure, printer: KernelPrinter, target: str) ->
             _narrowed(tap.out_cols, tap.in_cols, cols),
         )
         windows = _region(printer, target, spec.output_shape, rows, cols)
-        lines.append(
-            statement(INDENT, windows if windows != target else f"{target}[...]", "=", [cells], "")
-        )
+        lines.append(statement(INDENT, _writable(windows), "=", [cells], ""))
     started = {  # taps whose every window was started from them: nothing left to fold in
         (tap.p, tap.q)
         for tap, rows, cols in starts
@@ -173,7 +171,8 @@ class _Tap:
 
     def route(self, assign: str, hit: str, amount: str) -> list[str]:
         source = self.out[amount]
-        return split_lines(call(INDENT, self.grad, assign, "np.where", [hit, source, "0"]))
+        target = _writable(self.grad) if assign == "=" else self.grad
+        return split_lines(call(INDENT, target, assign, "np.where", [hit, source, "0"]))
 
 
 def _route_first(structure: Structure, printer: KernelPrinter, assign: str) -> list[str]:
@@ -246,6 +245,22 @@ def extreme_taps(structure: Structure, printer: KernelPrinter) -> KernelCode:
 # -- average: taps ---------------------------------------------------------------------------------
 
 
+def _shares(structure: Structure, printer: KernelPrinter, blocks: list) -> list[str]:
+    """``share = dL/dO / divisor``, the batch size folded into the divisor for ``mean``."""
+    spec = structure.spec
+    scale = spec.batch if spec.reduction == "mean" else 1
+    if len(blocks) == 1:
+        divisor = blocks[0][2] * scale
+        source = "grad_out" if divisor == 1 else f"grad_out / {divisor}"
+        return [f"{INDENT}share = {source}  # dL/dO over each window's divisor"]
+    lines = [f"{INDENT}share = np.empty_like(grad_out)  # dL/dO over each window's divisor"]
+    for rows, cols, divisor in blocks:
+        upstream = _region(printer, "grad_out", spec.output_shape, rows, cols)
+        target = _region(printer, "share", spec.output_shape, rows, cols)
+        lines.append(statement(INDENT, target, "=", [f"{upstream} / {divisor * scale}"], ""))
+    return lines
+
+
 def average_taps(structure: Structure, printer: KernelPrinter) -> KernelCode:
     """Average pooling: the taps added up, then each window divided by its derived divisor."""
     spec, taps = structure.spec, structure.taps
@@ -268,26 +283,83 @@ def average_taps(structure: Structure, printer: KernelPrinter) -> KernelCode:
         if divisor != 1:
             windows = _region(printer, "out", spec.output_shape, rows, cols)
             forward.append(f"{INDENT}{windows} /= {divisor}")
-    scale = spec.batch if spec.reduction == "mean" else 1
-    if len(blocks) == 1:
-        divisor = blocks[0][2] * scale
-        source = "grad_out" if divisor == 1 else f"grad_out / {divisor}"
-        backward = [f"{INDENT}share = {source}  # dL/dO over each window's divisor"]
-    else:
-        backward = [f"{INDENT}share = np.empty_like(grad_out)  # dL/dO over each window's divisor"]
-        for rows, cols, divisor in blocks:
-            upstream = _region(printer, "grad_out", spec.output_shape, rows, cols)
-            target = _region(printer, "share", spec.output_shape, rows, cols)
-            backward.append(statement(INDENT, target, "=", [f"{upstream} / {divisor * scale}"], ""))
+    backward = _shares(structure, printer, blocks)
     zero_fill, assign = _assignment(spec, taps)
     if zero_fill:
         backward.append(f"{INDENT}grad_x[...] = 0")
     for tap in taps:
         target = _region(printer, "grad_x", spec.input_shape, tap.in_rows, tap.in_cols)
         source = _region(printer, "share", spec.output_shape, tap.out_rows, tap.out_cols)
-        backward.append(
-            statement(INDENT, target if target != "grad_x" else "grad_x[...]", assign, [source], "")
+        backward.append(statement(INDENT, _writable(target), assign, [source], ""))
+    return KernelCode(flatten(forward), flatten(backward))
+
+
+# -- average: separable ---------------------------------------------------------------------------
+
+
+def axis_runs(structure: Structure) -> tuple[dict, dict] | None:
+    """The taps as a product of row runs and column runs, or None when they are not one.
+
+    Returns ``({p: (out_rows, in_rows)}, {q: (out_cols, in_cols)})`` when every pair ``(p, q)``
+    is a tap whose rectangles are row run ``p`` times column run ``q``.
+    """
+    rows = {tap.p: (tap.out_rows, tap.in_rows) for tap in structure.taps}
+    cols = {tap.q: (tap.out_cols, tap.in_cols) for tap in structure.taps}
+    product = {(p, q): rows[p] + cols[q] for p in rows for q in cols}
+    given = {(t.p, t.q): (t.out_rows, t.in_rows, t.out_cols, t.in_cols) for t in structure.taps}
+    same = product.keys() == given.keys() and all(
+        all(_same(a, b) for a, b in zip(product[key], given[key], strict=True)) for key in given
+    )
+    return (rows, cols) if same else None
+
+
+def separable_refusal(structure: Structure) -> str | None:
+    """Why the separable strategy does not fit (None: it does)."""
+    if structure.spec.type != "avgpool2d":
+        return f"{structure.spec.type} routes by whole windows"
+    if axis_runs(structure) is None:
+        return "its taps are not a product of row and column runs"
+    return None
+
+
+def _axis_region(name: str, part: slice, axis: int) -> str:
+    """``name[:, :, part, :]`` (axis 2) or ``name[:, :, :, part]`` (axis 3)."""
+    spans = [":", ":", ":", ":"]
+    text = f"{part.start}:{part.stop}"
+    spans[axis] = text if part.step == 1 else f"{text}:{part.step}"
+    return f"{name}[{', '.join(spans)}]"
+
+
+def average_separable(structure: Structure, printer: KernelPrinter) -> KernelCode:
+    """Average pooling as a sum over the window rows, then over the window columns."""
+    spec = structure.spec
+    rows, cols = axis_runs(structure)
+    batch, channels, _, width = spec.input_shape
+    out_height = spec.output_shape[2]
+    between = f"({batch}, {channels}, {out_height}, {width})"
+    forward = [f"{INDENT}rows = np.zeros({between}, dtype=x.dtype)  # each window's rows, summed"]
+    for _, (outs, ins) in sorted(rows.items()):
+        forward.append(
+            statement(INDENT, _axis_region("rows", outs, 2), "+=", [_axis_region("x", ins, 2)], "")
         )
+    forward.append(f"{INDENT}out[...] = 0")
+    for _, (outs, ins) in sorted(cols.items()):
+        target, source = _axis_region("out", outs, 3), _axis_region("rows", ins, 3)
+        forward.append(statement(INDENT, target, "+=", [source], ""))
+    blocks = structure.rule.blocks()
+    for block_rows, block_cols, divisor in blocks:
+        if divisor != 1:
+            windows = _region(printer, "out", spec.output_shape, block_rows, block_cols)
+            forward.append(f"{INDENT}{windows} /= {divisor}")
+    backward = _shares(structure, printer, blocks)
+    backward.append(f"{INDENT}cols = np.zeros({between}, dtype=share.dtype)  # spread over columns")
+    for _, (outs, ins) in sorted(cols.items()):
+        target, source = _axis_region("cols", ins, 3), _axis_region("share", outs, 3)
+        backward.append(statement(INDENT, target, "+=", [source], ""))
+    backward.append(f"{INDENT}grad_x[...] = 0")
+    for _, (outs, ins) in sorted(rows.items()):
+        target, source = _axis_region("grad_x", ins, 2), _axis_region("cols", outs, 2)
+        backward.append(statement(INDENT, target, "+=", [source], ""))
     return KernelCode(flatten(forward), flatten(backward))
 
 

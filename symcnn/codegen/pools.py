@@ -296,17 +296,18 @@ def read_extreme(derivation: Derivation) -> IndexMaps:
     return IndexMaps(forward, grads)
 
 
-def _cell(expr: Basic, names: dict, what: str) -> Index:
+def _cell(expr: Basic, names: dict, within: Basic) -> Index:
+    """The index of an input cell ``expr`` (a part of ``within``, named if it is not a cell)."""
     entry = tensor_entry(expr, names)
     if entry is None or entry[0] != "X":
-        raise StructureError(f"{what}: {expr} is not an input cell")
+        raise StructureError(f"{within}: {expr} is not an input cell")
     return entry[1]
 
 
 def _read_window(expr: Basic, names: dict) -> Window:
     kind = {Max: "max", Min: "min"}.get(type(expr))
     arguments = expr.args if kind else (expr,)
-    cells = tuple(sorted(_cell(arg, names, f"the forward entry {expr}") for arg in arguments))
+    cells = tuple(sorted(_cell(arg, names, expr) for arg in arguments))
     return Window(kind if len(cells) > 1 else None, cells)
 
 
@@ -335,7 +336,7 @@ def _read_partial(term: Basic, cell: Index, names: dict) -> Partial:
 
 def _other_side(relation: Basic, cell: Index, names: dict) -> tuple[Index, bool]:
     """The other cell of a relation of ``cell``, and whether ``cell`` is on the left."""
-    left, right = (_cell(side, names, f"the relation {relation}") for side in relation.args)
+    left, right = (_cell(side, names, relation) for side in relation.args)
     if left == cell and right != cell:
         return right, True
     if right == cell and left != cell:
@@ -477,7 +478,10 @@ def extreme_expression(reading: Window | list[Partial], tensors: Tensors) -> Bas
     """A window as ``Max``/``Min`` of its cells, or a gradient entry as its sum of partials."""
     if isinstance(reading, Window):
         cells = [tensors.X[cell] for cell in reading.cells]
-        return EXTREME_FUNCTIONS[reading.extreme](*cells) if reading.extreme else cells[0]
+        if reading.extreme is None:
+            return cells[0]
+        # Max(...) of distinct plain symbols is itself: skip SymPy's pairwise search
+        return EXTREME_FUNCTIONS[reading.extreme](*cells, evaluate=False)
     return Add(*(partial_expression(partial, tensors) for partial in reading))
 
 

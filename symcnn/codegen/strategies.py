@@ -9,6 +9,9 @@ region; the builders only order the statements.
   derived expressions of one sample (every sample runs at once as a row). Reads like the hand
   derivation; fastest for tiny layers; refused past :data:`UNROLLED_TERM_LIMIT` terms.
 - ``taps``: one statement per kernel (or window) tap, on the tap's two strided rectangles.
+- ``separable``: (average pooling) the window's rows summed, then its columns: ``kh + kw``
+  strided additions instead of ``kh * kw``, when the proven taps are a product of row and
+  column runs.
 - ``gemm``: gather every tap into columns (im2col), then one matrix product hands the bulk of
   the work to BLAS; the input gradient is scattered back tap by tap.
 
@@ -423,6 +426,12 @@ STRATEGIES: dict[str, Strategy] = {
                 "minpool2d": pool_strategies.extreme_taps,
                 "avgpool2d": pool_strategies.average_taps,
             },
+        ),
+        Strategy(
+            "separable",
+            "sum the window rows, then the window columns",
+            pool_strategies.separable_refusal,
+            {"avgpool2d": pool_strategies.average_separable},
         ),
         Strategy(
             "gemm",
