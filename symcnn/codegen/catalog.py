@@ -52,7 +52,7 @@ CATALOG: tuple[Entry, ...] = (
     ),
     Entry(
         Conv2d(input_shape=(64, 1, 28, 28), out_channels=6, kernel=(5, 5)),
-        "taps",
+        "gemm",
         ("float32", "float64"),
         why="LeNet-5 C1 at batch 64",
     ),

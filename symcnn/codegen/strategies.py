@@ -305,7 +305,12 @@ def _complete(structure: Structure) -> bool:
 
 
 def conv2d_gemm(structure: Structure, printer: KernelPrinter) -> KernelCode:
-    """conv2d as a gather of every tap into columns, then one matrix product (BLAS)."""
+    """conv2d as a gather of every tap into columns, then one matrix product (BLAS).
+
+    The columns are laid out ``(C, kh, kw, N, OH, OW)``: each tap writes whole output rows, and
+    the product ``W (K, C*kh*kw) @ columns (C*kh*kw, N*OH*OW)`` reads them as one matrix (one
+    per group: the channels of a group are consecutive rows).
+    """
     spec: Conv2d = structure.spec
     batch, channels, _, _ = spec.input_shape
     out_channels, in_per_group, kh, kw = spec.weight_shape
@@ -316,74 +321,69 @@ def conv2d_gemm(structure: Structure, printer: KernelPrinter) -> KernelCode:
     allocate = "np.empty" if _complete(structure) else "np.zeros"
     why = "" if allocate == "np.empty" else "  # taps on the padding read zeros"
     gather = [
-        f"{INDENT}columns = {allocate}(({batch}, {out_height}, {out_width}, {channels}, {kh},"
-        f" {kw}), dtype=x.dtype){why}",
+        f"{INDENT}columns = {allocate}(({channels}, {kh}, {kw}, {batch}, {out_height},"
+        f" {out_width}), dtype=x.dtype){why}",
     ]
     for tap in structure.taps:
-        target = f"columns[:, {span(tap.out_rows)}, {span(tap.out_cols)}, :, {tap.p}, {tap.q}]"
-        source = printer.region("x", 2, tap.in_rows, tap.in_cols) + ".transpose(0, 2, 3, 1)"
+        target = f"columns[:, {tap.p}, {tap.q}, :, {span(tap.out_rows)}, {span(tap.out_cols)}]"
+        source = printer.region("x", 2, tap.in_rows, tap.in_cols) + ".transpose(1, 0, 2, 3)"
         gather.append(statement(INDENT, target, "=", [source], ""))
-    out_shape = f"({batch}, {out_height}, {out_width}, {out_channels})"
+    by_channel = f"({out_channels}, {batch}, {out_height}, {out_width})"
     if groups == 1:
-        forward = [
-            *gather,
-            f"{INDENT}rows = columns.reshape({positions}, {channels * kh * kw})"
-            f" @ w.reshape({out_channels}, {per_group}).T",
-            f"{INDENT}out[...] = rows.reshape{out_shape}.transpose(0, 3, 1, 2)",
-        ]
         weight_rows = f"w.reshape({out_channels}, {per_group})"
-        backward_products = [
-            f"{INDENT}upstream = grad_out.transpose(0, 2, 3, 1).reshape({positions},"
-            f" {out_channels})",
-            f"{INDENT}grad_w[...] = (upstream.T @ columns.reshape({positions},"
-            f" {per_group})).reshape({_shape(spec.weight_shape)})",
-            f"{INDENT}grad_columns = upstream @ {weight_rows}",
+        column_rows = f"columns.reshape({per_group}, {positions})"
+        products = [f"{INDENT}rows = {weight_rows} @ {column_rows}"]
+        gradient_products = [
+            f"{INDENT}grad_w[...] = (upstream @ {column_rows}.T).reshape("
+            f"{_shape(spec.weight_shape)})",
+            f"{INDENT}grad_columns = {weight_rows}.T @ upstream",
         ]
     else:
         out_per_group = out_channels // groups
-        grouped_columns = f"columns.reshape({positions}, {groups}, {per_group}).transpose(1, 0, 2)"
-        grouped_weight = f"w.reshape({groups}, {out_per_group}, {per_group})"
-        forward = [
-            *gather,
+        weight_rows = f"w.reshape({groups}, {out_per_group}, {per_group})"
+        column_rows = f"columns.reshape({groups}, {per_group}, {positions})"
+        products = [call(INDENT, "rows", "=", "np.matmul", [weight_rows, column_rows])]
+        gradient_products = [
+            f"{INDENT}upstream = upstream.reshape({groups}, {out_per_group}, {positions})",
             call(
                 INDENT,
-                "rows",
+                "grad_w_rows",
                 "=",
                 "np.matmul",
-                [grouped_columns, f"{grouped_weight}.transpose(0, 2, 1)"],
+                ["upstream", f"{column_rows}.transpose(0, 2, 1)"],
             ),
-            f"{INDENT}rows = rows.reshape({groups}, {batch}, {out_height}, {out_width},"
-            f" {out_per_group})",
-            f"{INDENT}out[...] = rows.transpose(1, 0, 4, 2, 3)"
-            f".reshape({_shape(spec.output_shape)})",
-        ]
-        backward_products = [
-            f"{INDENT}upstream = grad_out.reshape({batch}, {groups}, {out_per_group},"
-            f" {out_height * out_width})",
-            f"{INDENT}upstream = upstream.transpose(1, 0, 3, 2).reshape({groups}, {positions},"
-            f" {out_per_group})",
-            f"{INDENT}grouped_columns = {grouped_columns}",
-            f"{INDENT}grad_w_rows = np.matmul(upstream.transpose(0, 2, 1), grouped_columns)",
             f"{INDENT}grad_w[...] = grad_w_rows.reshape({_shape(spec.weight_shape)})",
-            f"{INDENT}grad_columns = np.matmul(upstream, {grouped_weight})",
-            f"{INDENT}grad_columns = grad_columns.transpose(1, 0, 2)",
+            call(
+                INDENT,
+                "grad_columns",
+                "=",
+                "np.matmul",
+                [f"{weight_rows}.transpose(0, 2, 1)", "upstream"],
+            ),
         ]
+    forward = [
+        *gather,
+        *products,
+        f"{INDENT}out[...] = rows.reshape{by_channel}.transpose(1, 0, 2, 3)",
+    ]
     if spec.bias:
         forward.append(f"{INDENT}out += b[:, None, None]")
     backward = []
     if spec.reduction == "mean":
         backward.append(f"{INDENT}grad_out = grad_out / {batch}  # dL/dO = G / N")
-    backward += [*gather, *backward_products]
-    backward.append(
-        f"{INDENT}grad_columns = grad_columns.reshape({batch}, {out_height}, {out_width},"
-        f" {channels}, {kh}, {kw})"
-    )
-    backward.append(f"{INDENT}grad_x[...] = 0")
+    backward += [
+        *gather,
+        f"{INDENT}upstream = grad_out.transpose(1, 0, 2, 3).reshape({out_channels}, {positions})",
+        *gradient_products,
+        f"{INDENT}grad_columns = grad_columns.reshape({channels}, {kh}, {kw}, {batch},"
+        f" {out_height}, {out_width})",
+        f"{INDENT}grad_x[...] = 0",
+    ]
     for tap in structure.taps:
         target = printer.region("grad_x", 2, tap.in_rows, tap.in_cols)
         source = (
-            f"grad_columns[:, {span(tap.out_rows)}, {span(tap.out_cols)}, :, {tap.p}, {tap.q}]"
-            ".transpose(0, 3, 1, 2)"
+            f"grad_columns[:, {tap.p}, {tap.q}, :, {span(tap.out_rows)}, {span(tap.out_cols)}]"
+            ".transpose(1, 0, 2, 3)"
         )
         backward.append(statement(INDENT, target, "+=", [source], ""))
     backward += _bias_gradient(spec)
