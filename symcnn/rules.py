@@ -51,13 +51,14 @@ def polynomial_partials(expr: Basic) -> tuple[tuple[Symbol, Basic], ...]:
             partials.setdefault(a, []).append(b)
             partials.setdefault(b, []).append(a)
             continue
+        if not all(factor.is_Number or factor.is_Symbol for factor in factors):
+            # a power or a function: let SymPy differentiate the whole term
+            for symbol in sorted(term.free_symbols, key=lambda s: s.name):
+                partials.setdefault(symbol, []).append(term.diff(symbol))
+            continue
         for position, factor in enumerate(factors):
             if factor.is_Number:
                 continue
-            if not factor.is_Symbol:  # a power or a function: let SymPy differentiate it
-                for symbol in sorted(term.free_symbols, key=lambda s: s.name):
-                    partials.setdefault(symbol, []).append(term.diff(symbol))
-                break
             rest = factors[:position] + factors[position + 1 :]
             partial = rest[0] if len(rest) == 1 else canonical.product(rest or (Integer(1),))
             partials.setdefault(factor, []).append(partial)
