@@ -16,7 +16,7 @@ fallback.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from operator import itemgetter
 
 from sympy import Add, Basic, Mul, Rational, S, Symbol
@@ -128,3 +128,55 @@ def total(terms: Iterable[Basic]) -> Basic:
         return Add(*terms)  # like terms to collect: SymPy's job
     keyed.sort(key=itemgetter(0))
     return Add._from_args([t for _, _, t in keyed], True)
+
+
+def sum_of_products(pairs: Sequence[tuple[Basic, Basic]], scale: Rational = S.One) -> Basic:
+    """``scale * sum(a * b for a, b in pairs)``, expanded: SymPy's ``Add`` of every term product.
+
+    The chain rule in one call: a convolution's output entry is a sum of ``x * w`` (and ``b * 1``),
+    a gradient entry a sum of ``partial * upstream``. When ``scale`` is 1 and every pair is two
+    plain symbols of different names (or a plain symbol and 1), the sum is built directly: a
+    lone symbol sorts before every product, and products of two plain symbols sort by their
+    two names, so the pair of names is the whole sort key. Anything else is expanded term by
+    term (a sum in a pair contributes each of its terms) and built by :func:`total`.
+
+    >>> from sympy import symbols
+    >>> b, w, x, g = symbols("b w x g")
+    >>> sum_of_products([(x, w), (b, S.One)])
+    b + w*x
+    >>> sum_of_products([(x + b, g)], Rational(1, 2))
+    b*g/2 + g*x/2
+    """
+    lone, keyed = [], []
+    if scale is S.One:
+        for a, b in pairs:
+            if a is S.One:
+                a, b = b, a
+            if type(a) is Symbol and a._assumptions0 == _PLAIN:
+                if b is S.One:
+                    lone.append((a.name, a))
+                    continue
+                if type(b) is Symbol and b._assumptions0 == _PLAIN:
+                    name_a, name_b = a.name, b.name
+                    if name_a < name_b:
+                        keyed.append(((name_a, name_b), (a, b)))
+                        continue
+                    if name_b < name_a:
+                        keyed.append(((name_b, name_a), (b, a)))
+                        continue
+            break  # outside the fast shape
+        else:
+            distinct = len({key for key, _ in keyed}) == len(keyed)
+            if distinct and len({name for name, _ in lone}) == len(lone):
+                lone.sort(key=itemgetter(0))
+                keyed.sort(key=itemgetter(0))
+                args = [a for _, a in lone] + [Mul._from_args(ab, True) for _, ab in keyed]
+                if len(args) < 2:
+                    return args[0] if args else S.Zero
+                return Add._from_args(args, True)
+    return total(
+        product((scale, *Mul.make_args(term_a), *Mul.make_args(term_b)))
+        for a, b in pairs
+        for term_a in Add.make_args(a)
+        for term_b in Add.make_args(b)
+    )

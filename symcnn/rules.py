@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sympy import Basic, Integer, Mul, Symbol
+from sympy import Basic, Integer, Mul, S, Symbol
 
 from . import canonical
 from .spec import Conv2d
@@ -76,21 +76,25 @@ def conv2d_entries(spec: Conv2d, tensors: Tensors) -> Iterator[Entry]:
     """``O[n,k,i,j] = b[k] + sum_{c,p,q} X[n, c', i*S - P + p*D, j*S - P + q*D] * W[k,c,p,q]``.
 
     ``c'`` runs over the input channels of output channel ``k``'s group; taps that fall on the
-    zero padding contribute nothing and are left out.
+    zero padding contribute nothing and are left out. Distinct taps read distinct input cells,
+    so every symbol occurs in one term of an entry and the partials are read off the pairs as
+    they are built (``d(x*w)/dx = w``) rather than recovered from the sum.
     """
     _, in_per_group, kh, kw = spec.weight_shape
     out_per_group = spec.out_channels // spec.groups
     _, _, height, width = spec.input_shape
     (sh, sw), (ph, pw), (dh, dw) = spec.stride, spec.padding, spec.dilation
+    taps = list(itertools.product(range(in_per_group), range(kh), range(kw)))
     for n, k, i, j in itertools.product(*(range(size) for size in spec.output_shape)):
         first_channel = (k // out_per_group) * in_per_group
-        terms = []
-        for c, p, q in itertools.product(range(in_per_group), range(kh), range(kw)):
+        pairs, partials = [], []
+        for c, p, q in taps:
             row, col = i * sh - ph + p * dh, j * sw - pw + q * dw
             if 0 <= row < height and 0 <= col < width:
                 x, w = tensors.X[n, first_channel + c, row, col], tensors.W[k, c, p, q]
-                terms.append(canonical.pair(x, w))
+                pairs.append((x, w))
+                partials += ((x, w), (w, x))
         if spec.bias:
-            terms.append(tensors.B[k])
-        expr = canonical.total(terms)
-        yield Entry((n, k, i, j), expr, polynomial_partials(expr))
+            pairs.append((tensors.B[k], S.One))
+            partials.append((tensors.B[k], S.One))
+        yield Entry((n, k, i, j), canonical.sum_of_products(pairs), tuple(partials))

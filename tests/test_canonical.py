@@ -173,3 +173,55 @@ def test_fast_path_is_taken_for_the_derivation_shape(monkeypatch):
     expected = Add(*terms, Rational(Fraction(1, 3)))
     monkeypatch.setattr(canonical, "Add", AddWithoutSorting)
     assert_same(canonical.total([*terms, Rational(Fraction(1, 3))]), expected)
+
+
+# -- sum_of_products ----------------------------------------------------------------------------
+
+
+def expanded_sum(pairs, scale=S.One):
+    """What sum_of_products promises: SymPy's Add of scale * (term of a) * (term of b)."""
+    return Add(
+        *(
+            Mul(scale, term_a, term_b)
+            for a, b in pairs
+            for term_a in Add.make_args(a)
+            for term_b in Add.make_args(b)
+        )
+    )
+
+
+chain_factors = plain | st.just(S.One)
+
+
+@given(st.lists(st.tuples(chain_factors, chain_factors), max_size=12))
+def test_sum_of_products_of_plain_pairs_equals_add(pairs):
+    """The derivation's shape (x*w, b*1, g*x), with like terms and squares mixed in."""
+    assert_same(canonical.sum_of_products(pairs), expanded_sum(pairs))
+
+
+@given(
+    st.lists(
+        st.tuples(
+            chain_factors | st.sampled_from(WITH_ASSUMPTIONS) | rationals,
+            chain_factors | monomials() | st.lists(monomials(), max_size=3).map(lambda t: Add(*t)),
+        ),
+        max_size=6,
+    ),
+    rationals,
+)
+def test_sum_of_products_of_anything_equals_add(pairs, scale):
+    assert_same(canonical.sum_of_products(pairs, scale), expanded_sum(pairs, scale))
+
+
+def test_sum_of_products_fast_path_for_convolution_entries(monkeypatch):
+    """A bias plus products of plain symbols never reaches the generic path."""
+    x, w = PLAIN[5], PLAIN[4]
+    b, g = PLAIN[0], PLAIN[1]
+    pairs = [(x, w), (S.One, b), (g, x)]
+    expected = expanded_sum(pairs)
+
+    def refuse(*args):
+        raise AssertionError("fell back to total()")
+
+    monkeypatch.setattr(canonical, "total", refuse)
+    assert_same(canonical.sum_of_products(pairs), expected)
