@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-from sympy import Basic, Integer, Rational, Symbol
+from sympy import Add, Basic, Integer, Rational, Symbol
 
 from . import canonical, pooling
 from .rules import Entry, conv2d_entries
@@ -68,7 +68,7 @@ class Derivation:
     def loss(self) -> Basic:
         """``L = upstream_scale * sum(G * O)`` (built on demand: it is as large as the layer)."""
         terms = (g * o for g, o in zip(self.tensors.G.flat, self.output.flat, strict=True))
-        return self.upstream_scale * sum(terms, Integer(0))
+        return self.upstream_scale * Add(*terms)  # one Add: sum() would re-flatten per term
 
 
 def check_size(spec: Layer, term_limit: int = DEFAULT_TERM_LIMIT) -> None:
