@@ -126,6 +126,66 @@ def test_notes_example_from_the_command_line(capsys):
     assert sorted(map(srepr, shown)) == sorted(map(srepr, expected))
 
 
+# -- published examples ----------------------------------------------------------------------
+
+
+def forward_at(spec, x, w, b=None):
+    """The derived output evaluated at integer arrays (exact), as nested lists of ints."""
+    d = derive(spec)
+    values = dict(zip(d.tensors.X.flat, map(Integer, np.asarray(x).flat), strict=True))
+    values.update(zip(d.tensors.W.flat, map(Integer, np.asarray(w).flat), strict=True))
+    if b is not None:
+        values.update(zip(d.tensors.B.flat, map(Integer, np.asarray(b).flat), strict=True))
+    return np.vectorize(lambda e: int(e.xreplace(values)), otypes=[object])(d.output).tolist()
+
+
+def test_dive_into_deep_learning_cross_correlation():
+    """Dive into Deep Learning (Zhang, Lipton, Li, Smola), 7.2.1: corr2d(X, K) with X = 0..8 as
+    3x3 and K = [[0, 1], [2, 3]] prints tensor([[19., 25.], [37., 43.]])."""
+    spec = Conv2d(input_shape=(3, 3), kernel=(2, 2), bias=False)
+    out = forward_at(spec, np.arange(9).reshape(1, 1, 3, 3), [[[[0, 1], [2, 3]]]])
+    assert out == [[[[19, 25], [37, 43]]]]
+
+
+def test_dive_into_deep_learning_edge_detection():
+    """Dive into Deep Learning, 7.2.2: X = ones(6, 8) with X[:, 2:6] = 0, K = [[1.0, -1.0]]
+    prints six rows [0., 1., 0., 0., 0., -1., 0.] (a non-square 1x2 kernel)."""
+    x = np.ones((6, 8), dtype=int)
+    x[:, 2:6] = 0
+    spec = Conv2d(input_shape=(6, 8), kernel=(1, 2), bias=False)
+    out = forward_at(spec, x.reshape(1, 1, 6, 8), [[[[1, -1]]]])
+    assert out == [[[[0, 1, 0, 0, 0, -1, 0]] * 6]]
+
+
+def test_dive_into_deep_learning_multiple_channels():
+    """Dive into Deep Learning, 7.4.1: two input channels X = [0..8, 1..9] (3x3 each) and
+    K = [[[0, 1], [2, 3]], [[1, 2], [3, 4]]] give tensor([[56., 72.], [104., 120.]]); 7.4.2 stacks
+    K, K + 1, K + 2 as three output channels: [[56, 72], [104, 120]], [[76, 100], [148, 172]],
+    [[96, 128], [192, 224]]."""
+    x = np.stack([np.arange(9).reshape(3, 3), np.arange(1, 10).reshape(3, 3)])[None]
+    k = np.array([[[0, 1], [2, 3]], [[1, 2], [3, 4]]])
+    one = Conv2d(input_shape=(1, 2, 3, 3), kernel=2, bias=False)
+    assert forward_at(one, x, k[None]) == [[[[56, 72], [104, 120]]]]
+    three = Conv2d(input_shape=(1, 2, 3, 3), out_channels=3, kernel=2, bias=False)
+    assert forward_at(three, x, np.stack([k, k + 1, k + 2])) == [
+        [[[56, 72], [104, 120]], [[76, 100], [148, 172]], [[96, 128], [192, 224]]]
+    ]
+
+
+def test_notes_stride_two_drops_the_intermediate_outputs():
+    """Seed 001, "Interpreting Stride > 1": a 4x4 input A and 2x2 kernel W give the stride-1
+    output 9 9 7 / 2 5 6 / -7 9 -10 and, dropping intermediates, the stride-2 output 9 7 / -7 -10.
+    The slides do not print A and W, so the numbers cannot be recomputed; what they claim can:
+    the stride-2 output is the stride-1 output at every second row and column (symbolically,
+    for any A and W), and the printed matrices are related exactly that way."""
+    stride_one = derive(Conv2d(input_shape=(4, 4), kernel=2)).output
+    stride_two = derive(Conv2d(input_shape=(4, 4), kernel=2, stride=2)).output
+    assert stride_two.tolist() == stride_one[:, :, ::2, ::2].tolist()
+    printed_stride_one = np.array([[9, 9, 7], [2, 5, 6], [-7, 9, -10]])
+    printed_stride_two = np.array([[9, 7], [-7, -10]])
+    assert (printed_stride_one[::2, ::2] == printed_stride_two).all()
+
+
 # -- 2. plain SymPy -------------------------------------------------------------------------------
 
 
