@@ -75,14 +75,58 @@ def _keyed(expr: Basic) -> tuple[tuple, tuple[str, ...]]:
     return (rank, expr.p, expr.q), ()
 
 
+def _sympy_product(factors: Sequence[Basic]) -> Basic:
+    """``Mul._from_args(factors, True)``: a commutative product of factors already in order."""
+    return Mul._from_args(tuple(factors), True)
+
+
+def _bare_product(factors: Sequence[Basic]) -> Basic:
+    """What ``Mul._from_args(factors, True)`` builds (two factors or more), without its checks.
+
+    ``_from_args`` is ``Basic.__new__`` (three attributes) plus the commutativity flag, behind a
+    classmethod, ``super()`` and ``*args``; for a product of two symbols that wrapping costs
+    three times the object (measured: 1.5 us against 0.4 us), and the derivation makes one
+    product per term (260,000 for LeNet's first layer). Used only while it provably builds the
+    same object (:func:`_builds_what_sympy_builds`, run at import).
+    """
+    made = _new_object(Mul)
+    made._assumptions = _MUL_ASSUMPTIONS  # shared until first written, as SymPy does
+    made._mhash = None
+    made._args = tuple(factors)
+    made.is_commutative = True
+    return made
+
+
+_new_object = object.__new__
+_MUL_ASSUMPTIONS = Mul.default_assumptions
+
+
+def _builds_what_sympy_builds(build) -> bool:
+    """True when ``build`` makes the very object ``Mul._from_args`` makes: class, every slot."""
+    factors = (Symbol("_a"), Symbol("_b"))
+    made, expected = build(factors), Mul._from_args(factors, True)
+    slots = {name for cls in Mul.__mro__ for name in getattr(cls, "__slots__", ())}
+    return (
+        type(made) is type(expected)
+        and not hasattr(expected, "__dict__")
+        and all(getattr(made, n, None) is getattr(expected, n, None) for n in slots - {"_args"})
+        and made._args == expected._args
+        and made == expected
+    )
+
+
+#: Builds the products of the fast paths: bare while that equals SymPy's own, else SymPy's.
+new_product = _bare_product if _builds_what_sympy_builds(_bare_product) else _sympy_product
+
+
 def pair(a: Basic, b: Basic) -> Basic:
     """``a * b``, built directly for two plain symbols of different names (``x*w``, ``g*x``)."""
     if is_plain(a) and is_plain(b):
         name_a, name_b = a.name, b.name
         if name_a < name_b:
-            return Mul._from_args((a, b), True)
+            return new_product((a, b))
         if name_b < name_a:
-            return Mul._from_args((b, a), True)
+            return new_product((b, a))
     return product((a, b))
 
 
@@ -103,12 +147,12 @@ def product(factors: Iterable[Basic]) -> Basic:
     coefficient = numbers[0] if numbers else S.One
     if coefficient is S.Zero:
         return S.Zero
-    symbols.sort(key=lambda s: s.name)
-    if coefficient is S.One:
-        return symbols[0] if len(symbols) == 1 else Mul._from_args(symbols, True)
     if not symbols:
         return coefficient
-    return Mul._from_args([coefficient, *symbols], True)
+    symbols.sort(key=lambda s: s.name)
+    if coefficient is S.One:
+        return symbols[0] if len(symbols) == 1 else new_product(symbols)
+    return new_product((coefficient, *symbols))
 
 
 def total(terms: Iterable[Basic]) -> Basic:
@@ -147,36 +191,47 @@ def sum_of_products(pairs: Sequence[tuple[Basic, Basic]], scale: Rational = S.On
     >>> sum_of_products([(x + b, g)], Rational(1, 2))
     b*g/2 + g*x/2
     """
-    lone, keyed = [], []
     if scale is S.One:
-        for a, b in pairs:
-            if a is S.One:
-                a, b = b, a
-            if type(a) is Symbol and a._assumptions0 == _PLAIN:
-                if b is S.One:
-                    lone.append((a.name, a))
-                    continue
-                if type(b) is Symbol and b._assumptions0 == _PLAIN:
-                    name_a, name_b = a.name, b.name
-                    if name_a < name_b:
-                        keyed.append(((name_a, name_b), (a, b)))
-                        continue
-                    if name_b < name_a:
-                        keyed.append(((name_b, name_a), (b, a)))
-                        continue
-            break  # outside the fast shape
-        else:
-            distinct = len({key for key, _ in keyed}) == len(keyed)
-            if distinct and len({name for name, _ in lone}) == len(lone):
-                lone.sort(key=itemgetter(0))
-                keyed.sort(key=itemgetter(0))
-                args = [a for _, a in lone] + [Mul._from_args(ab, True) for _, ab in keyed]
-                if len(args) < 2:
-                    return args[0] if args else S.Zero
-                return Add._from_args(args, True)
+        built = _sum_of_plain_pairs(pairs)
+        if built is not None:
+            return built
     return total(
         product((scale, *Mul.make_args(term_a), *Mul.make_args(term_b)))
         for a, b in pairs
         for term_a in Add.make_args(a)
         for term_b in Add.make_args(b)
     )
+
+
+def _sum_of_plain_pairs(pairs: Sequence[tuple[Basic, Basic]]) -> Basic | None:
+    """The fast path of :func:`sum_of_products` (scale 1); None when a pair is outside it.
+
+    Runs once per term of a derivation, hence the local names for globals.
+    """
+    one, plain = S.One, _PLAIN
+    lone, keyed = [], []
+    for a, b in pairs:
+        if a is one:
+            a, b = b, a
+        if type(a) is not Symbol or a._assumptions0 != plain:
+            return None
+        if b is one:
+            lone.append((a.name, a))
+            continue
+        if type(b) is not Symbol or b._assumptions0 != plain:
+            return None
+        name_a, name_b = a.name, b.name
+        if name_a < name_b:
+            keyed.append(((name_a, name_b), (a, b)))
+        elif name_b < name_a:
+            keyed.append(((name_b, name_a), (b, a)))
+        else:
+            return None  # a square
+    if len({key for key, _ in keyed}) != len(keyed) or len({n for n, _ in lone}) != len(lone):
+        return None  # like terms to collect
+    lone.sort(key=itemgetter(0))
+    keyed.sort(key=itemgetter(0))
+    args = [a for _, a in lone] + [new_product(factors) for _, factors in keyed]
+    if len(args) < 2:
+        return args[0] if args else S.Zero
+    return Add._from_args(args, True)

@@ -225,3 +225,34 @@ def test_sum_of_products_fast_path_for_convolution_entries(monkeypatch):
 
     monkeypatch.setattr(canonical, "total", refuse)
     assert_same(canonical.sum_of_products(pairs), expected)
+
+
+# -- the bare product constructor ---------------------------------------------------------------
+
+
+def test_products_are_built_bare_and_equal_sympys():
+    """On this SymPy the import-time check passes: the fast constructor is in use."""
+    assert canonical.new_product is canonical._bare_product
+    x, y = PLAIN[4], PLAIN[5]
+    assert_same(canonical.new_product((x, y)), Mul._from_args((x, y), True))
+
+
+def test_bare_products_keep_sympys_assumption_bookkeeping():
+    """Asking a bare product an assumption must not write into Mul's shared defaults."""
+    defaults = dict(Mul.default_assumptions)
+    positive = Symbol("p", positive=True)
+    made = canonical.new_product((PLAIN[4], PLAIN[5]))
+    assert made.is_positive is None and made.is_commutative is True
+    assert dict(Mul.default_assumptions) == defaults
+    assert Mul(positive, positive * 2).is_positive is True
+
+
+def test_the_import_check_refuses_a_builder_that_differs():
+    def noncommutative(factors):
+        made = canonical._bare_product(factors)
+        made.is_commutative = False
+        return made
+
+    assert canonical._builds_what_sympy_builds(canonical._sympy_product)
+    assert not canonical._builds_what_sympy_builds(noncommutative)
+    assert not canonical._builds_what_sympy_builds(lambda factors: Add(*factors))
