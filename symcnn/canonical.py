@@ -178,11 +178,12 @@ def sum_of_products(pairs: Sequence[tuple[Basic, Basic]], scale: Rational = S.On
     """``scale * sum(a * b for a, b in pairs)``, expanded: SymPy's ``Add`` of every term product.
 
     The chain rule in one call: a convolution's output entry is a sum of ``x * w`` (and ``b * 1``),
-    a gradient entry a sum of ``partial * upstream``. When ``scale`` is 1 and every pair is two
-    plain symbols of different names (or a plain symbol and 1), the sum is built directly: a
-    lone symbol sorts before every product, and products of two plain symbols sort by their
-    two names, so the pair of names is the whole sort key. Anything else is expanded term by
-    term (a sum in a pair contributes each of its terms) and built by :func:`total`.
+    a gradient entry a sum of ``partial * upstream`` (times 1/N for the mean). When every pair
+    is two plain symbols of different names (or a plain symbol and 1) and ``scale`` a nonzero
+    rational, the sum is built directly: a lone symbol sorts before every product, and
+    products of two plain symbols sort by their two names, so the pair of names is the whole
+    sort key. Anything else is expanded term by term (a sum in a pair contributes each of its
+    terms) and built by :func:`total`.
 
     >>> from sympy import symbols
     >>> b, w, x, g = symbols("b w x g")
@@ -191,8 +192,8 @@ def sum_of_products(pairs: Sequence[tuple[Basic, Basic]], scale: Rational = S.On
     >>> sum_of_products([(x + b, g)], Rational(1, 2))
     b*g/2 + g*x/2
     """
-    if scale is S.One:
-        built = _sum_of_plain_pairs(pairs)
+    if isinstance(scale, Rational) and scale is not S.Zero:
+        built = _sum_of_plain_pairs(pairs, scale)
         if built is not None:
             return built
     return total(
@@ -203,10 +204,12 @@ def sum_of_products(pairs: Sequence[tuple[Basic, Basic]], scale: Rational = S.On
     )
 
 
-def _sum_of_plain_pairs(pairs: Sequence[tuple[Basic, Basic]]) -> Basic | None:
-    """The fast path of :func:`sum_of_products` (scale 1); None when a pair is outside it.
+def _sum_of_plain_pairs(pairs: Sequence[tuple[Basic, Basic]], scale: Rational) -> Basic | None:
+    """The fast path of :func:`sum_of_products`; None when a pair is outside it.
 
-    Runs once per term of a derivation, hence the local names for globals.
+    With a scale other than 1 every term carries the same coefficient (``scale*a*b``,
+    ``scale*a``), which ``Basic.compare`` meets first and finds equal, so the order is the same
+    as for scale 1. Runs once per term of a derivation, hence the local names for globals.
     """
     one, plain = S.One, _PLAIN
     lone, keyed = [], []
@@ -231,7 +234,11 @@ def _sum_of_plain_pairs(pairs: Sequence[tuple[Basic, Basic]]) -> Basic | None:
         return None  # like terms to collect
     lone.sort(key=itemgetter(0))
     keyed.sort(key=itemgetter(0))
-    args = [a for _, a in lone] + [new_product(factors) for _, factors in keyed]
+    if scale is one:
+        args = [a for _, a in lone] + [new_product(factors) for _, factors in keyed]
+    else:
+        args = [new_product((scale, a)) for _, a in lone]
+        args += [new_product((scale, *factors)) for _, factors in keyed]
     if len(args) < 2:
         return args[0] if args else S.Zero
     return Add._from_args(args, True)

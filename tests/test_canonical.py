@@ -199,6 +199,12 @@ def test_sum_of_products_of_plain_pairs_equals_add(pairs):
     assert_same(canonical.sum_of_products(pairs), expanded_sum(pairs))
 
 
+@given(st.lists(st.tuples(chain_factors, chain_factors), max_size=12), rationals)
+def test_sum_of_products_of_plain_pairs_with_a_scale_equals_add(pairs, scale):
+    """The mean reduction's shape: every term times 1/N (any rational here, 0 and -1 too)."""
+    assert_same(canonical.sum_of_products(pairs, scale), expanded_sum(pairs, scale))
+
+
 @given(
     st.lists(
         st.tuples(
@@ -225,6 +231,9 @@ def test_sum_of_products_fast_path_for_convolution_entries(monkeypatch):
 
     monkeypatch.setattr(canonical, "total", refuse)
     assert_same(canonical.sum_of_products(pairs), expected)
+    assert_same(
+        canonical.sum_of_products(pairs, Rational(1, 3)), expanded_sum(pairs, Rational(1, 3))
+    )
 
 
 # -- the bare product constructor ---------------------------------------------------------------
