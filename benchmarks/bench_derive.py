@@ -29,6 +29,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # benchmark the checkout this script sits in, installed or not
@@ -116,32 +117,37 @@ def naive_gradients(spec: Conv2d) -> dict[str, np.ndarray]:
 
 
 def _naive_child(spec: Conv2d, queue) -> None:
+    """Time the baseline and report at once; then check it against symcnn and report that."""
     start = time.perf_counter()
     grads = naive_gradients(spec)
-    elapsed = time.perf_counter() - start
+    queue.put(time.perf_counter() - start)
     derived = derive(spec).grads
-    agrees = all(
-        expand(a - b) == 0
-        for name in grads
-        for a, b in zip(grads[name].flat, derived[name].flat, strict=True)
+    queue.put(
+        all(
+            expand(a - b) == 0
+            for name in grads
+            for a, b in zip(grads[name].flat, derived[name].flat, strict=True)
+        )
     )
-    queue.put((elapsed, agrees))
 
 
 def time_naive(spec: Conv2d, budget: float) -> tuple[float | None, bool | None]:
-    """(seconds, agrees with derive) or (None, None) if it ran out of budget."""
+    """(seconds, agrees with derive), or (None, None) when it ran out of budget (then stopped)."""
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     child = context.Process(target=_naive_child, args=(spec, queue))
     child.start()
-    # the child also checks the result after timing: allow it that much again
-    child.join(budget * 2 + 30)
-    if child.is_alive():
+    try:
+        elapsed = queue.get(timeout=budget + 5)  # the child sends its time when the diffs end
+    except Empty:
+        elapsed = None
+    if elapsed is None or elapsed > budget:
         child.terminate()
         child.join()
         return None, None
-    elapsed, agrees = queue.get()
-    return (elapsed, agrees) if elapsed <= budget else (None, None)
+    agrees = queue.get()
+    child.join()
+    return elapsed, agrees
 
 
 # -- the report ------------------------------------------------------------------------------------
@@ -198,7 +204,7 @@ def report(rows: list[dict], command: str, machine_text: str, budget: float) -> 
     for row in rows:
         lines.append(
             f"| {row['name']} | {row['terms']:,} | {row['symbols']:,} | {seconds(row['derive'])}"
-            f" | {seconds(row['json'])} | {row['megabytes']:.1f} | {row['naive_text']} |"
+            f" | {seconds(row['json'])} | {row['megabytes']:.2f} | {row['naive_text']} |"
         )
     lines += [
         "",
