@@ -161,11 +161,12 @@ SWITCHES = (
 )
 
 
-def add_layer_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the positional LAYER and every layer option to ``parser``."""
+def add_layer_arguments(parser: argparse.ArgumentParser, *, optional_layer: bool = False) -> None:
+    """Add the positional LAYER (optional if ``optional_layer``) and every layer option."""
     parser.add_argument(
         "layer",
         metavar="LAYER",
+        nargs="?" if optional_layer else None,
         choices=sorted(LAYERS),
         help="the layer: " + ", ".join(sorted(LAYERS)),
     )
@@ -268,6 +269,10 @@ def write_output(text: str | bytes, path: str | None, *, force: bool) -> None:
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
+        # mkstemp creates the file private (0600); give it the mode any new file would get.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, target)
     except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
@@ -288,8 +293,8 @@ def _add_derive(parser: argparse.ArgumentParser) -> None:
         "--format",
         choices=sorted(FORMATS),
         default="text",
-        help="text (terminal), latex (a standalone document), markdown, json"
-        " (the contract's object) (text)",
+        help="text (terminal), latex (a standalone document), markdown (GitHub, MkDocs),"
+        " pdf (compiled by pdflatex; needs -o FILE.pdf), json (the contract's object) (text)",
     )
     out.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     out.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
@@ -299,6 +304,34 @@ def _add_derive(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N",
         help="refuse derivations with more multiply terms than N (1,000,000)",
+    )
+    _add_notation(parser)
+
+
+def _add_notation(parser: argparse.ArgumentParser) -> None:
+    """Notation flags of the printed notes (text, latex, markdown, pdf)."""
+    from .notation import LETTER_SETS
+
+    group = parser.add_argument_group("notation (text, latex, markdown, pdf)")
+    group.add_argument(
+        "--letters",
+        choices=list(LETTER_SETS),
+        default=None,
+        help="letters for input, kernel, output: XWO, XFO, xwo (loss E), AKZ, AWZ (XWO)",
+    )
+    group.add_argument("--loss", metavar="LETTER", help="the loss letter (L; E with xwo)")
+    group.add_argument("--zero-based", action="store_true", help="count indices from 0, not 1")
+    group.add_argument(
+        "--max-entries",
+        type=_count("max-entries"),
+        default=None,
+        metavar="N",
+        help="listings longer than N show representative entries only (32)",
+    )
+    group.add_argument(
+        "--all-entries",
+        action="store_true",
+        help="show every entry of every listing and matrix, however large the layer",
     )
 
 
@@ -312,6 +345,18 @@ def _run_derive(args: argparse.Namespace) -> int:
     derivation = derive(spec, term_limit=limit)
     write_output(FORMATS[args.format](derivation, args), args.output, force=args.force)
     return 0
+
+
+def _add_generate(parser: argparse.ArgumentParser) -> None:
+    from .codegen.command import add_arguments
+
+    add_arguments(parser)
+
+
+def _run_generate(args: argparse.Namespace) -> int:
+    from .codegen.command import run
+
+    return run(args)
 
 
 @dataclass(frozen=True)
@@ -334,6 +379,21 @@ COMMANDS: list[Command] = [
   symcnn derive maxpool2d --input 4x4 --kernel 2x2 --ties split""",
         _add_derive,
         _run_derive,
+    ),
+    Command(
+        "generate",
+        "generate a specialized NumPy module of one layer from its exact derivation",
+        """examples:
+  symcnn generate conv2d --input 3x3 --kernel 2x2 --strategy unrolled
+  symcnn generate conv2d --input 64x1x28x28 --out-channels 6 --kernel 5 -o /tmp/kernels
+  symcnn generate --catalog      (render every module of the catalog into generated/)
+  symcnn generate --check        (exit 1 with a diff if generated/ is stale)
+
+--strategy auto (the default) times every strategy that fits on the target shape and keeps the
+fastest, and records the timings in the module's header: the one part of the output that varies
+from run to run. Name a strategy for byte-identical output.""",
+        _add_generate,
+        _run_generate,
     ),
 ]
 

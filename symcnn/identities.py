@@ -8,22 +8,34 @@ Lecture notes state the gradients of a convolution as operator forms:
   degrees (itself dilated by the dilation), cropped by the padding;
 - dL/dB is the sum of dL/dO over the batch and the positions.
 
+Lecture notes state the gradients of the pools as unpooling:
+
+- max (min) pooling: dL/dX is dL/dO *max-unpooled*: each window's upstream value routed to its
+  maximal (minimal) cell(s) by the tie rule;
+- average pooling: each window's upstream value spread evenly over its real cells.
+
 This module builds each form with the small operators below (``rot180``, ``dilate``, ``pad``,
-``crop``, ``correlate``, ``full_convolve``) on object arrays of SymPy expressions, and
-:func:`verify` proves it equal to the derived gradient entry by entry. The printers name the
-identities that hold; the checker recomputes wrong derivations with the same operators.
+``crop``, ``correlate``, ``full_convolve``, ``unpool``) on object arrays of SymPy expressions, and
+:func:`verify` proves it equal to the derived gradient entry by entry (the routing identities by
+exact evaluation, :func:`equal_by_value`). The printers name the identities that hold; the
+checker recomputes wrong derivations with the same operators.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+import random
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from sympy import S, expand
+from sympy import Add, Eq, Max, Min, Mul, Piecewise, Rational, S, Symbol, expand
+from sympy.core.relational import Relational
 
 from . import canonical
 from .derive import Derivation
+from .evaluate import value_of
+from .tensors import parse_symbol
 
 # -- the operators, on 2-D object arrays ---------------------------------------------------------
 
@@ -152,6 +164,258 @@ def conv2d_bias_form(derivation: Derivation) -> np.ndarray:
     )
 
 
+# -- pooling: unpooling, spreading each window's upstream value over its cells -------------------
+
+
+def unpool(
+    upstream: np.ndarray,
+    weights: np.ndarray,
+    input_size: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+) -> np.ndarray:
+    """Add ``upstream[i, j] * weights[i, j]`` onto window (i, j) of the padded grid, then crop.
+
+    ``weights`` has shape (OH, OW, kh, kw): how window (i, j) shares its upstream value among
+    its cells, with 0 on padded cells. Window (i, j) starts at row ``i*S``, column ``j*S`` of
+    the padded input; overlapping windows add up.
+    """
+    out_height, out_width, kh, kw = weights.shape
+    grid = np.full(
+        (input_size[0] + 2 * padding[0], input_size[1] + 2 * padding[1]), S.Zero, dtype=object
+    )
+    for i in range(out_height):
+        for j in range(out_width):
+            rows = slice(i * stride[0], i * stride[0] + kh)
+            cols = slice(j * stride[1], j * stride[1] + kw)
+            grid[rows, cols] = grid[rows, cols] + upstream[i, j] * weights[i, j]
+    return crop(grid, padding, input_size)
+
+
+def window_weights(image: np.ndarray, spec, share: Callable[[list], list]) -> np.ndarray:
+    """Per window of ``image`` (padded by the spec), the share of each cell; 0 on padding.
+
+    ``share`` receives the values of the window's real cells in row-major order and returns
+    their shares in the same order.
+    """
+    real = pad(np.full(image.shape, S.One, dtype=object), spec.padding)
+    padded = pad(image, spec.padding)
+    _, _, out_height, out_width = spec.output_shape
+    (kh, kw), (sh, sw) = spec.kernel, spec.stride
+    weights = np.full((out_height, out_width, kh, kw), S.Zero, dtype=object)
+    for i in range(out_height):
+        for j in range(out_width):
+            cells = [
+                (p, q) for p in range(kh) for q in range(kw) if real[i * sh + p, j * sw + q] == 1
+            ]
+            values = [padded[i * sh + p, j * sw + q] for p, q in cells]
+            for (p, q), amount in zip(cells, share(values), strict=True):
+                weights[i, j, p, q] = amount
+    return weights
+
+
+def _wins(value, extreme):
+    """1 where ``value`` equals the window's extreme, else 0."""
+    return Piecewise((S.One, Eq(value, extreme, evaluate=False)), (S.Zero, True), evaluate=False)
+
+
+def _route_first(values: list, extreme) -> list:
+    """The first cell equal to the extreme in row-major order, and only it, gets it all.
+
+    A Piecewise takes its first branch whose condition holds: branch e asks "is cell e the
+    extreme?", so the branch taken is the first extreme cell's, which pays 1 to that cell only.
+    """
+    tests = [Eq(value, extreme, evaluate=False) for value in values]
+    return [
+        Piecewise(
+            *((S.One if e == k else S.Zero, test) for e, test in enumerate(tests[: k + 1])),
+            (S.Zero, True),
+            evaluate=False,
+        )
+        for k in range(len(values))
+    ]
+
+
+def _route_all(values: list, extreme) -> list:
+    """Every cell equal to the extreme gets it all."""
+    return [_wins(value, extreme) for value in values]
+
+
+def _route_split(values: list, extreme) -> list:
+    """The cells equal to the extreme share it equally: each gets 1 / (how many there are)."""
+    wins = [_wins(value, extreme) for value in values]
+    count = Add(*wins, evaluate=False)
+    return [win / count for win in wins]
+
+
+#: Tie rule -> how a window routes its upstream value, from the rule's definition.
+ROUTES: dict[str, Callable[[list, object], list]] = {
+    "first": _route_first,
+    "all": _route_all,
+    "split": _route_split,
+}
+#: Extreme pool -> the extreme of its window.
+EXTREMES = {"maxpool2d": Max, "minpool2d": Min}
+
+
+def extreme_unpool_form(derivation: Derivation) -> np.ndarray:
+    """dL/dX[n, c] = unpool(dL/dO[n, c]) with each window routed to its extreme by the tie rule."""
+    spec = derivation.spec
+    route, extreme = ROUTES[spec.ties], EXTREMES[spec.type]
+
+    def share(values: list) -> list:
+        return route(values, extreme(*values, evaluate=False))
+
+    return _unpool_each_map(derivation, share)
+
+
+def avg_spread_form(derivation: Derivation) -> np.ndarray:
+    """dL/dX[n, c] = unpool(dL/dO[n, c]) with each window's value over its divisor to every cell."""
+    spec = derivation.spec
+
+    def share(values: list) -> list:
+        divisor = spec.kernel[0] * spec.kernel[1] if spec.count_include_pad else len(values)
+        return [Rational(1, divisor)] * len(values)
+
+    return _unpool_each_map(derivation, share)
+
+
+def _unpool_each_map(derivation: Derivation, share: Callable[[list], list]) -> np.ndarray:
+    spec = derivation.spec
+    upstream = _upstream(derivation)
+    n_batch, channels, height, width = spec.input_shape
+    form = np.empty(spec.input_shape, dtype=object)
+    for n in range(n_batch):
+        for c in range(channels):
+            weights = window_weights(derivation.tensors.X[n, c], spec, share)
+            form[n, c] = unpool(upstream[n, c], weights, (height, width), spec.stride, spec.padding)
+    return form
+
+
+# -- proving a routing identity by exact evaluation -----------------------------------------------
+#
+# The unpool form and the derived gradient are different expressions of one function (Eq
+# against Max on one side, chains of > and >= on the other), so they are compared by value.
+# Both are linear in the upstream symbols G: dL/dX[cell] = sum over the windows w holding the cell
+# of g_w * f(cell, w), and f(cell, w) depends only on the cells of w. So the identity holds iff
+# the coefficients of every g_w agree at every cell. A coefficient built from comparisons alone
+# (every symbol sits inside a relational) is constant on each *weak ordering* of the symbols it
+# reads (which are equal, which larger), so evaluating it at one point per weak ordering covers
+# every real input: for coefficients of at most EXHAUSTIVE_CELLS symbols that is exactly what is
+# done, a proof. Past that (3x3 windows have 7,087,261 weak orderings) it is a test: every
+# pattern of two levels (every possible set of tied extremes, for max and min alike) and
+# SAMPLED_ORDERINGS seeded random weak orderings. Coefficient pairs equal up to renaming their
+# symbols (the same tree over symbols in the same index order) are checked once.
+
+EXHAUSTIVE_CELLS = 5
+SAMPLED_ORDERINGS = 200
+
+
+def equal_by_value(derivation: Derivation, form: np.ndarray, grad: np.ndarray) -> bool:
+    """True when ``form`` and ``grad`` are equal functions, proved as the comment above says."""
+    if form.shape != grad.shape:
+        return False
+    upstream = set(derivation.tensors.G.flat)
+    checked: dict[tuple, bool] = {}
+    for left, right in zip(form.flat, grad.flat, strict=True):
+        left_parts, right_parts = _by_upstream(left, upstream), _by_upstream(right, upstream)
+        if left_parts is None or right_parts is None:
+            return False  # not linear in G: not a pooling gradient
+        for g in sorted(left_parts.keys() | right_parts.keys(), key=lambda s: s.name):
+            pair = (left_parts.get(g, S.Zero), right_parts.get(g, S.Zero))
+            if pair[0] == pair[1]:
+                continue
+            symbols = sorted(pair[0].free_symbols | pair[1].free_symbols, key=_index_order)
+            position = {symbol: k for k, symbol in enumerate(symbols)}
+            key = (_shape(pair[0], position), _shape(pair[1], position))
+            if key not in checked:
+                checked[key] = _equal_on_orderings(*pair, symbols)
+            if not checked[key]:
+                return False
+    return True
+
+
+def _by_upstream(expr, upstream: set) -> dict | None:
+    """``expr`` as {g: coefficient of g}; None when some term is not one g times the rest."""
+    parts: dict = {}
+    for term in Add.make_args(expr):
+        if term == 0:
+            continue  # a cell no window reads
+        factors = Mul.make_args(term)
+        gs = [f for f in factors if f in upstream]
+        if len(gs) != 1:
+            return None
+        rest = [f for f in factors if f is not gs[0]]
+        parts.setdefault(gs[0], []).append(Mul(*rest))
+    return {g: Add(*terms) for g, terms in parts.items()}
+
+
+def _shape(expr, position: dict) -> tuple:
+    """The tree of ``expr`` with each symbol replaced by its position: equal shapes mean equal
+    expressions up to renaming the symbols (in the order of their tensor indices)."""
+    if expr.is_Symbol:
+        return (Symbol, position[expr])
+    if not expr.args:
+        return (type(expr), expr)
+    return (type(expr), *(_shape(arg, position) for arg in expr.args))
+
+
+def _index_order(symbol: Symbol) -> tuple:
+    parsed = parse_symbol(symbol)
+    return (0, parsed[0], parsed[1]) if parsed else (1, symbol.name, ())
+
+
+def _equal_on_orderings(left, right, symbols: list) -> bool:
+    if not (_reads_order_only(left) and _reads_order_only(right)):
+        return False  # a value depends on more than the order of the cells: not provable here
+    for ranks in weak_orderings(len(symbols)):
+        values = dict(zip(symbols, ranks, strict=True))  # ints: exact, and faster than Fractions
+        if value_of(left, values) != value_of(right, values):
+            return False
+    return True
+
+
+def _reads_order_only(expr) -> bool:
+    """True when every symbol of ``expr`` is only compared: it sits in a relational whose two
+    sides are symbols or Max/Min of symbols, so the value depends on the cells' order alone."""
+    if isinstance(expr, Relational):
+        return all(_compared_term(side) for side in expr.args)
+    if isinstance(expr, Symbol):
+        return False
+    return all(_reads_order_only(arg) for arg in expr.args)
+
+
+def _compared_term(expr) -> bool:
+    if isinstance(expr, Symbol):
+        return True
+    return isinstance(expr, Max | Min) and all(_compared_term(arg) for arg in expr.args)
+
+
+def weak_orderings(count: int) -> Iterator[tuple[int, ...]]:
+    """Rank tuples of ``count`` items: every weak ordering when ``count <= EXHAUSTIVE_CELLS``.
+
+    Ranks are 0, 1, ... with no gap, so each weak ordering (ties allowed) appears exactly once.
+    Past the limit: every two-level pattern, then SAMPLED_ORDERINGS seeded random orderings.
+
+    >>> sorted(weak_orderings(2))
+    [(0, 0), (0, 1), (1, 0)]
+    >>> sum(1 for _ in weak_orderings(4))  # the ordered Bell (Fubini) number
+    75
+    """
+    if count <= EXHAUSTIVE_CELLS:
+        for ranks in itertools.product(range(count), repeat=count):
+            if set(ranks) == set(range(max(ranks, default=-1) + 1)):
+                yield ranks
+        return
+    for ranks in itertools.product((0, 1), repeat=count):
+        yield ranks  # every set of cells at the top (or bottom), the all-equal pattern included
+    generator = random.Random(count)
+    for _ in range(SAMPLED_ORDERINGS):
+        ranks = [generator.randrange(count) for _ in range(count)]
+        used = sorted(set(ranks))
+        yield tuple(used.index(rank) for rank in ranks)
+
+
 IdentityRule = tuple[str, str, str, Callable[[Derivation], np.ndarray]]
 
 #: Layer type -> its identities: (key, tensor, statement, builder of the operator form).
@@ -171,6 +435,46 @@ IDENTITIES: dict[str, list[IdentityRule]] = {
         ),
         ("bias_sum", "B", "dL/dB = sum of dL/dO over batch and positions", conv2d_bias_form),
     ],
+    "maxpool2d": [
+        (
+            "max_unpool_routing",
+            "X",
+            "dL/dX = max-unpool(dL/dO): each window's dL/dO goes to its maximal cell(s) by the"
+            " tie rule (first: the first in row-major order gets all of it; all: every tied cell"
+            " gets all of it; split: the tied cells share it equally); padded cells never win;"
+            " overlapping windows add",
+            extreme_unpool_form,
+        ),
+    ],
+    "minpool2d": [
+        (
+            "min_unpool_routing",
+            "X",
+            "dL/dX = min-unpool(dL/dO): each window's dL/dO goes to its minimal cell(s) by the"
+            " tie rule (first: the first in row-major order gets all of it; all: every tied cell"
+            " gets all of it; split: the tied cells share it equally); padded cells never win;"
+            " overlapping windows add",
+            extreme_unpool_form,
+        ),
+    ],
+    "avgpool2d": [
+        (
+            "even_spreading",
+            "X",
+            "dL/dX = each window's dL/dO divided by its divisor (kh*kw with count_include_pad,"
+            " else its real cells) and added to every real cell of the window; overlapping"
+            " windows add",
+            avg_spread_form,
+        ),
+    ],
+}
+
+#: Identity key -> how to prove its form equal to the derived gradient, where comparing the
+#: expressions term by term (:func:`equal_entries`) cannot: the routing identities are equal
+#: functions written differently, proved by exact evaluation (:func:`equal_by_value`).
+PROOFS: dict[str, Callable[[Derivation, np.ndarray, np.ndarray], bool]] = {
+    "max_unpool_routing": equal_by_value,
+    "min_unpool_routing": equal_by_value,
 }
 
 
@@ -191,6 +495,8 @@ def verify(derivation: Derivation) -> list[Identity]:
         if tensor not in derivation.grads:
             continue  # e.g. the bias identity of a layer without bias
         form = build(derivation)
-        holds = equal_entries(form, derivation.grads[tensor])
+        prove = PROOFS.get(key)
+        grad = derivation.grads[tensor]
+        holds = prove(derivation, form, grad) if prove else equal_entries(form, grad)
         results.append(Identity(key, tensor, statement, form, holds))
     return results

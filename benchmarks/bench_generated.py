@@ -1,0 +1,197 @@
+"""Time the generated kernels of the catalog against the runtime (and PyTorch's CPU conv).
+
+    python benchmarks/bench_generated.py [--repeat 20] [--output docs/generated-kernels.md]
+
+For every catalog module (``generated/``), one forward plus one backward pass is timed for every
+strategy that fits the layer (rendered in memory from the same proven structure), for the
+generic runtime, and for PyTorch on the CPU when it is importable (tensors made before timing,
+backward through ``torch.autograd.grad``). All run in the same process on the same seeded
+inputs; every result is checked against the runtime before it is timed; each time is the best of
+``--repeat`` runs. BLAS and PyTorch run on one thread unless OPENBLAS_NUM_THREADS says otherwise
+(see ``bench_runtime.py`` for why: a shared machine makes multi-threaded timings erratic).
+
+The table goes to ``--output`` (Markdown) and to stdout. The catalog's strategies were chosen
+from this table (the fastest on the shape; ``--strategy auto`` makes the same measurement).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+for variable in THREAD_VARIABLES:
+    os.environ.setdefault(variable, "1")
+
+import numpy as np  # noqa: E402 (after the thread variables)
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from symcnn import runtime  # noqa: E402
+from symcnn.codegen.catalog import DIRECTORY, entries  # noqa: E402
+from symcnn.codegen.generate import GeneratedModule, generate, load, random_arrays  # noqa: E402
+from symcnn.codegen.naming import module_filename  # noqa: E402
+from symcnn.codegen.strategies import STRATEGIES, applicable  # noqa: E402
+from symcnn.codegen.structure import prove  # noqa: E402
+
+try:
+    import torch
+except ImportError:  # PyTorch is optional: the table then has no PyTorch column
+    torch = None
+
+
+def best_time(run: Callable[[], object], repeat: int) -> float:
+    run()  # warm up
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def generated_runner(kernels, spec, arrays):
+    if spec.type == "conv2d":
+        x, w, b, g = arrays["x"], arrays["w"], arrays.get("b"), arrays["grad_out"]
+        return lambda: (kernels.forward(x, w, b), kernels.backward(x, w, g))
+    return lambda: (kernels.forward(arrays["x"]), kernels.backward(arrays["x"], arrays["grad_out"]))
+
+
+def runtime_runner(spec, arrays):
+    x, w, b, g = arrays["x"], arrays.get("w"), arrays.get("b"), arrays["grad_out"]
+    return lambda: (runtime.forward(spec, x, w, b), runtime.backward(spec, x, g, w))
+
+
+def torch_runner(spec, arrays):
+    """PyTorch forward + autograd backward on tensors made beforehand, or None."""
+    if torch is None or spec.type != "conv2d":
+        return None
+    functional = torch.nn.functional
+    x = torch.from_numpy(arrays["x"]).requires_grad_()
+    w = torch.from_numpy(arrays["w"]).requires_grad_()
+    b = torch.from_numpy(arrays["b"]).requires_grad_() if spec.bias else None
+    upstream = torch.from_numpy(arrays["grad_out"])
+    if spec.reduction == "mean":
+        upstream = upstream / spec.batch
+    leaves = [t for t in (x, w, b) if t is not None]
+    options = {
+        "stride": spec.stride,
+        "padding": spec.padding,
+        "dilation": spec.dilation,
+        "groups": spec.groups,
+    }
+
+    def run():
+        out = functional.conv2d(x, w, b, **options)
+        return torch.autograd.grad(out, leaves, upstream)
+
+    return run
+
+
+def check(kernels, spec, arrays):
+    """The generated forward and gradients equal the runtime's (float tolerance)."""
+    x, w, b, g = arrays["x"], arrays.get("w"), arrays.get("b"), arrays["grad_out"]
+    if spec.type == "conv2d":
+        got = [kernels.forward(x, w, b), *kernels.backward(x, w, g)[: 3 if spec.bias else 2]]
+    else:
+        got = [kernels.forward(x), kernels.backward(x, g)]
+    grads = runtime.backward(spec, x, g, w)
+    want = [runtime.forward(spec, x, w, b), *(grads[k] for k in ("X", "W", "B") if k in grads)]
+    tolerance = 1e-5 if x.dtype == np.float32 else 1e-12
+    for actual, expected in zip(got, want, strict=True):
+        scale = max(float(np.max(np.abs(expected))), 1.0)
+        assert float(np.max(np.abs(actual - expected))) <= tolerance * scale
+
+
+def milliseconds(seconds: float) -> str:
+    return f"{seconds * 1e3:.3f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=20, help="runs per timing (best kept)")
+    parser.add_argument("--output", default=str(ROOT / "docs" / "generated-kernels.md"))
+    args = parser.parse_args(argv)
+    if torch is not None:
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    names = list(STRATEGIES)
+    header = [
+        "module",
+        "catalog strategy",
+        *(f"{name} ms" for name in names),
+        "runtime ms",
+        "runtime / generated",
+    ]
+    if torch is not None:
+        header += ["PyTorch ms", "PyTorch / generated"]
+    rows = []
+    for entry, dtype in entries():
+        spec = entry.spec
+        structure = prove(spec)
+        arrays = random_arrays(spec, dtype, seed=0)
+        timings = {}
+        for strategy in applicable(structure):
+            module = generate(spec, dtype=dtype, strategy=strategy.name, structure=structure)
+            kernels = load(module)
+            check(kernels, spec, arrays)
+            timings[strategy.name] = best_time(generated_runner(kernels, spec, arrays), args.repeat)
+        on_disk = ROOT / DIRECTORY / module_filename(spec, dtype)
+        kernels = load(GeneratedModule(on_disk.name, on_disk.read_text(), entry.strategy))
+        check(kernels, spec, arrays)
+        catalog_time = best_time(generated_runner(kernels, spec, arrays), args.repeat)
+        reference = best_time(runtime_runner(spec, arrays), args.repeat)
+        row = [
+            f"`{on_disk.name}`",
+            f"{entry.strategy} ({milliseconds(catalog_time)} ms)",
+            *(milliseconds(timings[name]) if name in timings else "-" for name in names),
+            milliseconds(reference),
+            f"{reference / catalog_time:.1f}x",
+        ]
+        if torch is not None:
+            run = torch_runner(spec, arrays)
+            if run is None:
+                row += ["-", "-"]
+            else:
+                torch_time = best_time(run, args.repeat)
+                row += [milliseconds(torch_time), f"{torch_time / catalog_time:.1f}x"]
+        rows.append(row)
+        print(" | ".join(row), flush=True)
+    write_table(Path(args.output), header, rows, args)
+    return 0
+
+
+def write_table(path: Path, header: list[str], rows: list[list[str]], args) -> None:
+    threads = ", ".join(f"{v}={os.environ.get(v)}" for v in THREAD_VARIABLES)
+    versions = f"NumPy {np.__version__}" + (f", PyTorch {torch.__version__}" if torch else "")
+    lines = [
+        "# Generated kernels: timings",
+        "",
+        "One forward plus one backward pass, best of"
+        f" {args.repeat} runs, in milliseconds; every kernel checked against the runtime first.",
+        "The strategy columns time every strategy that fits the layer (`-`: refused, e.g. unrolled",
+        "past its size limit); the catalog strategy is the one `generated/` uses, chosen as the",
+        "fastest here (ties and noise within a few percent go to the simpler code). Ratios above",
+        "1 mean the generated module is faster. All measured in the same run:",
+        "",
+        "    python benchmarks/bench_generated.py",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python"
+        f" {platform.python_version()}, {versions}; {threads}.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+        *("| " + " | ".join(row) + " |" for row in rows),
+        "",
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

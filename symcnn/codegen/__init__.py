@@ -1,0 +1,1 @@
+"""Code generation: exact derivations turned into specialized NumPy kernels."""

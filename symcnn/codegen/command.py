@@ -1,0 +1,84 @@
+"""``symcnn generate``: one layer's module, the whole catalog, or a check that it is fresh."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..cli import UsageError, add_layer_arguments, layer_spec
+from .catalog import DIRECTORY, stale_files, write_catalog
+from .files import write_generated
+from .generate import DTYPES, STRATEGY_CHOICES, generate
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of ``symcnn generate``."""
+    add_layer_arguments(parser, optional_layer=True)
+    out = parser.add_argument_group("generation")
+    out.add_argument("--dtype", choices=DTYPES, default="float64", help="float dtype (float64)")
+    out.add_argument(
+        "--strategy",
+        choices=STRATEGY_CHOICES,
+        default="auto",
+        help="unrolled (straight-line), taps (per kernel tap), gemm (gather + BLAS), or auto:"
+        " the fastest measured on the target shape (auto)",
+    )
+    out.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        default=None,
+        help=f"folder to write to, or of the catalog with --catalog/--check ({DIRECTORY}/)",
+    )
+    out.add_argument(
+        "--force", action="store_true", help="replace a file that symcnn did not generate"
+    )
+    catalog = parser.add_argument_group("the catalog (no LAYER)")
+    catalog.add_argument(
+        "--catalog", action="store_true", help=f"render every catalog module into {DIRECTORY}/"
+    )
+    catalog.add_argument(
+        "--check",
+        action="store_true",
+        help=f"re-render the catalog in memory; exit 1 with a diff if {DIRECTORY}/ differs",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``symcnn generate``; return the exit status."""
+    if args.check or args.catalog:
+        if args.layer is not None:
+            raise UsageError("--check and --catalog take no LAYER: they cover the whole catalog")
+        if args.check and args.catalog:
+            raise UsageError("give --check or --catalog, not both")
+        folder = Path(args.output or DIRECTORY)
+        return _check(folder) if args.check else _write_catalog(folder)
+    if args.layer is None:
+        raise UsageError("give a LAYER (conv2d, ...), or --catalog or --check")
+    spec = layer_spec(args)
+    directory = args.output or DIRECTORY
+    module = generate(spec, dtype=args.dtype, strategy=args.strategy, directory=directory)
+    path = write_generated(Path(directory) / module.filename, module.text, force=args.force)
+    print(path)
+    return 0
+
+
+def _check(folder: Path) -> int:
+    problems = stale_files(folder)
+    for text in problems.values():
+        sys.stdout.write(text)
+    if problems:
+        print(
+            f"symcnn generate: {len(problems)} catalog file(s) stale; run"
+            " 'symcnn generate --catalog' to refresh them",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _write_catalog(folder: Path) -> int:
+    for path in write_catalog(folder):
+        print(path)
+    return 0

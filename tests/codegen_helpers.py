@@ -1,0 +1,143 @@
+"""Shared by the code generation tests: compare a generated module with the runtime and with the
+exact derivation."""
+
+from __future__ import annotations
+
+import inspect
+from fractions import Fraction
+
+import numpy as np
+from sympy import Rational
+
+from symcnn import runtime
+from symcnn.codegen.generate import random_arrays
+from symcnn.derive import derive
+from symcnn.spec import Layer
+
+#: The parameters of the generated functions, per layer kind (the contract's signatures).
+SIGNATURES = {
+    "conv2d": {"forward": ["x", "w", "b", "out"], "backward": ["x", "w", "grad_out", "out"]},
+    "pool": {"forward": ["x", "out"], "backward": ["x", "grad_out", "out"]},
+}
+#: Largest error allowed, relative to the largest entry of the reference.
+TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
+
+
+def _kind(spec: Layer) -> str:
+    return "conv2d" if spec.type == "conv2d" else "pool"
+
+
+def check_signatures(kernels, spec: Layer) -> None:
+    """The module's SPEC, shapes and function signatures agree with the spec and the contract."""
+    assert spec.to_dict() == kernels.SPEC
+    assert spec.input_shape == kernels.INPUT_SHAPE
+    assert spec.output_shape == kernels.OUTPUT_SHAPE
+    for name, parameters in SIGNATURES[_kind(spec)].items():
+        assert list(inspect.signature(getattr(kernels, name)).parameters) == parameters
+
+
+def _sentinel_like(shape, dtype):
+    """NaN everywhere (an object array holds a marker no rational equals)."""
+    if np.dtype(dtype) == object:
+        return np.full(shape, "unwritten", dtype=object)
+    return np.full(shape, np.nan, dtype=dtype)
+
+
+def run_generated(kernels, spec: Layer, arrays: dict, dtype) -> dict[str, np.ndarray]:
+    """Forward and every gradient of a generated module, each written into a sentinel array."""
+    out = _sentinel_like(spec.output_shape, dtype)
+    if _kind(spec) == "conv2d":
+        result = kernels.forward(arrays["x"], arrays["w"], arrays.get("b"), out=out)
+        buffers = (
+            _sentinel_like(spec.input_shape, dtype),
+            _sentinel_like(spec.weight_shape, dtype),
+            _sentinel_like(spec.bias_shape, dtype) if spec.bias else None,
+        )
+        grads = kernels.backward(arrays["x"], arrays["w"], arrays["grad_out"], out=buffers)
+        assert all(g is buffer for g, buffer in zip(grads, buffers, strict=True))
+        named = {"X": grads[0], "W": grads[1]}
+        if spec.bias:
+            named["B"] = grads[2]
+        else:
+            assert grads[2] is None
+    else:
+        result = kernels.forward(arrays["x"], out=out)
+        buffer = _sentinel_like(spec.input_shape, dtype)
+        grad_x = kernels.backward(arrays["x"], arrays["grad_out"], out=buffer)
+        assert grad_x is buffer
+        named = {"X": grad_x}
+    assert result is out
+    return {"output": out, **named}
+
+
+def run_runtime(spec: Layer, arrays: dict) -> dict[str, np.ndarray]:
+    w, b = arrays.get("w"), arrays.get("b")
+    output = runtime.forward(spec, arrays["x"], w, b)
+    return {"output": output, **runtime.backward(spec, arrays["x"], arrays["grad_out"], w)}
+
+
+def compare_with_runtime(kernels, spec: Layer, dtype: str, seed: int = 0) -> None:
+    """Generated forward and every gradient equal the runtime's on seeded random inputs.
+
+    Signatures are checked first; outputs are pre-filled with NaN so that an entry the kernel
+    forgot cannot pass.
+    """
+    check_signatures(kernels, spec)
+    arrays = random_arrays(spec, dtype, seed)
+    generated = run_generated(kernels, spec, arrays, dtype)
+    expected = run_runtime(spec, arrays)
+    assert sorted(generated) == sorted(expected)
+    for name, reference in expected.items():
+        actual = generated[name]
+        assert actual.dtype == np.dtype(dtype), (name, actual.dtype)
+        assert actual.shape == reference.shape, name
+        assert not np.isnan(actual).any(), f"{name}: entries left unwritten"
+        scale = max(float(np.max(np.abs(reference))), 1.0)
+        error = float(np.max(np.abs(actual.astype(np.float64) - reference)))
+        assert error <= TOLERANCE[dtype] * scale, (name, error, scale)
+
+
+def random_fractions(rng: np.random.Generator, shape) -> np.ndarray:
+    """An object array of small exact fractions (ties are likely: useful for pools)."""
+    values = [
+        Fraction(int(n), int(d))
+        for n, d in zip(
+            rng.integers(-6, 7, size=int(np.prod(shape))),
+            rng.integers(1, 4, size=int(np.prod(shape))),
+            strict=True,
+        )
+    ]
+    return np.array(values, dtype=object).reshape(shape)
+
+
+def compare_exactly(kernels, spec: Layer, seed: int = 0) -> None:
+    """On exact rationals, the generated kernels equal the derived expressions entry by entry."""
+    rng = np.random.default_rng(seed)
+    derivation = derive(spec)
+    arrays = {"x": random_fractions(rng, spec.input_shape)}
+    arrays["grad_out"] = random_fractions(rng, spec.output_shape)
+    values = {}
+    for symbol, value in zip(derivation.tensors.X.flat, arrays["x"].flat, strict=True):
+        values[symbol] = value
+    for symbol, value in zip(derivation.tensors.G.flat, arrays["grad_out"].flat, strict=True):
+        values[symbol] = value
+    if spec.type == "conv2d":
+        arrays["w"] = random_fractions(rng, spec.weight_shape)
+        tensors = [(derivation.tensors.W, arrays["w"])]
+        if spec.bias:
+            arrays["b"] = random_fractions(rng, spec.bias_shape)
+            tensors.append((derivation.tensors.B, arrays["b"]))
+        for symbols, numbers in tensors:
+            values.update(zip(symbols.flat, numbers.flat, strict=True))
+    exact = {symbol: Rational(v.numerator, v.denominator) for symbol, v in values.items()}
+    generated = run_generated(kernels, spec, arrays, object)
+    expected = {"output": derivation.output, **derivation.grads}
+    assert sorted(generated) == sorted(expected)
+    for name, expressions in expected.items():
+        for index, expr in np.ndenumerate(expressions):
+            value = generated[name][index]
+            assert isinstance(value, Fraction | int), (name, index, value)
+            assert Rational(value.numerator, value.denominator) == expr.xreplace(exact), (
+                name,
+                index,
+            )

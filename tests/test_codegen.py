@@ -1,0 +1,295 @@
+"""Generated kernels against the runtime and the exact derivation; the catalog stays fresh."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from codegen_helpers import compare_exactly, compare_with_runtime
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from symcnn.cli import main
+from symcnn.codegen.catalog import CATALOG, entries, render_catalog, stale_files
+from symcnn.codegen.files import write_generated
+from symcnn.codegen.generate import MARKER, GeneratedModule, generate, load
+from symcnn.codegen.naming import module_filename
+from symcnn.codegen.strategies import STRATEGIES, applicable, unrolled_terms
+from symcnn.codegen.structure import prove
+from symcnn.spec import Conv2d
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def catalog() -> dict[str, str]:
+    return render_catalog()
+
+
+# -- the catalog -----------------------------------------------------------------------------------
+
+
+def _catalog_module(catalog, entry, dtype):
+    name = module_filename(entry.spec, dtype)
+    return load(GeneratedModule(name, catalog[name], entry.strategy))
+
+
+def test_every_catalog_module_matches_the_runtime(catalog):
+    assert len(catalog) == len(list(entries()))
+    for entry, dtype in entries():
+        compare_with_runtime(_catalog_module(catalog, entry, dtype), entry.spec, dtype)
+
+
+def test_small_catalog_modules_equal_the_derivation_exactly(catalog):
+    small = [(entry, dtype) for entry, dtype in entries() if entry.spec.multiply_terms <= 2000]
+    assert len(small) >= 3  # the notes' examples
+    for entry, dtype in small:
+        compare_exactly(_catalog_module(catalog, entry, dtype), entry.spec)
+
+
+def test_the_catalog_on_disk_is_fresh(catalog):
+    assert stale_files(ROOT / "generated", catalog) == {}
+
+
+def test_check_reports_a_stale_file_with_a_diff(catalog, tmp_path, capsys):
+    for name, text in catalog.items():
+        (tmp_path / name).write_text(text)
+    assert main(["generate", "--check", "-o", str(tmp_path)]) == 0
+    victim = sorted(catalog)[0]
+    (tmp_path / victim).write_text(catalog[victim].replace("import numpy", "import  numpy"))
+    capsys.readouterr()
+    assert main(["generate", "--check", "-o", str(tmp_path)]) == 1
+    output = capsys.readouterr()
+    assert "-import  numpy as np" in output.out and "+import numpy as np" in output.out
+    assert "stale" in output.err
+
+
+def test_rendering_is_deterministic(catalog):
+    prove.cache_clear()  # derive and prove again too, not only print again
+    again = render_catalog()
+    assert again == catalog
+    assert all(text.startswith(MARKER) for text in catalog.values())
+
+
+def test_catalog_covers_the_notes_and_lenet():
+    specs = [entry.spec for entry in CATALOG]
+    assert Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2)) in specs
+    assert Conv2d(input_shape=(64, 1, 28, 28), out_channels=6, kernel=(5, 5)) in specs
+    assert Conv2d(input_shape=(64, 6, 12, 12), out_channels=16, kernel=(5, 5)) in specs
+
+
+# -- property tests: random layers, every strategy that fits ---------------------------------------
+
+
+@st.composite
+def conv_specs(draw):
+    groups = draw(st.sampled_from([1, 1, 2]))
+    in_channels = groups * draw(st.integers(1, 2))
+    out_channels = groups * draw(st.integers(1, 2))
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    span = [d * (k - 1) + 1 for d, k in zip(dilation, kernel, strict=True)]
+    size = [
+        draw(st.integers(max(1, s - 2 * p), max(1, s - 2 * p) + 4))
+        for s, p in zip(span, padding, strict=True)
+    ]
+    return Conv2d(
+        input_shape=(draw(st.integers(1, 3)), in_channels, *size),
+        out_channels=out_channels,
+        kernel=kernel,
+        stride=(draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        bias=draw(st.booleans()),
+        reduction=draw(st.sampled_from(["sum", "mean"])),
+    )
+
+
+@given(spec=conv_specs(), dtype=st.sampled_from(["float64", "float32"]))
+def test_generated_conv2d_matches_the_runtime(spec, dtype):
+    structure = prove(spec)
+    for strategy in applicable(structure):
+        module = generate(spec, dtype=dtype, strategy=strategy.name, structure=structure)
+        compare_with_runtime(load(module), spec, dtype, seed=1)
+
+
+@settings(max_examples=10)
+@given(spec=conv_specs())
+def test_generated_conv2d_equals_the_derivation_exactly(spec):
+    structure = prove(spec)
+    for strategy in applicable(structure):
+        module = generate(spec, strategy=strategy.name, structure=structure)
+        compare_exactly(load(module), spec, seed=2)
+
+
+# -- the generated files are ruff-clean ------------------------------------------------------------
+
+LAYOUT_SPECS = [
+    Conv2d(input_shape=(2, 4, 7, 6), out_channels=6, kernel=(3, 2), stride=(2, 1), padding=1,
+           dilation=(2, 1), groups=2, reduction="mean"),
+    Conv2d(input_shape=(1, 3, 5, 5), out_channels=2, kernel=3, padding=2, stride=3, bias=False),
+    Conv2d(input_shape=(3, 2, 6, 6), out_channels=3, kernel=3, padding=1),
+    Conv2d(input_shape=(1, 1, 12, 12), kernel=5),
+]  # fmt: skip
+
+
+def test_generated_modules_are_ruff_clean(tmp_path):
+    for spec in LAYOUT_SPECS:
+        structure = prove(spec)
+        for strategy in applicable(structure):
+            for dtype in ("float64", "float32"):
+                module = generate(spec, dtype=dtype, strategy=strategy.name, structure=structure)
+                (tmp_path / f"{strategy.name}_{module.filename}").write_text(module.text)
+    for command in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "--config", str(ROOT / "pyproject.toml"), "."],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+# -- strategies ------------------------------------------------------------------------------------
+
+
+def test_unrolled_term_count_matches_the_printed_terms():
+    for spec in LAYOUT_SPECS:
+        structure = prove(spec)
+        maps = structure.sample_maps()
+        printed = sum(len(t) for t in maps.forward.values())
+        printed += sum(len(t) for entries in maps.grads.values() for t in entries.values())
+        assert unrolled_terms(structure) == printed
+
+
+def test_unrolled_is_refused_for_a_large_layer():
+    spec = Conv2d(input_shape=(64, 1, 28, 28), out_channels=6, kernel=5)
+    structure = prove(spec)
+    assert [s.name for s in applicable(structure)] == ["taps", "gemm"]
+    with pytest.raises(ValueError, match="unrolled limit"):
+        generate(spec, strategy="unrolled", structure=structure)
+
+
+def test_auto_records_its_choice_and_timings():
+    spec = Conv2d(input_shape=(2, 1, 3, 3), kernel=2)
+    module = generate(spec, strategy="auto")
+    assert module.strategy in STRATEGIES
+    assert sorted(module.timings) == ["gemm", "taps", "unrolled"]
+    assert f"--strategy auto chose {module.strategy}" in module.text
+    command = module.text.replace(" \\\n#     ", " ")
+    assert f"--strategy {module.strategy} -o generated" in command
+
+
+def test_unrolled_reads_like_the_derivation():
+    module = generate(Conv2d(input_shape=(1, 1, 3, 3), kernel=2), strategy="unrolled")
+    assert (
+        "    out[:, 0, 0, 0] = (\n"
+        "        b_0 + w_0_0_0_0 * x_0_0_0 + w_0_0_0_1 * x_0_0_1 + w_0_0_1_0 * x_0_1_0"
+        " + w_0_0_1_1 * x_0_1_1\n"
+        "    )\n"
+    ) in module.text
+    assert "    grad_x[:, 0, 0, 1] = g_0_0_0 * w_0_0_0_1 + g_0_0_1 * w_0_0_0_0\n" in module.text
+
+
+# -- argument checks of the generated functions ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_kernels():
+    return load(generate(Conv2d(input_shape=(1, 1, 3, 3), kernel=2), strategy="taps"))
+
+
+def test_wrong_shape_names_expected_and_given(small_kernels):
+    with pytest.raises(ValueError, match=r"x has shape \(1, 1, 4, 4\): expected \(1, 1, 3, 3\)"):
+        small_kernels.forward(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 2, 2)))
+    with pytest.raises(ValueError, match=r"grad_out has shape \(1, 1, 3, 3\): expected"):
+        small_kernels.backward(
+            np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 3, 3))
+        )
+
+
+def test_wrong_dtype_names_expected_and_given(small_kernels):
+    with pytest.raises(ValueError, match="x has dtype float32: expected float64"):
+        small_kernels.forward(np.zeros((1, 1, 3, 3), np.float32), np.zeros((1, 1, 2, 2)))
+    with pytest.raises(ValueError, match="w has dtype int64: expected float64, the dtype of x"):
+        small_kernels.forward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2), np.int64))
+
+
+def test_no_bias_module_refuses_a_bias():
+    kernels = load(
+        generate(Conv2d(input_shape=(1, 1, 3, 3), kernel=2, bias=False), strategy="gemm")
+    )
+    with pytest.raises(ValueError, match="b must be None"):
+        kernels.forward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), np.zeros(1))
+    assert (
+        kernels.backward(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)))[2]
+        is None
+    )
+
+
+# -- writing files ---------------------------------------------------------------------------------
+
+
+def test_refuses_to_overwrite_a_file_it_did_not_generate(tmp_path, capsys):
+    target = tmp_path / "conv2d_1x1x3x3_k2x2_float64.py"
+    target.write_text("# my own notes\n")
+    args = ["generate", "conv2d", "--input", "3x3", "--kernel", "2", "--strategy", "taps"]
+    assert main([*args, "-o", str(tmp_path)]) == 2
+    assert "was not written by symcnn generate" in capsys.readouterr().err
+    assert target.read_text() == "# my own notes\n"
+    assert main([*args, "-o", str(tmp_path), "--force"]) == 0
+    assert target.read_text().startswith(MARKER)
+    assert main([*args, "-o", str(tmp_path)]) == 0  # its own file: replaced without --force
+    assert capsys.readouterr().out.strip().endswith(target.name)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]  # no temporaries left
+
+
+def test_write_generated_raises_value_error_from_python(tmp_path):
+    target = tmp_path / "foreign.py"
+    target.write_text("x = 1\n")
+    with pytest.raises(ValueError, match="refusing to overwrite"):
+        write_generated(target, f"{MARKER} test\n")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["generate"], "give a LAYER"),
+        (["generate", "conv2d", "--input", "3x3", "--kernel", "2", "--check"], "take no LAYER"),
+        (["generate", "conv2d", "--input", "3x3"], "needs --kernel"),
+        (["generate", "conv2d", "--input", "9x9", "--kernel", "5", "--strategy", "unrolled"], None),
+    ],
+)
+def test_command_line_mistakes_exit_2_in_one_line(argv, message, capsys, tmp_path):
+    status = main([*argv, "-o", str(tmp_path)])
+    error = capsys.readouterr().err
+    if message is None:  # fits: a small layer unrolls
+        assert status == 0
+        return
+    assert status == 2
+    assert message in error and error.count("\n") == 1
+
+
+def test_generate_command_is_fast_and_matches_the_runtime(tmp_path, capsys):
+    argv = ["generate", "conv2d", "--input", "64x1x28x28", "--out-channels", "6", "--kernel", "5"]
+    assert main([*argv, "--strategy", "taps", "-o", str(tmp_path)]) == 0
+    path = Path(capsys.readouterr().out.strip())
+    module = GeneratedModule(path.name, path.read_text(), "taps")
+    compare_with_runtime(
+        load(module), Conv2d(input_shape=(64, 1, 28, 28), out_channels=6, kernel=5), "float64"
+    )
+
+
+def test_templates_ship_inside_the_wheel():
+    from symcnn.codegen.generate import TEMPLATES
+    from symcnn.codegen.render import template_root
+
+    for name in TEMPLATES.values():
+        assert (template_root() / name).is_file()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"templates" = "symcnn/templates"' in pyproject  # found via importlib.resources
