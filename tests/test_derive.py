@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -110,20 +111,57 @@ def test_notes_example_from_python():
     assert d.grads["B"][0] == NOTES_GRAD_B
 
 
+SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+#: A listed entry: ``O₁₁ = ...`` (forward) or ``∂L/∂X₂₃ = ...`` (a gradient), 1-based subscripts.
+ENTRY_LINE = re.compile(r"^\s*(O|∂L/∂[XWB])([₀-₉]+) = (.*)$")
+CONTINUATION_LINE = re.compile(r"^\s+= (.*)$")
+#: The notes' letters in the printed text -> the contract's symbol prefix.
+LETTERS = {"∂L/∂O": "g", "X": "x", "W": "w", "B": "b"}
+PRINTED_SYMBOL = re.compile(r"(∂L/∂O|X|W|B)([₀-₉]+)")
+
+
+def contract_symbol(letter: str, subscript: str) -> str:
+    """``X₂₃`` -> ``x_0_0_1_2``; ``B₁`` -> ``b_0`` (the text drops batch and channel of 1)."""
+    digits = [int(d) - 1 for d in subscript.translate(SUBSCRIPT_DIGITS)]
+    prefix = LETTERS[letter]
+    return "b_" + str(digits[0]) if prefix == "b" else f"{prefix}_0_0_{digits[0]}_{digits[1]}"
+
+
+def printed_entries(text: str) -> dict[str, object]:
+    """Every entry the text lists, ``{"O11": expr, "W12": expr, ...}``, read back as SymPy.
+
+    A gradient entry is printed as its chain-rule sum and then, on a continuation line, with
+    the local gradients substituted: the last line is its value.
+    """
+    values, current = {}, None
+    for line in text.splitlines():
+        if match := ENTRY_LINE.match(line):
+            current = match.group(1)[-1] + match.group(2).translate(SUBSCRIPT_DIGITS)
+            values[current] = match.group(3)
+        elif current and (match := CONTINUATION_LINE.match(line)):
+            values[current] = match.group(1)
+        else:
+            current = None
+    entries = {}
+    for name, value in values.items():
+        source = PRINTED_SYMBOL.sub(lambda m: contract_symbol(m.group(1), m.group(2)), value)
+        entries[name] = sympify(source.replace("·", "*"))
+    return entries
+
+
 def test_notes_example_from_the_command_line(capsys):
-    """`symcnn derive conv2d --input 3x3 --kernel 2x2 --format text` shows exactly the 4 outputs,
-    4 dW, 9 dX and 1 dB entries of the notes (whatever the layout: every `lhs = rhs` line)."""
+    """`symcnn derive conv2d --input 3x3 --kernel 2x2 --format text` lists exactly the 4 outputs,
+    4 dW, 9 dX and 1 dB entries of the notes, each equal to the hand transcription above."""
     assert main(["derive", "conv2d", "--input", "3x3", "--kernel", "2x2", "--format", "text"]) == 0
-    out = capsys.readouterr().out
-    shown = [sympify(line.split(" = ", 1)[1]) for line in out.splitlines() if " = " in line]
-    expected = [
-        *NOTES_FORWARD.values(),
-        *NOTES_GRAD_W.values(),
-        *NOTES_GRAD_X.values(),
-        NOTES_GRAD_B,
-    ]
-    assert len(shown) == 4 + 4 + 9 + 1
-    assert sorted(map(srepr, shown)) == sorted(map(srepr, expected))
+    shown = printed_entries(capsys.readouterr().out)
+    expected = {f"O{r}{c}": e for (r, c), e in NOTES_FORWARD.items()}
+    expected |= {f"W{r}{c}": e for (r, c), e in NOTES_GRAD_W.items()}
+    expected |= {f"X{r}{c}": e for (r, c), e in NOTES_GRAD_X.items()}
+    expected |= {"B1": NOTES_GRAD_B}
+    assert len(expected) == 4 + 4 + 9 + 1
+    assert sorted(shown) == sorted(expected)
+    for name, expr in expected.items():
+        assert expand(shown[name] - expr) == 0, (name, shown[name], expr)
 
 
 # -- published examples ----------------------------------------------------------------------
