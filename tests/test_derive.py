@@ -17,9 +17,12 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import itertools
 import re
+import sys
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -480,3 +483,22 @@ def test_runtime_agrees_with_central_differences(witnessed):
             * runtime.forward(spec, absolute["X"], absolute["W"], absolute.get("B"))
         )
         assert abs(central - directional) <= 4 * terms * eps * magnitude, (central, directional)
+
+
+def test_the_benchmarks_naive_baseline_agrees_and_its_report_renders(monkeypatch):
+    """benchmarks/bench_derive.py's baseline (sympy.diff per symbol) on a tiny layer, so the
+    script cannot rot unnoticed; its figures are in docs/benchmarks.md."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_derive.py"
+    module_spec = importlib.util.spec_from_file_location("bench_derive", path)
+    bench = importlib.util.module_from_spec(module_spec)
+    monkeypatch.setitem(sys.modules, "bench_derive", bench)  # dataclasses look their module up
+    module_spec.loader.exec_module(bench)
+    spec = Conv2d(input_shape=(2, 2, 3, 3), out_channels=2, kernel=2, padding=1, stride=2)
+    naive, derived = bench.naive_gradients(spec), derive(spec).grads
+    for name in derived:
+        assert all(
+            expand(a - b) == 0 for a, b in zip(naive[name].flat, derived[name].flat, strict=True)
+        )
+    row = {"name": bench.LENET_C1, "terms": 1, "symbols": 1, "derive": 0.5, "json": 1.0}
+    text = bench.report([{**row, "megabytes": 0.1, "naive_text": "—"}], "python3 x", "here", 60)
+    assert "| LeNet C1" in text and "(met: 0.500 s)" in text
