@@ -10,6 +10,7 @@ g_0_0_0_0 + g_0_0_0_1 + g_0_0_1_0 + g_0_0_1_1
 """
 
 from .derive import Derivation, derive
+from .printing import notes
 from .spec import AvgPool2d, Conv2d, MaxPool2d, MinPool2d, layer_from_dict
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     "MinPool2d",
     "derive",
     "layer_from_dict",
+    "notes",
 ]
 __version__ = "0.1.0"

@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import __version__
 from .spec import LAYERS, REDUCTIONS, TIE_RULES, parse_dims
@@ -43,7 +43,7 @@ def _dims(name: str, lengths: tuple[int, ...]) -> Callable[[str], Any]:
 
 def _count(name: str) -> Callable[[str], int]:
     def parse(text: str) -> int:
-        if not text.strip().isdigit():
+        if not (text.strip().isascii() and text.strip().isdigit()):
             raise argparse.ArgumentTypeError(
                 f"{name}={text!r} is not valid: expected a whole number"
             )
@@ -238,6 +238,19 @@ def layer_spec(args: argparse.Namespace):
 # -- writing output -----------------------------------------------------------------------------
 
 
+def check_output_path(path: str | None, *, force: bool) -> None:
+    """Refuse an output path that cannot be written: run before any work, and again on writing."""
+    if path is None or path == "-":
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"cannot write {path}: it is a folder; name a file in it")
+    if target.exists() and not force:
+        raise UsageError(f"{path} exists; pass --force to overwrite it")
+    if not target.parent.is_dir():
+        raise UsageError(f"cannot write {path}: the folder {target.parent} does not exist")
+
+
 def write_output(text: str | bytes, path: str | None, *, force: bool) -> None:
     """Write to stdout, or atomically to ``path``, refusing to replace a file unless forced."""
     if path is None or path == "-":
@@ -246,19 +259,25 @@ def write_output(text: str | bytes, path: str | None, *, force: bool) -> None:
         else:
             sys.stdout.write(text)
         return
+    check_output_path(path, force=force)
     target = Path(path)
-    if target.exists() and not force:
-        raise UsageError(f"{path} exists; pass --force to overwrite it")
-    if not target.parent.is_dir():
-        raise UsageError(f"cannot write {path}: the folder {target.parent} does not exist")
     data = text.encode() if isinstance(text, str) else text
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    except OSError as error:  # e.g. a folder without write permission
+        raise UsageError(f"cannot write {path}: {error.strerror}") from None
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
+        # mkstemp creates the file private (0600); give it the mode any new file would get.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, target)
-    except BaseException:
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise UsageError(f"cannot write {path}: {error.strerror}") from None
         raise
 
 
@@ -274,8 +293,8 @@ def _add_derive(parser: argparse.ArgumentParser) -> None:
         "--format",
         choices=sorted(FORMATS),
         default="text",
-        help="text (terminal), latex (a standalone document), markdown, json"
-        " (the contract's object) (text)",
+        help="text (terminal), latex (a standalone document), markdown (GitHub, MkDocs),"
+        " pdf (compiled by pdflatex; needs -o FILE.pdf), json (the contract's object) (text)",
     )
     out.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     out.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
@@ -286,6 +305,34 @@ def _add_derive(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="refuse derivations with more multiply terms than N (1,000,000)",
     )
+    _add_notation(parser)
+
+
+def _add_notation(parser: argparse.ArgumentParser) -> None:
+    """Notation flags of the printed notes (text, latex, markdown, pdf)."""
+    from .notation import LETTER_SETS
+
+    group = parser.add_argument_group("notation (text, latex, markdown, pdf)")
+    group.add_argument(
+        "--letters",
+        choices=list(LETTER_SETS),
+        default=None,
+        help="letters for input, kernel, output: XWO, XFO, xwo (loss E), AKZ, AWZ (XWO)",
+    )
+    group.add_argument("--loss", metavar="LETTER", help="the loss letter (L; E with xwo)")
+    group.add_argument("--zero-based", action="store_true", help="count indices from 0, not 1")
+    group.add_argument(
+        "--max-entries",
+        type=_count("max-entries"),
+        default=None,
+        metavar="N",
+        help="listings longer than N show representative entries only (32)",
+    )
+    group.add_argument(
+        "--all-entries",
+        action="store_true",
+        help="show every entry of every listing and matrix, however large the layer",
+    )
 
 
 def _run_derive(args: argparse.Namespace) -> int:
@@ -294,8 +341,7 @@ def _run_derive(args: argparse.Namespace) -> int:
 
     spec = layer_spec(args)
     limit = args.max_terms if args.max_terms is not None else DEFAULT_TERM_LIMIT
-    if args.output and Path(args.output).exists() and not args.force:
-        raise UsageError(f"{args.output} exists; pass --force to overwrite it")
+    check_output_path(args.output, force=args.force)  # before the work, not after it
     derivation = derive(spec, term_limit=limit)
     write_output(FORMATS[args.format](derivation, args), args.output, force=args.force)
     return 0
@@ -352,8 +398,15 @@ from run to run. Name a strategy for byte-identical output.""",
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the house style for mistakes: one line, exit status 2, a pointer to help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="symcnn",
         description="Exact backpropagation for convolution and pooling layers: derive the"
         " gradients symbolically, print them as lecture notes, generate NumPy kernels, and"

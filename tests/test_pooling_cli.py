@@ -41,7 +41,8 @@ def read_back(nested):
 
 
 def test_the_notes_4x4_example_shows_the_max_unpool_routing(capsys):
-    status, out, err = run(capsys, *NOTES_EXAMPLE, "--format", "text")
+    # The contract's strings: JSON (the text format prints the notes in the reader's notation).
+    status, out, err = run(capsys, *NOTES_EXAMPLE, "--format", "json")
     assert status == 0 and err == ""
     assert "Max(x_0_0_0_0, x_0_0_0_1, x_0_0_1_0, x_0_0_1_1)" in out
     # Each cell receives its own window's upstream value when it is that window's first maximum
@@ -236,4 +237,4 @@ def test_the_installed_command_runs_the_notes_example():
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "Max(x_0_0_2_2, x_0_0_2_3, x_0_0_3_2, x_0_0_3_3)" in result.stdout
+    assert "O₂₂ = max(X₃₃, X₃₄, X₄₃, X₄₄)" in result.stdout
