@@ -267,7 +267,9 @@ class Routing:
 
     def describe(self) -> list[str]:
         """Docstring lines: what the derivation's partials say about the routing."""
-        keeps = {"max": "maximum", "min": "minimum", None: "one cell"}[self.extreme]
+        if self.extreme is None:
+            return ["Routing: every window holds one real cell, which takes the whole of dL/dO."]
+        keeps = {"max": "maximum", "min": "minimum"}[self.extreme]
         lines = [f"Routing: each window keeps its {keeps}; dL/dO goes to"]
         if self.ties == "first":
             ranks = ", ".join(f"({p}, {q})" for p, q in self.order)
