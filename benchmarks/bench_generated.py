@@ -1,4 +1,4 @@
-"""Time the generated kernels of the catalog against the runtime (and PyTorch's CPU conv).
+"""Time the generated kernels of the catalog against the runtime (and PyTorch's CPU conv, pools).
 
     python benchmarks/bench_generated.py [--repeat 20] [--output docs/generated-kernels.md]
 
@@ -69,16 +69,32 @@ def runtime_runner(spec, arrays):
 
 
 def torch_runner(spec, arrays):
-    """PyTorch forward + autograd backward on tensors made beforehand, or None."""
-    if torch is None or spec.type != "conv2d":
+    """PyTorch forward + autograd backward on tensors made beforehand, or None.
+
+    Pools: ``max_pool2d`` and ``avg_pool2d`` (a min pool as ``-max_pool2d(-x)``). PyTorch routes
+    a tied max to the first maximal cell, so it matches ``ties="first"`` only; the other tie
+    rules are timed against it all the same, as the nearest PyTorch operation.
+    """
+    if torch is None:
         return None
-    functional = torch.nn.functional
     x = torch.from_numpy(arrays["x"]).requires_grad_()
-    w = torch.from_numpy(arrays["w"]).requires_grad_()
-    b = torch.from_numpy(arrays["b"]).requires_grad_() if spec.bias else None
     upstream = torch.from_numpy(arrays["grad_out"])
     if spec.reduction == "mean":
         upstream = upstream / spec.batch
+    if spec.type == "conv2d":
+        return _torch_conv2d(spec, arrays, x, upstream)
+    operation = TORCH_POOLS[spec.type](spec)
+
+    def run():
+        return torch.autograd.grad(operation(x), [x], upstream)
+
+    return run
+
+
+def _torch_conv2d(spec, arrays, x, upstream):
+    functional = torch.nn.functional
+    w = torch.from_numpy(arrays["w"]).requires_grad_()
+    b = torch.from_numpy(arrays["b"]).requires_grad_() if spec.bias else None
     leaves = [t for t in (x, w, b) if t is not None]
     options = {
         "stride": spec.stride,
@@ -92,6 +108,27 @@ def torch_runner(spec, arrays):
         return torch.autograd.grad(out, leaves, upstream)
 
     return run
+
+
+def _max_pool(spec):
+    return lambda x: torch.nn.functional.max_pool2d(x, spec.kernel, spec.stride, spec.padding)
+
+
+def _min_pool(spec):
+    return lambda x: -torch.nn.functional.max_pool2d(-x, spec.kernel, spec.stride, spec.padding)
+
+
+def _avg_pool(spec):
+    def pool(x):
+        return torch.nn.functional.avg_pool2d(
+            x, spec.kernel, spec.stride, spec.padding, count_include_pad=spec.count_include_pad
+        )
+
+    return pool
+
+
+#: Pool type -> the PyTorch operation it is timed against.
+TORCH_POOLS = {"maxpool2d": _max_pool, "minpool2d": _min_pool, "avgpool2d": _avg_pool}
 
 
 def check(kernels, spec, arrays):
@@ -130,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if torch is not None:
         header += ["PyTorch ms", "PyTorch / generated"]
-    rows = []
+    rows, slower = [], []
     for entry, dtype in entries():
         spec = entry.spec
         structure = prove(spec)
@@ -161,12 +198,25 @@ def main(argv: list[str] | None = None) -> int:
                 torch_time = best_time(run, args.repeat)
                 row += [milliseconds(torch_time), f"{torch_time / catalog_time:.1f}x"]
         rows.append(row)
+        if catalog_time > reference:
+            slower.append(f"`{on_disk.name}` ({reference / catalog_time:.2f}x)")
         print(" | ".join(row), flush=True)
-    write_table(Path(args.output), header, rows, args)
+    write_table(Path(args.output), header, rows, slower, args)
     return 0
 
 
-def write_table(path: Path, header: list[str], rows: list[list[str]], args) -> None:
+#: Everything from this line on in the output file is written by hand and kept on a rerun.
+HAND_WRITTEN = "<!-- Written by hand below; benchmarks/bench_generated.py keeps it on a rerun. -->"
+
+
+def write_table(
+    path: Path, header: list[str], rows: list[list[str]], slower: list[str], args
+) -> None:
+    """Write the table (and the list of modules slower than the runtime) to ``path``, keeping
+    the hand-written analysis that follows :data:`HAND_WRITTEN` in the file."""
+    kept = ""
+    if path.exists() and HAND_WRITTEN in (old := path.read_text(encoding="utf-8")):
+        kept = old[old.index(HAND_WRITTEN) :]
     threads = ", ".join(f"{v}={os.environ.get(v)}" for v in THREAD_VARIABLES)
     versions = f"NumPy {np.__version__}" + (f", PyTorch {torch.__version__}" if torch else "")
     lines = [
@@ -188,9 +238,13 @@ def write_table(path: Path, header: list[str], rows: list[list[str]], args) -> N
         "|" + "|".join("---" for _ in header) + "|",
         *("| " + " | ".join(row) + " |" for row in rows),
         "",
+        "Slower than the runtime in this run (runtime / generated below 1): "
+        + (", ".join(slower) if slower else "none")
+        + ".",
+        "",
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines), encoding="utf-8")
+    path.write_text("\n".join(lines) + ("\n" + kept if kept else ""), encoding="utf-8")
 
 
 if __name__ == "__main__":

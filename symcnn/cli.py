@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import __version__
 from .spec import LAYERS, REDUCTIONS, TIE_RULES, parse_dims
@@ -43,7 +43,7 @@ def _dims(name: str, lengths: tuple[int, ...]) -> Callable[[str], Any]:
 
 def _count(name: str) -> Callable[[str], int]:
     def parse(text: str) -> int:
-        if not text.strip().isdigit():
+        if not (text.strip().isascii() and text.strip().isdigit()):
             raise argparse.ArgumentTypeError(
                 f"{name}={text!r} is not valid: expected a whole number"
             )
@@ -238,6 +238,19 @@ def layer_spec(args: argparse.Namespace):
 # -- writing output -----------------------------------------------------------------------------
 
 
+def check_output_path(path: str | None, *, force: bool) -> None:
+    """Refuse an output path that cannot be written: run before any work, and again on writing."""
+    if path is None or path == "-":
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"cannot write {path}: it is a folder; name a file in it")
+    if target.exists() and not force:
+        raise UsageError(f"{path} exists; pass --force to overwrite it")
+    if not target.parent.is_dir():
+        raise UsageError(f"cannot write {path}: the folder {target.parent} does not exist")
+
+
 def write_output(text: str | bytes, path: str | None, *, force: bool) -> None:
     """Write to stdout, or atomically to ``path``, refusing to replace a file unless forced."""
     if path is None or path == "-":
@@ -246,13 +259,13 @@ def write_output(text: str | bytes, path: str | None, *, force: bool) -> None:
         else:
             sys.stdout.write(text)
         return
+    check_output_path(path, force=force)
     target = Path(path)
-    if target.exists() and not force:
-        raise UsageError(f"{path} exists; pass --force to overwrite it")
-    if not target.parent.is_dir():
-        raise UsageError(f"cannot write {path}: the folder {target.parent} does not exist")
     data = text.encode() if isinstance(text, str) else text
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    except OSError as error:  # e.g. a folder without write permission
+        raise UsageError(f"cannot write {path}: {error.strerror}") from None
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
@@ -261,8 +274,10 @@ def write_output(text: str | bytes, path: str | None, *, force: bool) -> None:
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, target)
-    except BaseException:
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise UsageError(f"cannot write {path}: {error.strerror}") from None
         raise
 
 
@@ -326,8 +341,7 @@ def _run_derive(args: argparse.Namespace) -> int:
 
     spec = layer_spec(args)
     limit = args.max_terms if args.max_terms is not None else DEFAULT_TERM_LIMIT
-    if args.output and Path(args.output).exists() and not args.force:
-        raise UsageError(f"{args.output} exists; pass --force to overwrite it")
+    check_output_path(args.output, force=args.force)  # before the work, not after it
     derivation = derive(spec, term_limit=limit)
     write_output(FORMATS[args.format](derivation, args), args.output, force=args.force)
     return 0
@@ -406,8 +420,15 @@ def _check_command():
     return command
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the house style for mistakes: one line, exit status 2, a pointer to help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="symcnn",
         description="Exact backpropagation for convolution and pooling layers: derive the"
         " gradients symbolically, print them as lecture notes, generate NumPy kernels, and"

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-from sympy import Basic, Integer, Rational, S, Symbol
+from sympy import Add, Basic, Integer, Rational, Symbol
 
 from . import canonical, pooling
 from .rules import Entry, conv2d_entries
@@ -68,7 +68,7 @@ class Derivation:
     def loss(self) -> Basic:
         """``L = upstream_scale * sum(G * O)`` (built on demand: it is as large as the layer)."""
         terms = (g * o for g, o in zip(self.tensors.G.flat, self.output.flat, strict=True))
-        return self.upstream_scale * sum(terms, Integer(0))
+        return self.upstream_scale * Add(*terms)  # one Add: sum() would re-flatten per term
 
 
 def check_size(spec: Layer, term_limit: int = DEFAULT_TERM_LIMIT) -> None:
@@ -116,31 +116,18 @@ def _derive(spec: Layer) -> Derivation:
         output[entry.index] = entry.expr
     # [local partials] -> [dL/ds = sum_e dL/dO_e * dO_e/ds]
     scale = Rational(1, spec.batch) if spec.reduction == "mean" else Integer(1)
-    contributions: dict[Symbol, list[Basic]] = {}
+    # The chain rule's terms of each leaf s: (dO_e/ds, G_e) for every output entry e using s.
+    chains: dict[Symbol, list[tuple[Basic, Symbol]]] = {
+        symbol: [] for symbols in tensors.parameters().values() for symbol in symbols.flat
+    }
     for entry in entries:
         upstream = tensors.G[entry.index]
         for symbol, partial in entry.partials:
-            terms = contributions.setdefault(symbol, [])
-            if scale is S.One and type(partial) is Symbol:  # the bulk of every convolution
-                terms.append(canonical.pair(partial, upstream))
-            else:
-                terms.extend(_scaled(scale, upstream, partial))
+            chains[symbol].append((partial, upstream))
     grads = {}
     for name, symbols in tensors.parameters().items():
         grad = np.empty(symbols.shape, dtype=object)
         for index, symbol in np.ndenumerate(symbols):
-            grad[index] = canonical.total(contributions.get(symbol, ()))
+            grad[index] = canonical.sum_of_products(chains[symbol], scale)
         grads[name] = grad
     return Derivation(spec, tensors, output, grads, scale, entries)
-
-
-def _scaled(scale: Rational, upstream: Symbol, partial: Basic) -> list[Basic]:
-    """The terms of ``scale * upstream * partial``, each a canonical monomial where possible."""
-    terms = partial.args if partial.is_Add else (partial,)
-    result = []
-    for term in terms:
-        factors = (term.args if term.is_Mul else (term,)) + (upstream,)
-        if scale is not S.One:
-            factors = (scale, *factors)
-        result.append(canonical.product(factors))
-    return result

@@ -16,6 +16,7 @@ Invalid input raises ``ValueError`` naming the parameter, the value and what wou
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -30,24 +31,39 @@ def _fail(name: str, value: Any, valid: str) -> ValueError:
     return ValueError(f"{name}={value!r} is not valid: {valid}")
 
 
+def _integer(value: Any) -> int | None:
+    """``value`` as an ``int`` if it has an integer type (Python's, NumPy's, SymPy's), else None.
+
+    ``True`` and ``False`` are ints to Python but never a size here; ``2.0`` is not accepted
+    either: a shape is counted, not measured.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        return None
+    return int(value)
+
+
 def _positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    number = _integer(value)
+    if number is None or number < minimum:
         raise _fail(name, value, f"expected an integer >= {minimum}")
-    if value < minimum:
-        raise _fail(name, value, f"expected an integer >= {minimum}")
-    return value
+    return number
 
 
 def _int_tuple(name: str, value: Any, length: int, *, minimum: int) -> tuple[int, ...]:
     """Accept an int (repeated) or a sequence of ``length`` ints, each >= minimum."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = (value,) * length
+    if _integer(value) is not None:
+        if _integer(value) < minimum:
+            raise _fail(name, value, f"expected an integer >= {minimum} or {length} of them")
+        return (_integer(value),) * length
     if not isinstance(value, list | tuple) or len(value) != length:
         raise _fail(name, value, f"expected an integer >= {minimum} or {length} of them")
+    checked = []
     for item in value:
-        if isinstance(item, bool) or not isinstance(item, int) or item < minimum:
+        number = _integer(item)
+        if number is None or number < minimum:
             raise _fail(name, value, f"expected integers >= {minimum}, got {item!r}")
-    return tuple(value)
+        checked.append(number)
+    return tuple(checked)
 
 
 def parse_dims(name: str, text: str, lengths: tuple[int, ...]) -> tuple[int, ...]:
@@ -60,9 +76,10 @@ def parse_dims(name: str, text: str, lengths: tuple[int, ...]) -> tuple[int, ...
     """
     parts = text.strip().lower().replace("×", "x").replace(",", "x").split("x")
     allowed = " or ".join("x".join(["N"] * n) for n in lengths)
-    if len(parts) not in lengths or not all(p.strip().isdigit() for p in parts):
+    digits = [p.strip() for p in parts]
+    if len(parts) not in lengths or not all(d.isascii() and d.isdigit() for d in digits):
         raise ValueError(f"{name}={text!r} is not valid: expected {allowed} with whole numbers")
-    return tuple(int(p) for p in parts)
+    return tuple(int(d) for d in digits)
 
 
 # -- the layers ---------------------------------------------------------------------------------
@@ -78,9 +95,12 @@ class Layer:
 
     def __post_init__(self) -> None:
         shape = self.input_shape
-        if isinstance(shape, list | tuple) and len(shape) == 2:
+        if not isinstance(shape, list | tuple) or len(shape) not in (2, 4):
+            raise _fail("input_shape", shape, "expected 4 integers (N, C, H, W) or 2 (H, W)")
+        shape = _int_tuple("input_shape", shape, len(shape), minimum=1)
+        if len(shape) == 2:
             shape = (1, 1, *shape)  # HxW means a single image with one channel
-        object.__setattr__(self, "input_shape", _int_tuple("input_shape", shape, 4, minimum=1))
+        object.__setattr__(self, "input_shape", shape)
         if self.reduction not in REDUCTIONS:
             raise _fail("reduction", self.reduction, "expected one of " + ", ".join(REDUCTIONS))
 

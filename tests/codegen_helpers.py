@@ -12,6 +12,7 @@ from sympy import Rational
 from symcnn import runtime
 from symcnn.codegen.generate import random_arrays
 from symcnn.derive import derive
+from symcnn.evaluate import bind, evaluate
 from symcnn.spec import Layer
 
 #: The parameters of the generated functions, per layer kind (the contract's signatures).
@@ -110,34 +111,37 @@ def random_fractions(rng: np.random.Generator, shape) -> np.ndarray:
     return np.array(values, dtype=object).reshape(shape)
 
 
-def compare_exactly(kernels, spec: Layer, seed: int = 0) -> None:
-    """On exact rationals, the generated kernels equal the derived expressions entry by entry."""
+def compare_exactly(kernels, spec: Layer, seed: int = 0, arrays: dict | None = None) -> None:
+    """On exact rationals, the generated kernels equal the derived expressions entry by entry.
+
+    ``arrays`` holds the inputs (``x``, ``grad_out`` and for conv2d ``w``, ``b``) as object
+    arrays of exact numbers; by default seeded small fractions, among which ties are common.
+    """
     rng = np.random.default_rng(seed)
     derivation = derive(spec)
-    arrays = {"x": random_fractions(rng, spec.input_shape)}
-    arrays["grad_out"] = random_fractions(rng, spec.output_shape)
+    tensors = derivation.tensors
+    if arrays is None:
+        arrays = {"x": random_fractions(rng, spec.input_shape)}
+        arrays["grad_out"] = random_fractions(rng, spec.output_shape)
+        if spec.type == "conv2d":
+            arrays["w"] = random_fractions(rng, spec.weight_shape)
+            if spec.bias:
+                arrays["b"] = random_fractions(rng, spec.bias_shape)
+    pairs = [(tensors.X, "x"), (tensors.G, "grad_out"), (tensors.W, "w"), (tensors.B, "b")]
     values = {}
-    for symbol, value in zip(derivation.tensors.X.flat, arrays["x"].flat, strict=True):
-        values[symbol] = value
-    for symbol, value in zip(derivation.tensors.G.flat, arrays["grad_out"].flat, strict=True):
-        values[symbol] = value
-    if spec.type == "conv2d":
-        arrays["w"] = random_fractions(rng, spec.weight_shape)
-        tensors = [(derivation.tensors.W, arrays["w"])]
-        if spec.bias:
-            arrays["b"] = random_fractions(rng, spec.bias_shape)
-            tensors.append((derivation.tensors.B, arrays["b"]))
-        for symbols, numbers in tensors:
-            values.update(zip(symbols.flat, numbers.flat, strict=True))
-    exact = {symbol: Rational(v.numerator, v.denominator) for symbol, v in values.items()}
+    for symbols, name in pairs:
+        if symbols is not None:
+            values.update(bind(symbols, arrays[name]))
     generated = run_generated(kernels, spec, arrays, object)
     expected = {"output": derivation.output, **derivation.grads}
     assert sorted(generated) == sorted(expected)
     for name, expressions in expected.items():
-        for index, expr in np.ndenumerate(expressions):
-            value = generated[name][index]
+        exact = evaluate(expressions, values)
+        for index, value in np.ndenumerate(generated[name]):
             assert isinstance(value, Fraction | int), (name, index, value)
-            assert Rational(value.numerator, value.denominator) == expr.xreplace(exact), (
+            assert Rational(value.numerator, value.denominator) == exact[index], (
                 name,
                 index,
+                value,
+                exact[index],
             )

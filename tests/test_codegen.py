@@ -50,8 +50,15 @@ def test_small_catalog_modules_equal_the_derivation_exactly(catalog):
         compare_exactly(_catalog_module(catalog, entry, dtype), entry.spec)
 
 
-def test_the_catalog_on_disk_is_fresh(catalog):
+def test_drift_generated_folder_matches_symcnn_generate_check(catalog, capsys):
+    """The drift check: ``generated/`` is exactly what ``symcnn generate --check`` renders.
+
+    CI runs the test suite only (the README's command), so this test is the drift gate: it
+    fails, printing the diff, when a change to the generator is not followed by
+    ``symcnn generate --catalog``.
+    """
     assert stale_files(ROOT / "generated", catalog) == {}
+    assert main(["generate", "--check", "-o", str(ROOT / "generated")]) == 0, capsys.readouterr()
 
 
 def test_check_reports_a_stale_file_with_a_diff(catalog, tmp_path, capsys):

@@ -100,9 +100,9 @@ def tie_sizes(spec, x):
 @pytest.mark.parametrize(
     ("options", "named"),
     [
-        ({"kernel": 0}, "kernel=(0, 0)"),
-        ({"kernel": (2, 2), "stride": 0}, "stride=(0, 0)"),
-        ({"kernel": (2, 2), "padding": -1}, "padding=(-1, -1)"),
+        ({"kernel": 0}, "kernel=0"),
+        ({"kernel": (2, 2), "stride": 0}, "stride=0"),
+        ({"kernel": (2, 2), "padding": -1}, "padding=-1"),
         ({"kernel": (2, 2), "padding": (2, 0)}, "padding=[2, 0]"),
         ({"kernel": (5, 2)}, "kernel=[5, 2]"),
         ({"kernel": (2, 2), "stride": (1, 2, 3)}, "stride=(1, 2, 3)"),

@@ -800,7 +800,7 @@ BAD_CALLS = {
     ),
     "an option the spec refuses": (
         lambda: runtime.conv2d_forward(X, W, stride=0),
-        "stride=(0, 0) is not valid",
+        "stride=0 is not valid",
     ),
 }
 

@@ -7,7 +7,13 @@ import json
 import sys
 from pathlib import Path
 
-from ..cli import UsageError, add_layer_arguments, layer_spec, write_output
+from ..cli import (
+    UsageError,
+    add_layer_arguments,
+    check_output_path,
+    layer_spec,
+    write_output,
+)
 from ..derive import DEFAULT_TERM_LIMIT, derive
 from . import report as reports
 from .checker import Report, check_source
@@ -67,8 +73,7 @@ def run(args: argparse.Namespace) -> int:
     if not path.is_dir() and (args.summary_csv or args.summary_md):
         raise UsageError("--summary-csv and --summary-md need a folder of submissions as FILE")
     for output in outputs:
-        if output and output != "-" and Path(output).exists() and not args.force:
-            raise UsageError(f"{output} exists; pass --force to overwrite it")
+        check_output_path(output, force=args.force)  # before any work
     derivation = derive(spec, term_limit=DEFAULT_TERM_LIMIT)
     options = {"letters": args.letters, "loss": args.loss, "zero_based": args.zero_based}
     if path.is_dir():

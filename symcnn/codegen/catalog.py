@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..spec import Conv2d, Layer
+from ..spec import AvgPool2d, Conv2d, Layer, MaxPool2d, MinPool2d
 from .files import is_generated, write_generated
 from .generate import generate
 from .structure import prove
@@ -52,7 +52,7 @@ CATALOG: tuple[Entry, ...] = (
     ),
     Entry(
         Conv2d(input_shape=(64, 1, 28, 28), out_channels=6, kernel=(5, 5)),
-        "taps",
+        "gemm",
         ("float32", "float64"),
         why="LeNet-5 C1 at batch 64",
     ),
@@ -67,6 +67,52 @@ CATALOG: tuple[Entry, ...] = (
         "gemm",
         ("float32", "float64"),
         why="3x3 stride-2 padded conv, 16 -> 32 channels",
+    ),
+    Entry(
+        MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2)),
+        "unrolled",
+        why="the notes' pooling example: 4x4 input, 2x2 window, stride 2 (ties: first, PyTorch)",
+    ),
+    Entry(
+        MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), ties="split"),
+        "unrolled",
+        why="the notes' pooling example with tied maxima sharing the gradient",
+    ),
+    Entry(
+        MaxPool2d(input_shape=(64, 6, 24, 24), kernel=(2, 2)),
+        "taps",
+        ("float32", "float64"),
+        why="LeNet-5 S2 (as max pooling) at batch 64",
+    ),
+    Entry(
+        MaxPool2d(input_shape=(64, 16, 8, 8), kernel=(2, 2)),
+        "taps",
+        ("float32", "float64"),
+        why="LeNet-5 S4 (as max pooling) at batch 64",
+    ),
+    Entry(
+        AvgPool2d(input_shape=(64, 16, 16, 16), kernel=(3, 3), stride=2, padding=1),
+        "separable",
+        ("float32", "float64"),
+        why="3x3 stride-2 overlapping average pool, padding 1 counted (PyTorch's default)",
+    ),
+    Entry(
+        AvgPool2d(
+            input_shape=(64, 16, 16, 16),
+            kernel=(3, 3),
+            stride=2,
+            padding=1,
+            count_include_pad=False,
+        ),
+        "separable",
+        ("float32", "float64"),
+        why="the same, dividing by the real cells only: divisors vary near the border",
+    ),
+    Entry(
+        MinPool2d(input_shape=(64, 16, 12, 12), kernel=(3, 3), stride=1, padding=1, ties="all"),
+        "taps",
+        ("float32", "float64"),
+        why="3x3 stride-1 min pool (an erosion), every tied minimum receiving (the notes' mask)",
     ),
 )
 

@@ -13,11 +13,22 @@ ruff-clean without running ruff.
 'g_0_0_0 + (x_0_1_2 + x_0_1_3) / 4'
 >>> KernelPrinter().region("x", 2, slice(0, 24, 1), slice(1, 25, 2))
 'x[:, :, 0:24, 1:25:2]'
+
+Comparisons and extremes print with Python's operators and NumPy's ufuncs (the name tables
+:data:`EXTREME_UFUNCS`), so the same text runs on rows of a batch, on Python scalars and on
+object arrays of exact rationals; a ``Piecewise`` that is a value or 0 prints as ``np.where``:
+
+>>> from sympy import Max, Piecewise
+>>> KernelPrinter().doprint(Max(x, y))
+'np.maximum.reduce([x_0_1_2, x_0_1_3])'
+>>> KernelPrinter().doprint(Piecewise((g, x > y), (0, True)))
+'np.where(x_0_1_2 > x_0_1_3, g_0_0_0, 0)'
 """
 
 from __future__ import annotations
 
-from sympy import Basic, Mul, Rational, Symbol
+from sympy import And, Basic, Max, Min, Mul, Piecewise, Rational, Symbol
+from sympy.core.relational import Relational
 from sympy.printing.numpy import NumPyPrinter
 
 from ..tensors import parse_symbol
@@ -28,6 +39,12 @@ INDENT = "    "
 #: Tensors whose symbols become batch rows (the leading index is the sample, which every
 #: statement runs over at once) and tensors whose symbols stay scalars.
 ROW_TENSORS = ("X", "G")
+
+#: What a window keeps -> the NumPy ufunc that keeps it elementwise (NaN propagates, as in the
+#: runtime; object arrays compare with Python's operators, exactly).
+EXTREME_UFUNCS = {"max": "np.maximum", "min": "np.minimum"}
+#: SymPy's extremes -> the names above.
+_EXTREMES = {Max: "max", Min: "min"}
 
 
 class KernelPrinter(NumPyPrinter):
@@ -65,7 +82,15 @@ class KernelPrinter(NumPyPrinter):
         return self._scaled(self._print_monomial(rest), coefficient, False)
 
     def _print_monomial(self, expr: Basic) -> str:
-        return " * ".join(self._print(factor) for factor in Mul.make_args(expr))
+        """Factors joined by ``*``; a factor ``d**-1`` divides (``a / d``: exact on integers)."""
+        numerator, denominators = [], []
+        for factor in Mul.make_args(expr):
+            if factor.is_Pow and factor.exp == -1:
+                base = self._print(factor.base)
+                denominators.append(base if factor.base.is_Symbol else f"({base})")
+            else:
+                numerator.append(self._print(factor))
+        return " / ".join([" * ".join(numerator or ["1"]), *denominators])
 
     def _scaled(self, body: str, coefficient: Rational, is_sum: bool) -> str:
         """``body`` times an exact rational, printed as integer arithmetic."""
@@ -85,6 +110,38 @@ class KernelPrinter(NumPyPrinter):
 
     def _print_Integer(self, expr: Basic) -> str:
         return str(int(expr))
+
+    # -- comparisons, extremes and selections ------------------------------------------------
+
+    def _print_Relational(self, expr: Relational) -> str:
+        return f"{self._print(expr.lhs)} {expr.rel_op} {self._print(expr.rhs)}"
+
+    def conjuncts(self, condition: Basic) -> list[str]:
+        """The parts of ``a & b & ...``, each parenthesized (``&`` binds tighter than ``>``)."""
+        return [f"({self._print(part)})" for part in And.make_args(condition)]
+
+    def _print_And(self, expr: Basic) -> str:
+        return " & ".join(self.conjuncts(expr))
+
+    def _print_Max(self, expr: Basic) -> str:
+        return self.extreme_function(expr) + f"([{', '.join(self.extreme_items(expr))}])"
+
+    _print_Min = _print_Max
+
+    def extreme_function(self, expr: Basic) -> str:
+        """The reduction that computes a ``Max`` or ``Min``: ``np.maximum.reduce``, ..."""
+        return EXTREME_UFUNCS[_EXTREMES[type(expr)]] + ".reduce"
+
+    def extreme_items(self, expr: Basic) -> list[str]:
+        """The printed arguments of a ``Max`` or ``Min``."""
+        return [self._print(arg) for arg in expr.args]
+
+    def _print_Piecewise(self, expr: Piecewise) -> str:
+        """``Piecewise((v, c), (0, True))`` as ``np.where(c, v, 0)``; others as SymPy does."""
+        if len(expr.args) == 2 and expr.args[1].cond == True and expr.args[1].expr == 0:  # noqa: E712
+            value, condition = expr.args[0]
+            return f"np.where({self._print(condition)}, {self._print(value)}, 0)"
+        return super()._print_Piecewise(expr)
 
     # -- regions of a tap ------------------------------------------------------------------------
 
@@ -165,6 +222,46 @@ def call(indent: str, target: str, operator: str, function: str, arguments: list
         return f"{head}\n{flat}\n{indent})"
     body = "\n".join(f"{inner}{argument}," for argument in arguments)
     return f"{head}\n{body}\n{indent})"
+
+
+def bare_call(indent: str, function: str, arguments: list[str]) -> str:
+    """``function(arguments)`` as a statement, the arguments wrapped as ruff wraps them.
+
+    >>> print(bare_call("", "f", ["a" * 50, "b" * 50]))
+    f(
+        aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,
+        bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb,
+    )
+    """
+    head = f"{indent}{function}("
+    line = head + ", ".join(arguments) + ")"
+    if len(line) <= LINE_LENGTH:
+        return line
+    inner = indent + INDENT
+    flat = inner + ", ".join(arguments)
+    if len(flat) <= LINE_LENGTH:
+        return f"{head}\n{flat}\n{indent})"
+    body = "\n".join(f"{inner}{argument}," for argument in arguments)
+    return f"{head}\n{body}\n{indent})"
+
+
+def list_call(indent: str, target: str, function: str, items: list[str]) -> str:
+    """``target = function([items])``: the list on its own line, or one item per line, as ruff.
+
+    >>> print(list_call("", "result", "f", ["a" * 28, "b" * 28, "c" * 28]))
+    result = f(
+        [aaaaaaaaaaaaaaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbbbbbbbbbbbbbb, cccccccccccccccccccccccccccc]
+    )
+    """
+    listed = f"[{', '.join(items)}]"
+    head = f"{indent}{target} = {function}("
+    if len(head + listed + ")") <= LINE_LENGTH:
+        return head + listed + ")"
+    inner = indent + INDENT
+    if len(inner + listed) <= LINE_LENGTH:
+        return f"{head}\n{inner}{listed}\n{indent})"
+    body = "\n".join(f"{inner}{INDENT}{item}," for item in items)
+    return f"{head}\n{inner}[\n{body}\n{inner}]\n{indent})"
 
 
 def unpack(indent: str, names: list[str], source: str) -> str:

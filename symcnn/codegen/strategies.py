@@ -8,40 +8,46 @@ region; the builders only order the statements.
 - ``unrolled``: straight-line code, one statement per output and gradient entry, printed from the
   derived expressions of one sample (every sample runs at once as a row). Reads like the hand
   derivation; fastest for tiny layers; refused past :data:`UNROLLED_TERM_LIMIT` terms.
-- ``taps``: one statement per kernel tap, on the tap's two strided rectangles.
+- ``taps``: one statement per kernel (or window) tap, on the tap's two strided rectangles.
+- ``separable``: (average pooling) the window's rows summed, then its columns: ``kh + kw``
+  strided additions instead of ``kh * kw``, when the proven taps are a product of row and
+  column runs.
 - ``gemm``: gather every tap into columns (im2col), then one matrix product hands the bulk of
   the work to BLAS; the input gradient is scattered back tap by tap.
 
+The pools' builders are in :mod:`symcnn.codegen.pool_strategies`.
+
 The arrays a body works on are named by the template: ``x``, ``w``, ``b`` (a zero bias when none
 is given) and ``out`` in ``forward``; ``x``, ``w``, ``grad_out``, ``grad_x``, ``grad_w`` and
-``grad_b`` in ``backward``. A body must write every entry of its outputs (the tests pre-fill
-them with a sentinel).
+``grad_b`` in ``backward`` (a pool has no ``w``, ``b``, ``grad_w``, ``grad_b``). A body must
+write every entry of its outputs (the tests pre-fill them with a sentinel).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..spec import Conv2d
-from .printer import INDENT, KernelPrinter, call, span, statement, unpack
+from . import pool_strategies
+from .bodies import (
+    KernelCode,
+    assign_entries,
+    entry_target,
+    flatten,
+    split_lines,
+    sum_statement,
+    unpack_rows,
+    unpack_scalars,
+)
+from .printer import INDENT, KernelPrinter, call, span, statement
 from .structure import Structure
 
 #: Unrolled code is refused past this many printed terms (forward and backward together): a
 #: module of that size is already some 100 KB of straight-line code.
 UNROLLED_TERM_LIMIT = 3000
-
-
-@dataclass(frozen=True)
-class KernelCode:
-    """The printed bodies of ``forward`` and ``backward`` and what the header says about them."""
-
-    forward: list[str]
-    backward: list[str]
-    notes: list[str] = field(default_factory=list)
 
 
 Builder = Callable[[Structure, KernelPrinter], KernelCode]
@@ -60,15 +66,16 @@ class Strategy:
         return structure.spec.type in self.builders and self.refusal(structure) is None
 
 
-def _lines(text: str) -> list[str]:
-    return text.split("\n")
-
-
 # -- unrolled -------------------------------------------------------------------------------------
 
 
 def unrolled_terms(structure: Structure) -> int:
-    """Terms an unrolled module prints: every term of one sample's forward and gradients.
+    """Terms an unrolled module prints: every term of one sample's forward and gradients."""
+    return UNROLLED_TERMS[structure.spec.type](structure)
+
+
+def conv2d_unrolled_terms(structure: Structure) -> int:
+    """Terms an unrolled conv2d module prints.
 
     Counted from the taps without building the terms: each link of a tap is one product per
     channel pair in the forward pass and in each of dL/dX and dL/dW.
@@ -86,6 +93,15 @@ def unrolled_terms(structure: Structure) -> int:
     return count
 
 
+#: Layer type -> how many terms its unrolled module prints.
+UNROLLED_TERMS: dict[str, Callable[[Structure], int]] = {
+    "conv2d": conv2d_unrolled_terms,
+    "maxpool2d": pool_strategies.unrolled_terms,
+    "minpool2d": pool_strategies.unrolled_terms,
+    "avgpool2d": pool_strategies.unrolled_terms,
+}
+
+
 def _unrolled_refusal(structure: Structure) -> str | None:
     terms = unrolled_terms(structure)
     if terms > UNROLLED_TERM_LIMIT:
@@ -93,77 +109,24 @@ def _unrolled_refusal(structure: Structure) -> str | None:
     return None
 
 
-def _row_names(shape: tuple[int, ...], prefix: str) -> list[str]:
-    """Variable names of the rows of a tensor (sample index dropped), in memory order."""
-    return [prefix + "".join(f"_{i}" for i in index) for index in np.ndindex(shape[1:])]
-
-
-def _scalar_names(shape: tuple[int, ...], prefix: str) -> list[str]:
-    return [prefix + "".join(f"_{i}" for i in index) for index in np.ndindex(shape)]
-
-
-def _rows(name: str, shape: tuple[int, ...], prefix: str) -> str:
-    """Unpack a batch tensor into one row per entry of a sample.
-
-    With a batch of one, the rows are Python scalars (``tolist``): arithmetic on them costs a
-    tenth of a NumPy call on a one-element array, which dominates a tiny layer.
-    """
-    per_sample = math.prod(shape[1:])
-    if shape[0] == 1:
-        return unpack(INDENT, _row_names(shape, prefix), f"{name}.reshape({per_sample}).tolist()")
-    return unpack(INDENT, _row_names(shape, prefix), f"{name}.reshape({shape[0]}, {per_sample}).T")
-
-
-def _scalars(name: str, shape: tuple[int, ...], prefix: str) -> str:
-    """Unpack a parameter tensor into Python scalars (exact for rationals)."""
-    return unpack(
-        INDENT, _scalar_names(shape, prefix), f"{name}.reshape({math.prod(shape)}).tolist()"
-    )
-
-
-def _entry(name: str, index: tuple[int, ...], batch_axis: bool) -> str:
-    return f"{name}[{', '.join([':'] * batch_axis + [str(i) for i in index])}]"
-
-
-def _assign_entries(
-    printer: KernelPrinter, name: str, array: np.ndarray, *, rows: bool
-) -> list[str]:
-    """One statement per entry: ``name[:, index] = expr`` (rows) or ``name[index] = expr``."""
-    lines = []
-    for index, expr in np.ndenumerate(array):
-        target = _entry(name, index[1:] if rows else index, rows)
-        if expr == 0:
-            lines.append(f"{INDENT}{target} = 0")
-            continue
-        lines += _lines(_sum_statement(printer, target, expr))
-    return lines
-
-
-def _sum_statement(printer: KernelPrinter, target: str, expr) -> str:
-    """``target = expr``, wrapped at its top-level ``+`` like ruff when it is too long."""
-    text = printer.doprint(expr)
-    operands = text.split(" + ") if " + " in text and "(" not in text else [text]
-    return statement(INDENT, target, "=", operands, " + ")
-
-
 def conv2d_unrolled(structure: Structure, printer: KernelPrinter) -> KernelCode:
     """Straight-line conv2d: the derived sums of one sample, every sample at once."""
     spec: Conv2d = structure.spec
     expressions = structure.sample_expressions()
     batch = spec.batch
-    forward = [_rows("x", spec.input_shape, "x"), _scalars("w", spec.weight_shape, "w")]
+    forward = [unpack_rows("x", spec.input_shape, "x"), unpack_scalars("w", spec.weight_shape, "w")]
     if spec.bias:
-        forward.append(_scalars("b", spec.bias_shape, "b"))
-    forward += _assign_entries(printer, "out", expressions["output"], rows=True)
+        forward.append(unpack_scalars("b", spec.bias_shape, "b"))
+    forward += assign_entries(printer, "out", expressions["output"], rows=True)
     backward = []
     if spec.reduction == "mean":
         backward.append(f"{INDENT}grad_out = grad_out / {batch}  # dL/dO = G / N")
     backward += [
-        _rows("grad_out", spec.output_shape, "g"),
-        _rows("x", spec.input_shape, "x"),
-        _scalars("w", spec.weight_shape, "w"),
+        unpack_rows("grad_out", spec.output_shape, "g"),
+        unpack_rows("x", spec.input_shape, "x"),
+        unpack_scalars("w", spec.weight_shape, "w"),
     ]
-    backward += _assign_entries(printer, "grad_x", expressions["X"], rows=True)
+    backward += assign_entries(printer, "grad_x", expressions["X"], rows=True)
     backward += _gradient_sums(printer, "grad_w", expressions["W"], batch)
     if spec.bias:
         backward += _gradient_sums(printer, "grad_b", expressions["B"], batch)
@@ -171,7 +134,7 @@ def conv2d_unrolled(structure: Structure, printer: KernelPrinter) -> KernelCode:
         "Names: x_c_h_w is x[:, c, h, w] and g_k_i_j is grad_out[:, k, i, j], every sample at",
         "once (Python scalars for a batch of one); w_k_c_p_q and b_k are the weight and bias.",
     ]
-    return KernelCode(_flatten(forward), _flatten(backward), notes)
+    return KernelCode(flatten(forward), flatten(backward), notes)
 
 
 def _gradient_sums(printer: KernelPrinter, name: str, array: np.ndarray, batch: int) -> list[str]:
@@ -179,11 +142,11 @@ def _gradient_sums(printer: KernelPrinter, name: str, array: np.ndarray, batch: 
     (with a batch of one the rows are scalars and there is nothing to sum)."""
     lines = []
     for index, expr in np.ndenumerate(array):
-        target = _entry(name, index, False)
+        target = entry_target(name, index, False)
         if expr == 0:
             lines.append(f"{INDENT}{target} = 0")
         elif batch == 1:
-            lines += _lines(_sum_statement(printer, target, expr))
+            lines += split_lines(sum_statement(printer, target, expr))
         else:
             terms = [printer.doprint(term) for term in (expr.args if expr.is_Add else (expr,))]
             lines.append(_sum_call(target, terms))
@@ -201,10 +164,6 @@ def _sum_call(target: str, terms: list[str]) -> str:
         return f"{INDENT}{target} = np.sum(\n{flat}\n{INDENT})"
     body = "\n".join([inner + terms[0], *(f"{inner}+ {term}" for term in terms[1:])])
     return f"{INDENT}{target} = np.sum(\n{body}\n{INDENT})"
-
-
-def _flatten(parts: list[str]) -> list[str]:
-    return [line for part in parts for line in part.split("\n")]
 
 
 # -- taps and gemm: the shared naming of grouped views -------------------------------------------
@@ -301,7 +260,7 @@ def conv2d_taps(structure: Structure, printer: KernelPrinter) -> KernelCode:
             scalar = f"w[0, 0, {tap.p}, {tap.q}]"
             forward.append(statement(INDENT, out_region, "+=", [f"{scalar} * {x_region}"], ""))
             backward.append(statement(INDENT, gx_region, "+=", [f"{scalar} * {g_region}"], ""))
-            backward += _lines(
+            backward += split_lines(
                 call(
                     INDENT,
                     f"grad_w[0, 0, {tap.p}, {tap.q}]",
@@ -312,13 +271,13 @@ def conv2d_taps(structure: Structure, printer: KernelPrinter) -> KernelCode:
             )
             continue
         subscripts = {key: f'"{pair[grouped]}"' for key, pair in _TAP_CONTRACTIONS.items()}
-        forward += _lines(
+        forward += split_lines(
             call(INDENT, out_region, "+=", "np.einsum", [subscripts["forward"], weight, x_region])
         )
-        backward += _lines(
+        backward += split_lines(
             call(INDENT, gx_region, "+=", "np.einsum", [subscripts["grad_x"], weight, g_region])
         )
-        backward += _lines(
+        backward += split_lines(
             call(
                 INDENT,
                 weight_gradient,
@@ -328,7 +287,7 @@ def conv2d_taps(structure: Structure, printer: KernelPrinter) -> KernelCode:
             )
         )
     backward += _bias_gradient(spec)
-    return KernelCode(_flatten(forward), _flatten(backward))
+    return KernelCode(flatten(forward), flatten(backward))
 
 
 def _bias_gradient(spec: Conv2d) -> list[str]:
@@ -346,7 +305,12 @@ def _complete(structure: Structure) -> bool:
 
 
 def conv2d_gemm(structure: Structure, printer: KernelPrinter) -> KernelCode:
-    """conv2d as a gather of every tap into columns, then one matrix product (BLAS)."""
+    """conv2d as a gather of every tap into columns, then one matrix product (BLAS).
+
+    The columns are laid out ``(C, kh, kw, N, OH, OW)``: each tap writes whole output rows, and
+    the product ``W (K, C*kh*kw) @ columns (C*kh*kw, N*OH*OW)`` reads them as one matrix (one
+    per group: the channels of a group are consecutive rows).
+    """
     spec: Conv2d = structure.spec
     batch, channels, _, _ = spec.input_shape
     out_channels, in_per_group, kh, kw = spec.weight_shape
@@ -357,78 +321,73 @@ def conv2d_gemm(structure: Structure, printer: KernelPrinter) -> KernelCode:
     allocate = "np.empty" if _complete(structure) else "np.zeros"
     why = "" if allocate == "np.empty" else "  # taps on the padding read zeros"
     gather = [
-        f"{INDENT}columns = {allocate}(({batch}, {out_height}, {out_width}, {channels}, {kh},"
-        f" {kw}), dtype=x.dtype){why}",
+        f"{INDENT}columns = {allocate}(({channels}, {kh}, {kw}, {batch}, {out_height},"
+        f" {out_width}), dtype=x.dtype){why}",
     ]
     for tap in structure.taps:
-        target = f"columns[:, {span(tap.out_rows)}, {span(tap.out_cols)}, :, {tap.p}, {tap.q}]"
-        source = printer.region("x", 2, tap.in_rows, tap.in_cols) + ".transpose(0, 2, 3, 1)"
+        target = f"columns[:, {tap.p}, {tap.q}, :, {span(tap.out_rows)}, {span(tap.out_cols)}]"
+        source = printer.region("x", 2, tap.in_rows, tap.in_cols) + ".transpose(1, 0, 2, 3)"
         gather.append(statement(INDENT, target, "=", [source], ""))
-    out_shape = f"({batch}, {out_height}, {out_width}, {out_channels})"
+    by_channel = f"({out_channels}, {batch}, {out_height}, {out_width})"
     if groups == 1:
-        forward = [
-            *gather,
-            f"{INDENT}rows = columns.reshape({positions}, {channels * kh * kw})"
-            f" @ w.reshape({out_channels}, {per_group}).T",
-            f"{INDENT}out[...] = rows.reshape{out_shape}.transpose(0, 3, 1, 2)",
-        ]
         weight_rows = f"w.reshape({out_channels}, {per_group})"
-        backward_products = [
-            f"{INDENT}upstream = grad_out.transpose(0, 2, 3, 1).reshape({positions},"
-            f" {out_channels})",
-            f"{INDENT}grad_w[...] = (upstream.T @ columns.reshape({positions},"
-            f" {per_group})).reshape({_shape(spec.weight_shape)})",
-            f"{INDENT}grad_columns = upstream @ {weight_rows}",
+        column_rows = f"columns.reshape({per_group}, {positions})"
+        products = [f"{INDENT}rows = {weight_rows} @ {column_rows}"]
+        gradient_products = [
+            f"{INDENT}grad_w[...] = (upstream @ {column_rows}.T).reshape("
+            f"{_shape(spec.weight_shape)})",
+            f"{INDENT}grad_columns = {weight_rows}.T @ upstream",
         ]
     else:
         out_per_group = out_channels // groups
-        grouped_columns = f"columns.reshape({positions}, {groups}, {per_group}).transpose(1, 0, 2)"
-        grouped_weight = f"w.reshape({groups}, {out_per_group}, {per_group})"
-        forward = [
-            *gather,
+        weight_rows = f"w.reshape({groups}, {out_per_group}, {per_group})"
+        column_rows = f"columns.reshape({groups}, {per_group}, {positions})"
+        products = [call(INDENT, "rows", "=", "np.matmul", [weight_rows, column_rows])]
+        gradient_products = [
+            f"{INDENT}upstream = upstream.reshape({groups}, {out_per_group}, {positions})",
             call(
                 INDENT,
-                "rows",
+                "grad_w_rows",
                 "=",
                 "np.matmul",
-                [grouped_columns, f"{grouped_weight}.transpose(0, 2, 1)"],
+                ["upstream", f"{column_rows}.transpose(0, 2, 1)"],
             ),
-            f"{INDENT}rows = rows.reshape({groups}, {batch}, {out_height}, {out_width},"
-            f" {out_per_group})",
-            f"{INDENT}out[...] = rows.transpose(1, 0, 4, 2, 3)"
-            f".reshape({_shape(spec.output_shape)})",
-        ]
-        backward_products = [
-            f"{INDENT}upstream = grad_out.reshape({batch}, {groups}, {out_per_group},"
-            f" {out_height * out_width})",
-            f"{INDENT}upstream = upstream.transpose(1, 0, 3, 2).reshape({groups}, {positions},"
-            f" {out_per_group})",
-            f"{INDENT}grouped_columns = {grouped_columns}",
-            f"{INDENT}grad_w_rows = np.matmul(upstream.transpose(0, 2, 1), grouped_columns)",
             f"{INDENT}grad_w[...] = grad_w_rows.reshape({_shape(spec.weight_shape)})",
-            f"{INDENT}grad_columns = np.matmul(upstream, {grouped_weight})",
-            f"{INDENT}grad_columns = grad_columns.transpose(1, 0, 2)",
+            call(
+                INDENT,
+                "grad_columns",
+                "=",
+                "np.matmul",
+                [f"{weight_rows}.transpose(0, 2, 1)", "upstream"],
+            ),
         ]
+    forward = [
+        *gather,
+        *products,
+        f"{INDENT}out[...] = rows.reshape{by_channel}.transpose(1, 0, 2, 3)",
+    ]
     if spec.bias:
         forward.append(f"{INDENT}out += b[:, None, None]")
     backward = []
     if spec.reduction == "mean":
         backward.append(f"{INDENT}grad_out = grad_out / {batch}  # dL/dO = G / N")
-    backward += [*gather, *backward_products]
-    backward.append(
-        f"{INDENT}grad_columns = grad_columns.reshape({batch}, {out_height}, {out_width},"
-        f" {channels}, {kh}, {kw})"
-    )
-    backward.append(f"{INDENT}grad_x[...] = 0")
+    backward += [
+        *gather,
+        f"{INDENT}upstream = grad_out.transpose(1, 0, 2, 3).reshape({out_channels}, {positions})",
+        *gradient_products,
+        f"{INDENT}grad_columns = grad_columns.reshape({channels}, {kh}, {kw}, {batch},"
+        f" {out_height}, {out_width})",
+        f"{INDENT}grad_x[...] = 0",
+    ]
     for tap in structure.taps:
         target = printer.region("grad_x", 2, tap.in_rows, tap.in_cols)
         source = (
-            f"grad_columns[:, {span(tap.out_rows)}, {span(tap.out_cols)}, :, {tap.p}, {tap.q}]"
-            ".transpose(0, 3, 1, 2)"
+            f"grad_columns[:, {tap.p}, {tap.q}, :, {span(tap.out_rows)}, {span(tap.out_cols)}]"
+            ".transpose(1, 0, 2, 3)"
         )
         backward.append(statement(INDENT, target, "+=", [source], ""))
     backward += _bias_gradient(spec)
-    return KernelCode(_flatten(forward), _flatten(backward))
+    return KernelCode(flatten(forward), flatten(backward))
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -450,13 +409,29 @@ STRATEGIES: dict[str, Strategy] = {
             "unrolled",
             "straight-line code, one statement per entry, as the derivation reads",
             _unrolled_refusal,
-            {"conv2d": conv2d_unrolled},
+            {
+                "conv2d": conv2d_unrolled,
+                "maxpool2d": pool_strategies.extreme_unrolled,
+                "minpool2d": pool_strategies.extreme_unrolled,
+                "avgpool2d": pool_strategies.average_unrolled,
+            },
         ),
         Strategy(
             "taps",
             "one statement per kernel tap over its strided rectangles",
             _always,
-            {"conv2d": conv2d_taps},
+            {
+                "conv2d": conv2d_taps,
+                "maxpool2d": pool_strategies.extreme_taps,
+                "minpool2d": pool_strategies.extreme_taps,
+                "avgpool2d": pool_strategies.average_taps,
+            },
+        ),
+        Strategy(
+            "separable",
+            "sum the window rows, then the window columns",
+            pool_strategies.separable_refusal,
+            {"avgpool2d": pool_strategies.average_separable},
         ),
         Strategy(
             "gemm",
