@@ -3,6 +3,7 @@
 import builtins
 import contextlib
 import importlib
+import json
 import os
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symcnn.check import NotationError, check_file, check_text
+from symcnn.check import report as reports
 from symcnn.check.source import MAX_BYTES, decode_source
 from symcnn.cli import main
 from symcnn.spec import Conv2d
@@ -217,6 +219,8 @@ def test_random_text_is_a_report_or_a_clear_error_in_bounded_time(text):
         for record in report.records:
             if record.status == "invalid":
                 assert record.message and record.offset is not None
+        assert reports.text(report).startswith("<text>:")  # every report renders
+        json.dumps(reports.to_dict(report))
     assert time.perf_counter() - start < 3
 
 
