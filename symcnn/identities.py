@@ -15,7 +15,7 @@ Lecture notes state the gradients of the pools as unpooling:
 - average pooling: each window's upstream value spread evenly over its real cells.
 
 This module builds each form with the small operators below (``rot180``, ``dilate``, ``pad``,
-``crop``, ``correlate``, ``full_convolve``, ``unpool``) on object arrays of SymPy expressions, and
+``crop``, ``correlate``, ``full_correlate``, ``unpool``) on object arrays of SymPy expressions, and
 :func:`verify` proves it equal to the derived gradient entry by entry (the routing identities by
 exact evaluation, :func:`equal_by_value`). The printers name the identities that hold; the
 checker recomputes wrong derivations with the same operators.
@@ -83,13 +83,15 @@ def correlate(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return out
 
 
-def full_convolve(array: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Full convolution: the kernel rotated 180 degrees, slid over every overlap with ``array``.
+def full_correlate(array: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """The notes' "full convolution": ``kernel`` slid over every overlap with ``array``.
 
-    ``full_convolve(A, K) = correlate(pad(A, K.shape - 1), rot180(K))``.
+    ``full_correlate(A, K) = correlate(pad(A, K.shape - 1), K)``. Like the notes' ``full_conv``
+    (CNN "convolution" being cross-correlation) it does not rotate the kernel; the input
+    gradient rotates it explicitly: ``full_correlate(dL/dO, rot180(W))``.
     """
     kh, kw = kernel.shape
-    return correlate(pad(array, (kh - 1, kw - 1)), rot180(kernel))
+    return correlate(pad(array, (kh - 1, kw - 1)), kernel)
 
 
 # -- the identities -------------------------------------------------------------------------------
@@ -133,7 +135,10 @@ def conv2d_weight_form(derivation: Derivation) -> np.ndarray:
 
 
 def conv2d_input_form(derivation: Derivation) -> np.ndarray:
-    """dL/dX[n, c'] = crop_P(sum_k full_convolve(dilate(dL/dO[n, k], S), dilate(W[k, c], D)))."""
+    """dL/dX[n, c'] = crop_P(sum_k full_conv(dilate(dL/dO[n, k], S), rot180(dilate(W[k, c], D))))
+
+    ``full_conv`` is :func:`full_correlate`: the rotation is written out, as in the notes.
+    """
     spec = derivation.spec
     upstream = _upstream(derivation)
     n_batch, in_channels, height, width = spec.input_shape
@@ -147,7 +152,7 @@ def conv2d_input_form(derivation: Derivation) -> np.ndarray:
             total = np.full(padded, S.Zero, dtype=object)
             for k in range(group * out_per_group, (group + 1) * out_per_group):
                 kernel = dilate(derivation.tensors.W[k, c], spec.dilation)
-                full = full_convolve(dilate(upstream[n, k], spec.stride), kernel)
+                full = full_correlate(dilate(upstream[n, k], spec.stride), rot180(kernel))
                 # Rows and columns the strided windows never reached receive no gradient.
                 total = total + pad(
                     full, (0, 0), (padded[0] - full.shape[0], padded[1] - full.shape[1])

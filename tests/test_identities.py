@@ -16,7 +16,7 @@ from symcnn.identities import (
     crop,
     dilate,
     equal_entries,
-    full_convolve,
+    full_correlate,
     pad,
     rot180,
     verify,
@@ -62,13 +62,13 @@ def test_correlate_dive_into_deep_learning_example():
     assert correlate(x, k).tolist() == ints([[19, 25], [37, 43]]).tolist()
 
 
-def test_full_convolve_is_the_transpose_of_correlate():
-    """<correlate(A, K), B> = <A, full_convolve(B, K)>, as symbols (full_convolve rotates K)."""
+def test_full_correlate_with_the_rotated_kernel_is_the_transpose_of_correlate():
+    """<correlate(A, K), B> = <A, full_correlate(B, rot180(K))>, as symbols."""
     a = np.array(symbols("a0:12"), dtype=object).reshape(3, 4)
     k = np.array(symbols("k0:6"), dtype=object).reshape(2, 3)
     g = np.array(symbols("g0:4"), dtype=object).reshape(2, 2)
     left = sum((c * h for c, h in zip(correlate(a, k).flat, g.flat, strict=True)), Integer(0))
-    back = full_convolve(g, k)
+    back = full_correlate(g, rot180(k))
     assert back.shape == a.shape
     right = sum((c * h for c, h in zip(a.flat, back.flat, strict=True)), Integer(0))
     assert (left - right).expand() == 0
@@ -93,7 +93,7 @@ def test_notes_operator_forms_for_their_example():
     x, f, upstream = d.tensors.X[0, 0], d.tensors.W[0, 0], d.tensors.G[0, 0]
     assert equal_entries(correlate(x, upstream), d.grads["W"][0, 0])
     assert equal_entries(correlate(pad(upstream, (1, 1)), rot180(f)), d.grads["X"][0, 0])
-    assert equal_entries(full_convolve(upstream, f), d.grads["X"][0, 0])
+    assert equal_entries(full_correlate(upstream, rot180(f)), d.grads["X"][0, 0])
     # without the rotation the "full convolution" is wrong: the notes' warning is real
     assert not equal_entries(correlate(pad(upstream, (1, 1)), f), d.grads["X"][0, 0])
 
@@ -106,7 +106,7 @@ def test_stride_two_needs_the_upstream_dilated():
     x, w, upstream = d.tensors.X[0, 0], d.tensors.W[0, 0], d.tensors.G[0, 0]
     assert equal_entries(correlate(x, dilate(upstream, (2, 2))), d.grads["W"][0, 0])
     assert not equal_entries(correlate(x, upstream)[:3, :3], d.grads["W"][0, 0])
-    assert equal_entries(full_convolve(dilate(upstream, (2, 2)), w), d.grads["X"][0, 0])
+    assert equal_entries(full_correlate(dilate(upstream, (2, 2)), rot180(w)), d.grads["X"][0, 0])
 
 
 # -- every identity on the grid ------------------------------------------------------------------
