@@ -212,16 +212,7 @@ def call(indent: str, target: str, operator: str, function: str, arguments: list
         bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb,
     )
     """
-    head = f"{indent}{target} {operator} {function}("
-    line = head + ", ".join(arguments) + ")"
-    if len(line) <= LINE_LENGTH:
-        return line
-    inner = indent + INDENT
-    flat = inner + ", ".join(arguments)
-    if len(flat) <= LINE_LENGTH:
-        return f"{head}\n{flat}\n{indent})"
-    body = "\n".join(f"{inner}{argument}," for argument in arguments)
-    return f"{head}\n{body}\n{indent})"
+    return bare_call(indent, f"{target} {operator} {function}", arguments)
 
 
 def bare_call(indent: str, function: str, arguments: list[str]) -> str:
