@@ -41,12 +41,11 @@ def _dims(name: str, lengths: tuple[int, ...]) -> Callable[[str], Any]:
     return parse
 
 
-def _count(name: str) -> Callable[[str], int]:
+def _count(name: str, *, least: int = 0) -> Callable[[str], int]:
     def parse(text: str) -> int:
-        if not (text.strip().isascii() and text.strip().isdigit()):
-            raise argparse.ArgumentTypeError(
-                f"{name}={text!r} is not valid: expected a whole number"
-            )
+        if not (text.strip().isascii() and text.strip().isdigit()) or int(text) < least:
+            wanted = "a whole number" + (f" >= {least}" if least else "")
+            raise argparse.ArgumentTypeError(f"{name}={text!r} is not valid: expected {wanted}")
         return int(text)
 
     parse.__name__ = name
@@ -323,7 +322,7 @@ def _add_notation(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--zero-based", action="store_true", help="count indices from 0, not 1")
     group.add_argument(
         "--max-entries",
-        type=_count("max-entries"),
+        type=_count("max-entries", least=1),
         default=None,
         metavar="N",
         help="listings longer than N show representative entries only (32)",
@@ -337,11 +336,12 @@ def _add_notation(parser: argparse.ArgumentParser) -> None:
 
 def _run_derive(args: argparse.Namespace) -> int:
     from .derive import DEFAULT_TERM_LIMIT, derive
-    from .formats import FORMATS
+    from .formats import FORMATS, check_arguments
 
     spec = layer_spec(args)
     limit = args.max_terms if args.max_terms is not None else DEFAULT_TERM_LIMIT
-    check_output_path(args.output, force=args.force)  # before the work, not after it
+    check_arguments(args)  # before the work, not after it
+    check_output_path(args.output, force=args.force)
     derivation = derive(spec, term_limit=limit)
     write_output(FORMATS[args.format](derivation, args), args.output, force=args.force)
     return 0

@@ -19,23 +19,42 @@ Renderer = Callable[[Derivation, argparse.Namespace], "str | bytes"]
 
 def notes_for(derivation: Derivation, args: argparse.Namespace) -> Notes:
     """The notes of a derivation in the notation the command line asked for."""
-    notation = Notation.from_letters(
+    return Notes(derivation, _notation(args), _options(args))
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse the format's own options before the derivation runs, not after it."""
+    if args.format == "json":
+        return
+    _notation(args)
+    _options(args)
+    if args.format == "pdf":
+        _pdf_target(args)
+
+
+def _notation(args: argparse.Namespace) -> Notation:
+    return Notation.from_letters(
         getattr(args, "letters", None) or "XWO",
         loss=getattr(args, "loss", None),
         zero_based=bool(getattr(args, "zero_based", False)),
     )
+
+
+def _options(args: argparse.Namespace) -> Options:
     if getattr(args, "all_entries", False):
-        options = Options.everything()
-    else:
-        limit = getattr(args, "max_entries", None)
-        options = Options() if limit is None else Options(max_entries=limit)
-    return Notes(derivation, notation, options)
+        return Options.everything()
+    limit = getattr(args, "max_entries", None)
+    return Options() if limit is None else Options(max_entries=limit)
 
 
-def _pdf(derivation: Derivation, args: argparse.Namespace) -> bytes:
+def _pdf_target(args: argparse.Namespace) -> None:
     output = getattr(args, "output", None)
     if output is None or output == "-":
         raise ValueError("--format pdf writes a binary file: pass -o FILE.pdf")
+
+
+def _pdf(derivation: Derivation, args: argparse.Namespace) -> bytes:
+    _pdf_target(args)
     return notes_for(derivation, args).pdf()
 
 

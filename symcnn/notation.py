@@ -51,6 +51,13 @@ class Notation:
         if loss is not None:
             if not (len(loss) == 1 and loss.isalpha()):
                 raise ValueError(f"loss={loss!r} is not valid: expected a single letter")
+            taken = [letters[tensor] for tensor in ("X", "W", "O", "B")]
+            if loss in taken:
+                # dX/dO would read as the loss's gradient and the input's at once
+                raise ValueError(
+                    f"loss={loss!r} is not valid with letters={letter_set!r}: it names a tensor"
+                    f" already; expected a letter other than {', '.join(taken)}"
+                )
             letters["loss"] = loss
         return cls(tuple(letters.items()), zero_based)
 

@@ -159,6 +159,10 @@ REFUSALS = [
     (["--input", "3x3", "--kernel", "2", "--format", "docx"], ["invalid choice: 'docx'"]),
     (["--input", "3x3", "--kernel", "2", "--max-terms", "-1"], ["max-terms='-1'"]),
     (["--input", "3x3", "--kernel", "2", "--bogus"], ["unrecognized arguments: --bogus"]),
+    (["--input", "3x3", "--kernel", "2", "--max-entries", "0"], ["max-entries='0'", ">= 1"]),
+    (["--input", "3x3", "--kernel", "2", "--loss", "X"], ["loss='X'", "other than X, W, O, B"]),
+    (["--input", "3x3", "--kernel", "2", "--loss", "LL"], ["loss='LL'", "a single letter"]),
+    (["--input", "3x3", "--kernel", "2", "--format", "pdf"], ["pass -o FILE.pdf"]),
 ]
 
 

@@ -35,6 +35,8 @@ def test_loss_letter_can_be_chosen():
         (lambda: Notation.from_letters("QRS"), "letters='QRS' is not valid: expected one of XWO"),
         (lambda: Notation.from_letters("XWO", loss="LL"), "loss='LL' is not valid"),
         (lambda: Notation.from_letters("XWO", loss="1"), "loss='1' is not valid"),
+        (lambda: Notation.from_letters("XWO", loss="X"), "loss='X' is not valid with letters"),
+        (lambda: Notation.from_letters("xwo", loss="w"), "other than x, w, o, b"),
     ],
 )
 def test_refusals(call, message):
