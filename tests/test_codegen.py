@@ -256,6 +256,23 @@ def test_refuses_to_overwrite_a_file_it_did_not_generate(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]  # no temporaries left
 
 
+@pytest.mark.parametrize("under", ["", "sub"])
+def test_output_folder_that_is_a_file_is_refused_in_one_line(tmp_path, capsys, under):
+    mine = tmp_path / "mine.py"
+    mine.write_text("x = 1\n")
+    args = ["generate", "conv2d", "--input", "3x3", "--kernel", "2", "--strategy", "taps"]
+    assert main([*args, "-o", str(mine / under)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and f"{mine} is a file; -o names a folder" in error
+    assert mine.read_text() == "x = 1\n"
+
+
+def test_separable_refusal_says_what_it_is_for(tmp_path, capsys):
+    args = ["generate", "conv2d", "--input", "3x3", "--kernel", "2", "--strategy", "separable"]
+    assert main([*args, "-o", str(tmp_path)]) == 2
+    assert "for avgpool2d only" in capsys.readouterr().err
+
+
 def test_write_generated_raises_value_error_from_python(tmp_path):
     target = tmp_path / "foreign.py"
     target.write_text("x = 1\n")

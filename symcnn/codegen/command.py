@@ -21,8 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--strategy",
         choices=STRATEGY_CHOICES,
         default="auto",
-        help="unrolled (straight-line), taps (per kernel tap), gemm (gather + BLAS), or auto:"
-        " the fastest measured on the target shape (auto)",
+        help="unrolled (straight-line), taps (per kernel tap), separable (avgpool2d: rows,"
+        " then columns), gemm (conv2d: gather + BLAS), or auto: the fastest measured on the"
+        " target shape (auto)",
     )
     out.add_argument(
         "-o",
@@ -58,10 +59,25 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give a LAYER (conv2d, ...), or --catalog or --check")
     spec = layer_spec(args)
     directory = args.output or DIRECTORY
+    _check_folder(Path(directory))  # before the work, not after it
     module = generate(spec, dtype=args.dtype, strategy=args.strategy, directory=directory)
-    path = write_generated(Path(directory) / module.filename, module.text, force=args.force)
+    try:
+        path = write_generated(Path(directory) / module.filename, module.text, force=args.force)
+    except OSError as error:  # e.g. a folder without write permission
+        raise UsageError(f"cannot write into {directory}: {error.strerror}") from None
     print(path)
     return 0
+
+
+def _check_folder(folder: Path) -> None:
+    """Refuse an output folder that is a file, or lies under one (it is created otherwise)."""
+    for place in (folder, *folder.parents):
+        if place.exists():
+            if not place.is_dir():
+                raise UsageError(
+                    f"cannot write into {folder}: {place} is a file; -o names a folder"
+                )
+            return
 
 
 def _check(folder: Path) -> int:

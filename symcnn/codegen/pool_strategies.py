@@ -316,7 +316,7 @@ def axis_runs(structure: Structure) -> tuple[dict, dict] | None:
 def separable_refusal(structure: Structure) -> str | None:
     """Why the separable strategy does not fit (None: it does)."""
     if structure.spec.type != "avgpool2d":
-        return f"{structure.spec.type} routes by whole windows"
+        return "it is for avgpool2d only, whose windows weigh every cell the same"
     if axis_runs(structure) is None:
         return "its taps are not a product of row and column runs"
     return None
