@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -271,6 +273,15 @@ def test_separable_refusal_says_what_it_is_for(tmp_path, capsys):
     args = ["generate", "conv2d", "--input", "3x3", "--kernel", "2", "--strategy", "separable"]
     assert main([*args, "-o", str(tmp_path)]) == 2
     assert "for avgpool2d only" in capsys.readouterr().err
+
+
+def test_written_module_gets_the_mode_of_any_new_file(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        path = write_generated(tmp_path / "m.py", f"{MARKER} test\n")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644  # not mkstemp's private 0600
 
 
 def test_write_generated_raises_value_error_from_python(tmp_path):
