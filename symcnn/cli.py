@@ -155,7 +155,8 @@ SWITCHES = (
         "--no-count-include-pad",
         "count_include_pad",
         ("avgpool2d",),
-        "divide by the whole window, padding included (as PyTorch), or by its real cells only",
+        "divide by the whole window, padding included (as PyTorch; the default), or with"
+        " --no-count-include-pad by its real cells only",
     ),
 )
 

@@ -208,7 +208,7 @@ def test_help_shows_examples(capsys):
     assert "symcnn derive conv2d --input 3x3 --kernel 2x2" in out
     for flag in ("--input", "--kernel", "--stride", "--padding", "--dilation", "--groups",
                  "--out-channels", "--no-bias", "--reduction", "--format", "--max-terms",
-                 "-o", "--force"):  # fmt: skip
+                 "-o", "--force", "--count-include-pad", "--no-count-include-pad"):  # fmt: skip
         assert flag in out
 
 
