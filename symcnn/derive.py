@@ -73,6 +73,11 @@ class Derivation:
 
 def check_size(spec: Layer, term_limit: int = DEFAULT_TERM_LIMIT) -> None:
     """Refuse a derivation larger than ``term_limit`` multiply terms, before any work."""
+    if not isinstance(spec, Layer):
+        raise ValueError(
+            f"spec={spec!r} is not valid: expected a layer spec such as"
+            " symcnn.Conv2d(input_shape=(1, 1, 3, 3), kernel=2)"
+        )
     if spec.multiply_terms > term_limit:
         raise ValueError(
             f"the derivation of this {spec.type} would have {spec.multiply_terms:,} multiply"

@@ -502,3 +502,9 @@ def test_the_benchmarks_naive_baseline_agrees_and_its_report_renders(monkeypatch
     row = {"name": bench.LENET_C1, "terms": 1, "symbols": 1, "derive": 0.5, "json": 1.0}
     text = bench.report([{**row, "megabytes": 0.1, "naive_text": "—"}], "python3 x", "here", 60)
     assert "| LeNet C1" in text and "(met: 0.500 s)" in text
+
+
+@pytest.mark.parametrize("spec", ["conv2d", None, {"type": "conv2d"}])
+def test_derive_refuses_what_is_not_a_spec_with_value_error(spec):
+    with pytest.raises(ValueError, match=r"is not valid: expected a layer spec such as"):
+        derive(spec)

@@ -137,3 +137,9 @@ def test_jupyter_display_is_latex_math():
     assert r"\frac{\partial L}{\partial W_{11}}" in latex
     assert n._repr_markdown_().startswith("## 1. Setup")
     assert repr(n).startswith("<Notes conv2d: input 1×1×3×3")
+
+
+@pytest.mark.parametrize("derivation", ["conv2d", None])
+def test_notes_refuses_what_is_not_a_derivation_with_value_error(derivation):
+    with pytest.raises(ValueError, match=r"is not valid: expected what symcnn.derive\(spec\)"):
+        symcnn.notes(derivation)

@@ -328,6 +328,10 @@ def notes(
         With ``.steps``, ``.text()``, ``.latex()``, ``.markdown()``, ``.pdf()``; it displays
         as LaTeX in Jupyter.
     """
+    if not isinstance(derivation, Derivation):
+        raise ValueError(
+            f"derivation={derivation!r} is not valid: expected what symcnn.derive(spec) returns"
+        )
     notation = Notation.from_letters(letters, loss=loss, zero_based=zero_based)
     options = Options.everything() if all_entries else Options(max_entries=max_entries)
     return Notes(derivation, notation, options)
