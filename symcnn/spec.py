@@ -49,6 +49,13 @@ def _positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
     return number
 
 
+def _required_kernel(spec: Any) -> tuple[int, ...]:
+    """The kernel is the one option without a default (the contract's ``--kernel`` is required)."""
+    if spec.kernel is None:
+        raise _fail("kernel", None, f"{spec.type} needs a kernel: expected an integer >= 1 or 2")
+    return _int_tuple("kernel", spec.kernel, 2, minimum=1)
+
+
 def _int_tuple(name: str, value: Any, length: int, *, minimum: int) -> tuple[int, ...]:
     """Accept an int (repeated) or a sequence of ``length`` ints, each >= minimum."""
     if _integer(value) is not None:
@@ -153,7 +160,7 @@ class Conv2d(Layer):
 
     type: ClassVar[str] = "conv2d"
     out_channels: int = 1
-    kernel: tuple[int, int] = (1, 1)
+    kernel: tuple[int, int] | None = None  # required: checked in __post_init__
     stride: tuple[int, int] = (1, 1)
     padding: tuple[int, int] = (0, 0)
     dilation: tuple[int, int] = (1, 1)
@@ -164,7 +171,7 @@ class Conv2d(Layer):
         super().__post_init__()
         set_ = object.__setattr__
         set_(self, "out_channels", _positive_int("out_channels", self.out_channels))
-        set_(self, "kernel", _int_tuple("kernel", self.kernel, 2, minimum=1))
+        set_(self, "kernel", _required_kernel(self))
         set_(self, "stride", _int_tuple("stride", self.stride, 2, minimum=1))
         set_(self, "padding", _int_tuple("padding", self.padding, 2, minimum=0))
         set_(self, "dilation", _int_tuple("dilation", self.dilation, 2, minimum=1))
@@ -212,14 +219,14 @@ class Conv2d(Layer):
 class Pool2d(Layer):
     """Fields shared by the pools: a window, its stride (the window by default) and padding."""
 
-    kernel: tuple[int, int] = (1, 1)
+    kernel: tuple[int, int] | None = None  # required: checked in __post_init__
     stride: tuple[int, int] | None = None
     padding: tuple[int, int] = (0, 0)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         set_ = object.__setattr__
-        set_(self, "kernel", _int_tuple("kernel", self.kernel, 2, minimum=1))
+        set_(self, "kernel", _required_kernel(self))
         stride = self.kernel if self.stride is None else self.stride
         set_(self, "stride", _int_tuple("stride", stride, 2, minimum=1))
         set_(self, "padding", _int_tuple("padding", self.padding, 2, minimum=0))

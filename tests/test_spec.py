@@ -299,3 +299,10 @@ def test_every_option_combination_on_a_small_grid_is_valid_or_refused_cleanly():
             assert dilation * (kernel - 1) + 1 > 4 + 2 * padding
             continue
         assert all(size >= 1 for size in spec.output_shape)
+
+
+@pytest.mark.parametrize("layer", [Conv2d, MaxPool2d, MinPool2d, AvgPool2d])
+def test_kernel_is_required(layer):
+    # Regression: a spec without a kernel silently used 1x1, where the contract requires it.
+    with pytest.raises(ValueError, match="needs a kernel"):
+        layer(input_shape=(1, 1, 3, 3))
