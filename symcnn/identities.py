@@ -108,30 +108,85 @@ class Identity:
     holds: bool
 
 
-def _upstream(derivation: Derivation) -> np.ndarray:
+def upstream_gradient(derivation: Derivation) -> np.ndarray:
     """dL/dO as an array: the upstream gradient G times the reduction's scale."""
     scale = derivation.upstream_scale
     return np.vectorize(lambda g: g * scale, otypes=[object])(derivation.tensors.G)
 
 
-def conv2d_weight_form(derivation: Derivation) -> np.ndarray:
-    """dL/dW[k, c] = sum_n correlate(pad(X[n, c']), dilate(dL/dO[n, k], S)) read at steps D."""
+def fit(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Zeros where ``array`` is smaller than ``size``, cut where it is larger (bottom/right)."""
+    out = np.full(size, S.Zero, dtype=object)
+    rows, cols = min(size[0], array.shape[0]), min(size[1], array.shape[1])
+    out[:rows, :cols] = array[:rows, :cols]
+    return out
+
+
+Operator = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def conv2d_weight_gradient(
+    derivation: Derivation, per_image: Operator, *, stride_dilation: bool = True
+) -> np.ndarray:
+    """dL/dW as ``sum_n per_image(pad(X[n, c'], P), dilate(dL/dO[n, k], S))`` read at steps D.
+
+    With ``per_image = correlate`` this is the identity; the checker passes the operators of
+    known mistakes (and ``stride_dilation=False``) to rebuild the wrong derivations they predict.
+    """
     spec = derivation.spec
-    upstream = _upstream(derivation)
-    n_batch, _, _, _ = spec.input_shape
+    upstream = upstream_gradient(derivation)
     out_channels, in_per_group, kh, kw = spec.weight_shape
     out_per_group = out_channels // spec.groups
+    step = spec.stride if stride_dilation else (1, 1)
     form = np.empty(spec.weight_shape, dtype=object)
     for k in range(out_channels):
         for c in range(in_per_group):
             channel = (k // out_per_group) * in_per_group + c
             total = np.full((kh, kw), S.Zero, dtype=object)
-            for n in range(n_batch):
+            for n in range(spec.input_shape[0]):
                 image = pad(derivation.tensors.X[n, channel], spec.padding)
-                response = correlate(image, dilate(upstream[n, k], spec.stride))
-                total = total + response[:: spec.dilation[0], :: spec.dilation[1]][:kh, :kw]
+                response = per_image(image, dilate(upstream[n, k], step))
+                total = total + fit(response[:: spec.dilation[0], :: spec.dilation[1]], (kh, kw))
             form[k, c] = total
     return form
+
+
+def conv2d_input_gradient(
+    derivation: Derivation,
+    per_kernel: Operator,
+    *,
+    stride_dilation: bool = True,
+    crop_padding: bool = True,
+) -> np.ndarray:
+    """dL/dX as ``crop(sum_k per_kernel(dilate(dL/dO[n, k], S), dilate(W[k, c], D)), P)``.
+
+    With ``per_kernel(g, w) = full_correlate(g, rot180(w))`` this is the identity; the checker
+    passes the operators of known mistakes. Rows and columns the strided windows never reached
+    receive no gradient (:func:`fit` fills them with zeros).
+    """
+    spec = derivation.spec
+    upstream = upstream_gradient(derivation)
+    _, in_channels, height, width = spec.input_shape
+    out_channels, in_per_group, _, _ = spec.weight_shape
+    out_per_group = out_channels // spec.groups
+    padded = (height + 2 * spec.padding[0], width + 2 * spec.padding[1])
+    step = spec.stride if stride_dilation else (1, 1)
+    start = spec.padding if crop_padding else (0, 0)
+    form = np.empty(spec.input_shape, dtype=object)
+    for n in range(spec.input_shape[0]):
+        for channel in range(in_channels):
+            group, c = divmod(channel, in_per_group)
+            total = np.full(padded, S.Zero, dtype=object)
+            for k in range(group * out_per_group, (group + 1) * out_per_group):
+                kernel = dilate(derivation.tensors.W[k, c], spec.dilation)
+                total = total + fit(per_kernel(dilate(upstream[n, k], step), kernel), padded)
+            form[n, channel] = crop(total, start, (height, width))
+    return form
+
+
+def conv2d_weight_form(derivation: Derivation) -> np.ndarray:
+    """dL/dW[k, c] = sum_n correlate(pad(X[n, c']), dilate(dL/dO[n, k], S)) read at steps D."""
+    return conv2d_weight_gradient(derivation, correlate)
 
 
 def conv2d_input_form(derivation: Derivation) -> np.ndarray:
@@ -139,31 +194,12 @@ def conv2d_input_form(derivation: Derivation) -> np.ndarray:
 
     ``full_conv`` is :func:`full_correlate`: the rotation is written out, as in the notes.
     """
-    spec = derivation.spec
-    upstream = _upstream(derivation)
-    n_batch, in_channels, height, width = spec.input_shape
-    out_channels, in_per_group, _, _ = spec.weight_shape
-    out_per_group = out_channels // spec.groups
-    padded = (height + 2 * spec.padding[0], width + 2 * spec.padding[1])
-    form = np.empty(spec.input_shape, dtype=object)
-    for n in range(n_batch):
-        for channel in range(in_channels):
-            group, c = divmod(channel, in_per_group)
-            total = np.full(padded, S.Zero, dtype=object)
-            for k in range(group * out_per_group, (group + 1) * out_per_group):
-                kernel = dilate(derivation.tensors.W[k, c], spec.dilation)
-                full = full_correlate(dilate(upstream[n, k], spec.stride), rot180(kernel))
-                # Rows and columns the strided windows never reached receive no gradient.
-                total = total + pad(
-                    full, (0, 0), (padded[0] - full.shape[0], padded[1] - full.shape[1])
-                )
-            form[n, channel] = crop(total, spec.padding, (height, width))
-    return form
+    return conv2d_input_gradient(derivation, lambda g, w: full_correlate(g, rot180(w)))
 
 
 def conv2d_bias_form(derivation: Derivation) -> np.ndarray:
     """dL/dB[k] = sum over n, i, j of dL/dO[n, k, i, j]."""
-    upstream = _upstream(derivation)
+    upstream = upstream_gradient(derivation)
     return np.array(
         [canonical.total(upstream[:, k].flat) for k in range(upstream.shape[1])], dtype=object
     )
@@ -287,7 +323,7 @@ def avg_spread_form(derivation: Derivation) -> np.ndarray:
 
 def _unpool_each_map(derivation: Derivation, share: Callable[[list], list]) -> np.ndarray:
     spec = derivation.spec
-    upstream = _upstream(derivation)
+    upstream = upstream_gradient(derivation)
     n_batch, channels, height, width = spec.input_shape
     form = np.empty(spec.input_shape, dtype=object)
     for n in range(n_batch):

@@ -68,80 +68,10 @@ class Diagnosis:
 # -- rebuilding wrong derivations -----------------------------------------------------------------
 
 
-def _upstream(derivation: Derivation) -> np.ndarray:
-    scale = derivation.upstream_scale
-    return np.vectorize(lambda g: g * scale, otypes=[object])(derivation.tensors.G)
-
-
-def _to_size(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Zeros where ``array`` is smaller than ``size``, cut where it is larger (bottom/right)."""
-    out = np.full(size, S.Zero, dtype=object)
-    rows, cols = min(size[0], array.shape[0]), min(size[1], array.shape[1])
-    out[:rows, :cols] = array[:rows, :cols]
-    return out
-
-
-def input_gradient(
-    derivation: Derivation,
-    per_kernel: Callable[[np.ndarray, np.ndarray], np.ndarray],
-    *,
-    stride_dilation: bool = True,
-    crop_padding: bool = True,
-) -> np.ndarray:
-    """dL/dX built as ``crop(sum_k per_kernel(dilate(dL/dO, S), dilate(W, D)), P)``.
-
-    ``per_kernel(upstream, kernel)`` is ``full_conv(upstream, rot180(kernel))`` for the exact
-    gradient; the patterns pass their wrong versions.
-    """
-    spec = derivation.spec
-    upstream = _upstream(derivation)
-    n_batch, in_channels, height, width = spec.input_shape
-    out_channels, in_per_group, _, _ = spec.weight_shape
-    out_per_group = out_channels // spec.groups
-    padded = (height + 2 * spec.padding[0], width + 2 * spec.padding[1])
-    step = spec.stride if stride_dilation else (1, 1)
-    form = np.empty(spec.input_shape, dtype=object)
-    for n in range(n_batch):
-        for channel in range(in_channels):
-            group, c = divmod(channel, in_per_group)
-            total = np.full(padded, S.Zero, dtype=object)
-            for k in range(group * out_per_group, (group + 1) * out_per_group):
-                kernel = identities.dilate(derivation.tensors.W[k, c], spec.dilation)
-                full = per_kernel(identities.dilate(upstream[n, k], step), kernel)
-                total = total + _to_size(full, padded)
-            start = spec.padding if crop_padding else (0, 0)
-            form[n, channel] = identities.crop(total, start, (height, width))
-    return form
-
-
-def weight_gradient(
-    derivation: Derivation,
-    per_image: Callable[[np.ndarray, np.ndarray], np.ndarray],
-    *,
-    stride_dilation: bool = True,
-) -> np.ndarray:
-    """dL/dW built as ``sum_n per_image(pad(X, P), dilate(dL/dO, S))`` read at steps D.
-
-    ``per_image(image, upstream)`` is ``conv(image, upstream)`` for the exact gradient.
-    """
-    spec = derivation.spec
-    upstream = _upstream(derivation)
-    n_batch = spec.input_shape[0]
-    out_channels, in_per_group, kh, kw = spec.weight_shape
-    out_per_group = out_channels // spec.groups
-    step = spec.stride if stride_dilation else (1, 1)
-    form = np.empty(spec.weight_shape, dtype=object)
-    for k in range(out_channels):
-        for c in range(in_per_group):
-            channel = (k // out_per_group) * in_per_group + c
-            total = np.full((kh, kw), S.Zero, dtype=object)
-            for n in range(n_batch):
-                image = identities.pad(derivation.tensors.X[n, channel], spec.padding)
-                response = per_image(image, identities.dilate(upstream[n, k], step))
-                read = response[:: spec.dilation[0], :: spec.dilation[1]]
-                total = total + _to_size(read, (kh, kw))
-            form[k, c] = total
-    return form
+# The operator forms of the identities, with the operators of each mistake put in.
+input_gradient = identities.conv2d_input_gradient
+weight_gradient = identities.conv2d_weight_gradient
+_upstream = identities.upstream_gradient
 
 
 def _rotated_weight_gradient(derivation: Derivation) -> np.ndarray:
