@@ -90,17 +90,18 @@ def check_size(spec: Layer, term_limit: int = DEFAULT_TERM_LIMIT) -> None:
 def derive(spec: Layer, *, term_limit: int = DEFAULT_TERM_LIMIT) -> Derivation:
     """Derive the exact forward pass and every gradient entry of ``spec``."""
     check_size(spec, term_limit)
-    with _collector_paused():
+    with collector_paused():
         return _derive(spec)
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while building many small objects.
 
     A derivation allocates hundreds of thousands of SymPy objects and frees none; every
     collection pass rescans them all (measured: 40% of LeNet's first layer). They hold no
-    cycles worth collecting early, so the pass is deferred to the end.
+    cycles worth collecting early, so the pass is deferred to the end. The code generator
+    (reading a derivation into maps) and the checker (building claims) pause it the same way.
     """
     was_enabled = gc.isenabled()
     gc.disable()

@@ -6,14 +6,11 @@ per entry -> diagnoses.
 
 from __future__ import annotations
 
-import gc
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..derive import Derivation, derive
+from ..derive import Derivation, collector_paused, derive
 from ..spec import Layer
 from .compare import Record, compare
 from .diagnose import INDEX_SHIFT, Diagnosis, diagnose, entry_hints
@@ -116,24 +113,8 @@ def check_source(
     NotationError
         When the submission holds no claim at all, or its letters cannot be told apart.
     """
-    with _collector_paused():
+    with collector_paused():
         return _check(source, derivation, letters=letters, loss=loss, zero_based=zero_based)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while the claims' many small objects are built.
-
-    As in :func:`symcnn.derive.derive`: they hold no cycles worth collecting early, and each
-    collection would rescan them all (a large file checks a third faster).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _check(source, derivation, *, letters, loss, zero_based) -> Report:

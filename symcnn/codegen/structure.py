@@ -28,10 +28,8 @@ Tap(p=0, q=1, out_rows=slice(0, 2, 1), out_cols=slice(0, 2, 1),
 from __future__ import annotations
 
 import dataclasses
-import gc
 import itertools
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property, lru_cache
@@ -40,7 +38,7 @@ from typing import Any
 import numpy as np
 from sympy import Basic
 
-from ..derive import Derivation, derive
+from ..derive import Derivation, collector_paused, derive
 from ..spec import Conv2d, Layer
 from ..tensors import Tensors
 from . import pools
@@ -250,7 +248,7 @@ def prove(spec: Layer) -> Structure:
     if spec.type not in READINGS:
         known = ", ".join(sorted(READINGS))
         raise ValueError(f"layer {spec.type!r} has no kernel generator yet: it knows {known}")
-    with _collector_paused():
+    with collector_paused():
         return _prove(spec)
 
 
@@ -277,19 +275,6 @@ def _prove(spec: Layer) -> Structure:
     for name, entries in maps.grads.items():
         _require_equal(f"dL/d{name}", rebuilt.grads[name], entries)
     return structure
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: its passes rescan every SymPy object of the
-    derivation while the maps are read (measured: more than half the time of LeNet's layer)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _require_equal(what: str, rebuilt: dict[Index, Any], derived: dict[Index, Any]) -> None:
