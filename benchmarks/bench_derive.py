@@ -40,7 +40,7 @@ from sympy import Add, diff, expand  # noqa: E402
 
 from symcnn import jsonio  # noqa: E402
 from symcnn.derive import derive  # noqa: E402
-from symcnn.spec import Conv2d  # noqa: E402
+from symcnn.layers.conv2d.spec import Conv2d  # noqa: E402
 from symcnn.tensors import Tensors  # noqa: E402
 
 

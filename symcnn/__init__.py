@@ -10,8 +10,10 @@ g_0_0_0_0 + g_0_0_0_1 + g_0_0_1_0 + g_0_0_1_1
 """
 
 from .derive import Derivation, derive
+from .layers import layer_from_dict
+from .layers.conv2d.spec import Conv2d
+from .layers.pool.spec import AvgPool2d, MaxPool2d, MinPool2d
 from .printing import notes
-from .spec import AvgPool2d, Conv2d, MaxPool2d, MinPool2d, layer_from_dict
 
 __all__ = [
     "AvgPool2d",

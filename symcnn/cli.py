@@ -1,8 +1,8 @@
 """The ``symcnn`` command line: ``derive``, ``generate`` and ``check``.
 
-Layer options are one table (:data:`OPTIONS`) shared by every command, so a flag means the same
-thing everywhere and a new layer option is one row. Commands live in :data:`COMMANDS`; each
-names the function that adds its own flags and the function that runs it.
+The front end only: nothing imports it. Layer options come from the specs
+(:mod:`symcnn.options`), so a flag means the same thing in every command. Commands live in
+:data:`COMMANDS`; each names the function that adds its own flags and the function that runs it.
 
 A user's mistake (a bad option, a file that would be overwritten) ends with a one-line message
 and exit status 2, never a traceback.
@@ -11,275 +11,14 @@ and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from . import __version__
-from .spec import LAYERS, REDUCTIONS, TIE_RULES, parse_dims
-
-
-class UsageError(ValueError):
-    """A mistake in how symcnn was called: reported in one line, exit status 2."""
-
-
-# -- layer options ------------------------------------------------------------------------------
-
-
-def _dims(name: str, lengths: tuple[int, ...]) -> Callable[[str], Any]:
-    def parse(text: str) -> tuple[int, ...]:
-        try:
-            return parse_dims(name, text, lengths)
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-
-    parse.__name__ = name  # argparse names the type in its messages
-    return parse
-
-
-def _count(name: str, *, least: int = 0) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        if not (text.strip().isascii() and text.strip().isdigit()) or int(text) < least:
-            wanted = "a whole number" + (f" >= {least}" if least else "")
-            raise argparse.ArgumentTypeError(f"{name}={text!r} is not valid: expected {wanted}")
-        return int(text)
-
-    parse.__name__ = name
-    return parse
-
-
-def _square(dims: tuple[int, ...]) -> tuple[int, int]:
-    return (dims[0], dims[0]) if len(dims) == 1 else (dims[0], dims[1])
-
-
-@dataclass(frozen=True)
-class Option:
-    """One layer option: its flag, the spec field it sets and the layers it applies to."""
-
-    flag: str
-    field: str
-    layers: tuple[str, ...]
-    help: str
-    type: Callable[[str], Any] | None = None
-    convert: Callable[[Any], Any] = lambda value: value
-    choices: tuple[str, ...] | None = None
-    metavar: str | None = None
-
-
-ALL = tuple(LAYERS)
-POOLS = ("maxpool2d", "minpool2d", "avgpool2d")
-EXTREMES = ("maxpool2d", "minpool2d")
-
-#: Every layer option of the command line (the contract's table), in the order --help lists them.
-OPTIONS: tuple[Option, ...] = (
-    Option(
-        "--input",
-        "input_shape",
-        ALL,
-        "input shape NxCxHxW, or HxW for 1x1xHxW (required)",
-        _dims("input", (2, 4)),
-        metavar="SHAPE",
-    ),
-    Option(
-        "--kernel",
-        "kernel",
-        ALL,
-        "kernel or window KH[xKW] (required)",
-        _dims("kernel", (1, 2)),
-        _square,
-        metavar="KH[xKW]",
-    ),
-    Option(
-        "--stride",
-        "stride",
-        ALL,
-        "stride S[xS] (conv: 1; pools: the kernel)",
-        _dims("stride", (1, 2)),
-        _square,
-        metavar="S[xS]",
-    ),
-    Option(
-        "--padding",
-        "padding",
-        ALL,
-        "zero padding P[xP] (0)",
-        _dims("padding", (1, 2)),
-        _square,
-        metavar="P[xP]",
-    ),
-    Option(
-        "--out-channels",
-        "out_channels",
-        ("conv2d",),
-        "output channels K (1)",
-        _count("out-channels"),
-        metavar="K",
-    ),
-    Option(
-        "--dilation",
-        "dilation",
-        ("conv2d",),
-        "kernel dilation D[xD] (1)",
-        _dims("dilation", (1, 2)),
-        _square,
-        metavar="D[xD]",
-    ),
-    Option(
-        "--groups", "groups", ("conv2d",), "channel groups G (1)", _count("groups"), metavar="G"
-    ),
-    Option(
-        "--ties",
-        "ties",
-        EXTREMES,
-        "who gets the gradient at a tie: first (PyTorch), all"
-        " (every tied entry, an equality mask) or split (shared equally) (first)",
-        choices=TIE_RULES,
-    ),
-    Option(
-        "--reduction",
-        "reduction",
-        ALL,
-        "sum, or mean (divide the gradients by the batch size N) (sum)",
-        choices=REDUCTIONS,
-    ),
-)
-#: Boolean options: (positive flag, negative flag, field, layers, help).
-SWITCHES = (
-    (None, "--no-bias", "bias", ("conv2d",), "leave out the bias B"),
-    (
-        "--count-include-pad",
-        "--no-count-include-pad",
-        "count_include_pad",
-        ("avgpool2d",),
-        "divide by the whole window, padding included (as PyTorch; the default), or with"
-        " --no-count-include-pad by its real cells only",
-    ),
-)
-
-
-def add_layer_arguments(parser: argparse.ArgumentParser, *, optional_layer: bool = False) -> None:
-    """Add the positional LAYER (optional if ``optional_layer``) and every layer option."""
-    parser.add_argument(
-        "layer",
-        metavar="LAYER",
-        nargs="?" if optional_layer else None,
-        choices=sorted(LAYERS),
-        help="the layer: " + ", ".join(sorted(LAYERS)),
-    )
-    group = parser.add_argument_group("layer options")
-    for option in OPTIONS:
-        group.add_argument(
-            option.flag,
-            dest=option.field,
-            type=option.type,
-            default=None,
-            choices=option.choices,
-            metavar=option.metavar,
-            help=option.help + _applies(option.layers),
-        )
-    for positive, negative, field, layers, help_text in SWITCHES:
-        if positive:
-            group.add_argument(
-                positive,
-                dest=field,
-                action="store_const",
-                const=True,
-                default=None,
-                help=help_text + _applies(layers),
-            )
-        group.add_argument(
-            negative,
-            dest=field,
-            action="store_const",
-            const=False,
-            default=None,
-            help=argparse.SUPPRESS if positive else help_text + _applies(layers),
-        )
-
-
-def _applies(layers: tuple[str, ...]) -> str:
-    return "" if layers == ALL else f" [{', '.join(layers)}]"
-
-
-def layer_spec(args: argparse.Namespace):
-    """Build the layer spec from parsed arguments; refuse options of another layer."""
-    kind = args.layer
-    kwargs: dict[str, Any] = {}
-    for option in OPTIONS:
-        value = getattr(args, option.field)
-        if value is None:
-            continue
-        if kind not in option.layers:
-            raise UsageError(
-                f"{option.flag} does not apply to {kind}: it is an option of "
-                + ", ".join(option.layers)
-            )
-        kwargs[option.field] = option.convert(value)
-    for positive, negative, field, layers, _ in SWITCHES:
-        value = getattr(args, field)
-        if value is not None and kind not in layers:
-            flag = positive if value and positive else negative
-            raise UsageError(
-                f"{flag} does not apply to {kind}: it is an option of " + ", ".join(layers)
-            )
-        if value is not None:
-            kwargs[field] = value
-    for required in ("input_shape", "kernel"):
-        if required not in kwargs:
-            flag = next(o.flag for o in OPTIONS if o.field == required)
-            raise UsageError(f"{kind} needs {flag}")
-    return LAYERS[kind](**kwargs)
-
-
-# -- writing output -----------------------------------------------------------------------------
-
-
-def check_output_path(path: str | None, *, force: bool) -> None:
-    """Refuse an output path that cannot be written: run before any work, and again on writing."""
-    if path is None or path == "-":
-        return
-    target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"cannot write {path}: it is a folder; name a file in it")
-    if target.exists() and not force:
-        raise UsageError(f"{path} exists; pass --force to overwrite it")
-    if not target.parent.is_dir():
-        raise UsageError(f"cannot write {path}: the folder {target.parent} does not exist")
-
-
-def write_output(text: str | bytes, path: str | None, *, force: bool) -> None:
-    """Write to stdout, or atomically to ``path``, refusing to replace a file unless forced."""
-    if path is None or path == "-":
-        if isinstance(text, bytes):
-            sys.stdout.buffer.write(text)
-        else:
-            sys.stdout.write(text)
-        return
-    check_output_path(path, force=force)
-    target = Path(path)
-    data = text.encode() if isinstance(text, str) else text
-    try:
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    except OSError as error:  # e.g. a folder without write permission
-        raise UsageError(f"cannot write {path}: {error.strerror}") from None
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        # mkstemp creates the file private (0600); give it the mode any new file would get.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, target)
-    except BaseException as error:
-        Path(temporary).unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise UsageError(f"cannot write {path}: {error.strerror}") from None
-        raise
-
+from .files import check_output_path, write_output
+from .options import add_layer_arguments, count, layer_spec
 
 # -- commands -----------------------------------------------------------------------------------
 
@@ -300,7 +39,7 @@ def _add_derive(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     out.add_argument(
         "--max-terms",
-        type=_count("max-terms"),
+        type=count("max-terms"),
         default=None,
         metavar="N",
         help="refuse derivations with more multiply terms than N (1,000,000)",
@@ -323,7 +62,7 @@ def _add_notation(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--zero-based", action="store_true", help="count indices from 0, not 1")
     group.add_argument(
         "--max-entries",
-        type=_count("max-entries", least=1),
+        type=count("max-entries", least=1),
         default=None,
         metavar="N",
         help="listings longer than N show representative entries only (32)",
@@ -415,7 +154,7 @@ For a folder: 0 when every submission is correct, 1 otherwise.""",
 
 
 def _check_command():
-    """symcnn.check.command, imported when used (it imports this module back)."""
+    """symcnn.check.command, imported when used (it loads the checker)."""
     from .check import command
 
     return command

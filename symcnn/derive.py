@@ -5,7 +5,7 @@ that dL/dO is the upstream gradient G itself (divided by the batch size for ``"m
 gradient entry is the chain rule summed over the outputs that depend on it:
 ``dL/ds = sum_e dL/dO_e * dO_e/ds``.
 
->>> from symcnn.spec import Conv2d
+>>> from symcnn.layers.conv2d.spec import Conv2d
 >>> d = derive(Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2)))
 >>> d.output[0, 0, 0, 0]
 b_0 + w_0_0_0_0*x_0_0_0_0 + w_0_0_0_1*x_0_0_0_1 + w_0_0_1_0*x_0_0_1_0 + w_0_0_1_1*x_0_0_1_1

@@ -12,7 +12,7 @@ padded cells are simply not in it, so they never win a max or a min and never co
   ``count_include_pad`` (PyTorch's default) or the number of real cells; it is a polynomial, so its
   partials come from :func:`symcnn.rules.polynomial_partials`.
 
->>> from symcnn.spec import MaxPool2d
+>>> from symcnn.layers.pool.spec import MaxPool2d
 >>> from symcnn.tensors import Tensors
 >>> spec = MaxPool2d(input_shape=(1, 1, 1, 2), kernel=(1, 2))
 >>> entry = next(maxpool2d_entries(spec, Tensors.for_layer(spec)))
@@ -52,8 +52,8 @@ from sympy import (
 from sympy.functions.elementary.piecewise import ExprCondPair
 
 from . import canonical
+from .layers.pool.spec import AvgPool2d, ExtremePool2d, Pool2d
 from .rules import Entry, polynomial_partials
-from .spec import AvgPool2d, ExtremePool2d, Pool2d
 from .tensors import Tensors
 
 # -- windows ------------------------------------------------------------------------------------
@@ -62,7 +62,7 @@ from .tensors import Tensors
 def window_cells(spec: Pool2d, i: int, j: int) -> list[tuple[int, int]]:
     """The real input cells ``(row, col)`` of output window ``(i, j)``, in row-major order.
 
-    >>> from symcnn.spec import AvgPool2d
+    >>> from symcnn.layers.pool.spec import AvgPool2d
     >>> window_cells(AvgPool2d(input_shape=(3, 3), kernel=(2, 2), padding=(1, 1)), 0, 0)
     [(0, 0)]
     """

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sympy import Basic, Integer, Mul, S, Symbol
 
 from . import canonical
-from .spec import Conv2d
+from .layers.conv2d.spec import Conv2d
 from .tensors import Tensors
 
 

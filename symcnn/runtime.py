@@ -29,7 +29,7 @@ Object arrays are exact when they hold rationals: the divisions (an average, a s
 ``int / int`` would be a float. A NaN in a max (min) window makes that output NaN and, being
 equal to nothing, receives none of its gradient.
 
->>> from symcnn.spec import MaxPool2d
+>>> from symcnn.layers.pool.spec import MaxPool2d
 >>> x = np.array([[[[1.0, 3.0], [3.0, 2.0]]]])
 >>> spec = MaxPool2d(input_shape=x.shape, kernel=(2, 2), ties="split")
 >>> forward(spec, x)
@@ -46,7 +46,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .spec import AvgPool2d, Conv2d, ExtremePool2d, Layer, MaxPool2d, MinPool2d, Pool2d
+from .layers.conv2d.spec import Conv2d
+from .layers.pool.spec import AvgPool2d, ExtremePool2d, MaxPool2d, MinPool2d, Pool2d
+from .spec import Layer
 
 #: The dtypes computed on: binary floats (fast, BLAS) and objects (exact rationals).
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(object))
@@ -419,7 +421,7 @@ def forward(spec: Layer, x: Any, w: Any = None, b: Any = None) -> np.ndarray:
 
     Examples
     --------
-    >>> from symcnn.spec import AvgPool2d
+    >>> from symcnn.layers.pool.spec import AvgPool2d
     >>> spec = AvgPool2d(input_shape=(1, 1, 2, 4), kernel=(2, 2))
     >>> forward(spec, np.arange(8.0).reshape(spec.input_shape))
     array([[[[2.5, 4.5]]]])
@@ -459,7 +461,7 @@ def backward(spec: Layer, x: Any, grad_out: Any, w: Any = None) -> dict[str, np.
 
     Examples
     --------
-    >>> from symcnn.spec import Conv2d
+    >>> from symcnn.layers.conv2d.spec import Conv2d
     >>> spec = Conv2d(input_shape=(2, 1, 2, 2), kernel=(2, 2), reduction="mean")
     >>> x, w = np.ones((2, 1, 2, 2)), np.ones((1, 1, 2, 2))
     >>> grads = backward(spec, x, np.ones((2, 1, 1, 1)), w)

@@ -4,13 +4,14 @@ A spec fixes every shape and option of a layer (PyTorch's semantics, NCHW layout
 ``(out_channels, in_channels/groups, kh, kw)``). Everything downstream (the symbolic core, the
 runtime, the printers, the generator, the checker) reads a spec and never re-validates it.
 
+This module holds what every layer shares: the :class:`Layer` base (with the capabilities
+that let subsystems look a layer up instead of asking its type), the value checks and the
+output-size arithmetic. Each layer kind defines its own spec in ``symcnn/layers/<kind>/spec.py``.
+
 Invalid input raises ``ValueError`` naming the parameter, the value and what would be valid.
 
->>> spec = Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2))
->>> spec.output_shape
-(1, 1, 2, 2)
->>> MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2)).stride
-(2, 2)
+>>> output_size(3, 2, 1, 0)
+2
 """
 
 from __future__ import annotations
@@ -93,19 +94,46 @@ def parse_dims(name: str, text: str, lengths: tuple[int, ...]) -> tuple[int, ...
 
 
 @dataclass(frozen=True)
+class Window:
+    """A sliding window: its size, step, zero padding and tap spacing, each (height, width)."""
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int] = (1, 1)
+
+
+@dataclass(frozen=True)
 class Layer:
-    """Fields and validation shared by every layer: the input shape and the loss reduction."""
+    """Fields and validation shared by every layer: the input shape and the loss reduction.
+
+    A spec says what it has, so no subsystem asks for its type: :meth:`parameters` (the tensors
+    the loss is differentiated with respect to, and their shapes), :attr:`window` (or None),
+    :meth:`describe`, :meth:`non_default_options`, and ``options``, its command-line rows.
+    """
 
     type: ClassVar[str]
-    input_shape: tuple[int, int, int, int]
+    #: The command-line rows of this layer (:mod:`symcnn.options`), in the order they print.
+    options: ClassVar[tuple[Any, ...]] = ()
+    #: The fields without a default.
+    required: ClassVar[tuple[str, ...]] = ("input_shape",)
+    #: Spatial layers read a 2-D input shape ``HxW`` as ``1x1xHxW``; others take it as given.
+    spatial: ClassVar[bool] = True
+    input_shape: tuple[int, ...]
     reduction: str = field(default="sum", kw_only=True)
 
     def __post_init__(self) -> None:
         shape = self.input_shape
-        if not isinstance(shape, list | tuple) or len(shape) not in (2, 4):
-            raise _fail("input_shape", shape, "expected 4 integers (N, C, H, W) or 2 (H, W)")
+        ranks = (2, 4) if self.spatial else (1, 2, 3, 4)
+        if not isinstance(shape, list | tuple) or len(shape) not in ranks:
+            wanted = (
+                "expected 4 integers (N, C, H, W) or 2 (H, W)"
+                if self.spatial
+                else "expected 1 to 4 integers (the batch first)"
+            )
+            raise _fail("input_shape", shape, wanted)
         shape = _int_tuple("input_shape", shape, len(shape), minimum=1)
-        if len(shape) == 2:
+        if self.spatial and len(shape) == 2:
             shape = (1, 1, *shape)  # HxW means a single image with one channel
         object.__setattr__(self, "input_shape", shape)
         if self.reduction not in REDUCTIONS:
@@ -116,8 +144,48 @@ class Layer:
         return self.input_shape[0]
 
     @property
-    def output_shape(self) -> tuple[int, int, int, int]:
+    def output_shape(self) -> tuple[int, ...]:
         raise NotImplementedError
+
+    @property
+    def window(self) -> Window | None:
+        """The sliding window of a convolution or a pool; None for a layer without one."""
+        return None
+
+    def parameters(self) -> dict[str, tuple[int, ...]]:
+        """The tensors the loss is differentiated with respect to, by the contract's names
+        (``X`` the input, then the layer's own), with their shapes."""
+        return {"X": self.input_shape}
+
+    @property
+    def multiply_terms(self) -> int:
+        """Terms in the forward pass: the size of the derivation."""
+        return prod(self.output_shape)
+
+    def describe(self) -> str:
+        """One line for people: the type, the input and every option that is not its default."""
+        parts = [f"{self.type} on a {'x'.join(map(str, self.input_shape))} input"]
+        for name, value in self.non_default_options().items():
+            shown = "x".join(map(str, value)) if isinstance(value, list) else value
+            parts.append(f"{name.replace('_', ' ')} {shown}")
+        return ", ".join(parts)
+
+    def defaults(self) -> dict[str, Any]:
+        """Each option's default as the contract writes it (a list for a tuple)."""
+        plain = {}
+        for option in dataclasses.fields(self):
+            default = option.default
+            plain[option.name] = list(default) if isinstance(default, tuple) else default
+        return plain
+
+    def non_default_options(self) -> dict[str, Any]:
+        """The options that differ from their defaults, the input shape and kernel aside."""
+        plain = self.defaults()
+        return {
+            key: value
+            for key, value in self.to_dict().items()
+            if key not in ("type", "input_shape", "kernel") and plain.get(key) != value
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's ``layer`` object: every option with its resolved value."""
@@ -154,166 +222,8 @@ def _check_window(spec: Any, dilation: tuple[int, int]) -> None:
             )
 
 
-@dataclass(frozen=True)
-class Conv2d(Layer):
-    """A 2-D convolution (cross-correlation, as in every CNN framework), PyTorch's semantics."""
-
-    type: ClassVar[str] = "conv2d"
-    out_channels: int = 1
-    kernel: tuple[int, int] | None = None  # required: checked in __post_init__
-    stride: tuple[int, int] = (1, 1)
-    padding: tuple[int, int] = (0, 0)
-    dilation: tuple[int, int] = (1, 1)
-    groups: int = 1
-    bias: bool = True
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        set_ = object.__setattr__
-        set_(self, "out_channels", _positive_int("out_channels", self.out_channels))
-        set_(self, "kernel", _required_kernel(self))
-        set_(self, "stride", _int_tuple("stride", self.stride, 2, minimum=1))
-        set_(self, "padding", _int_tuple("padding", self.padding, 2, minimum=0))
-        set_(self, "dilation", _int_tuple("dilation", self.dilation, 2, minimum=1))
-        set_(self, "groups", _positive_int("groups", self.groups))
-        if not isinstance(self.bias, bool):
-            raise _fail("bias", self.bias, "expected True or False")
-        channels = self.input_shape[1]
-        if channels % self.groups:
-            raise _fail("groups", self.groups, f"must divide the input channels ({channels})")
-        if self.out_channels % self.groups:
-            raise _fail("groups", self.groups, f"must divide out_channels ({self.out_channels})")
-        _check_window(self, self.dilation)
-
-    @property
-    def in_channels(self) -> int:
-        return self.input_shape[1]
-
-    @property
-    def weight_shape(self) -> tuple[int, int, int, int]:
-        return (self.out_channels, self.in_channels // self.groups, *self.kernel)
-
-    @property
-    def bias_shape(self) -> tuple[int, ...] | None:
-        return (self.out_channels,) if self.bias else None
-
-    @property
-    def output_shape(self) -> tuple[int, int, int, int]:
-        n, _, h, w = self.input_shape
-        oh, ow = (
-            output_size(size, k, s, p, d)
-            for size, k, s, p, d in zip(
-                (h, w), self.kernel, self.stride, self.padding, self.dilation, strict=True
-            )
-        )
-        return (n, self.out_channels, oh, ow)
-
-    @property
-    def multiply_terms(self) -> int:
-        """Multiply terms in the forward pass: the size of the derivation."""
-        _, _, kh, kw = self.weight_shape
-        return prod(self.output_shape) * (self.in_channels // self.groups) * kh * kw
-
-
-@dataclass(frozen=True)
-class Pool2d(Layer):
-    """Fields shared by the pools: a window, its stride (the window by default) and padding."""
-
-    kernel: tuple[int, int] | None = None  # required: checked in __post_init__
-    stride: tuple[int, int] | None = None
-    padding: tuple[int, int] = (0, 0)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        set_ = object.__setattr__
-        set_(self, "kernel", _required_kernel(self))
-        stride = self.kernel if self.stride is None else self.stride
-        set_(self, "stride", _int_tuple("stride", stride, 2, minimum=1))
-        set_(self, "padding", _int_tuple("padding", self.padding, 2, minimum=0))
-        for i, axis in enumerate(("height", "width")):
-            if 2 * self.padding[i] > self.kernel[i]:
-                raise _fail(
-                    "padding",
-                    list(self.padding),
-                    f"at most half the kernel along the {axis} ({self.kernel[i] // 2}),"
-                    " as in PyTorch, so that every window holds a real input cell",
-                )
-        _check_window(self, (1, 1))
-
-    @property
-    def output_shape(self) -> tuple[int, int, int, int]:
-        n, c, h, w = self.input_shape
-        oh, ow = (
-            output_size(size, k, s, p)
-            for size, k, s, p in zip((h, w), self.kernel, self.stride, self.padding, strict=True)
-        )
-        return (n, c, oh, ow)
-
-    @property
-    def multiply_terms(self) -> int:
-        return prod(self.output_shape) * self.kernel[0] * self.kernel[1]
-
-
-@dataclass(frozen=True)
-class ExtremePool2d(Pool2d):
-    """Max or min pooling, with an explicit rule for who receives the gradient at a tie."""
-
-    ties: str = "first"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.ties not in TIE_RULES:
-            raise _fail("ties", self.ties, "expected one of " + ", ".join(TIE_RULES))
-
-
-@dataclass(frozen=True)
-class MaxPool2d(ExtremePool2d):
-    type: ClassVar[str] = "maxpool2d"
-
-
-@dataclass(frozen=True)
-class MinPool2d(ExtremePool2d):
-    type: ClassVar[str] = "minpool2d"
-
-
-@dataclass(frozen=True)
-class AvgPool2d(Pool2d):
-    type: ClassVar[str] = "avgpool2d"
-    count_include_pad: bool = True
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not isinstance(self.count_include_pad, bool):
-            raise _fail("count_include_pad", self.count_include_pad, "expected True or False")
-
-
 def prod(values: Any) -> int:
     result = 1
     for v in values:
         result *= v
     return result
-
-
-#: Every layer by its contract name; a new layer is one more entry.
-LAYERS: dict[str, type[Layer]] = {
-    cls.type: cls for cls in (Conv2d, MaxPool2d, MinPool2d, AvgPool2d)
-}
-
-
-def layer_from_dict(data: dict[str, Any]) -> Layer:
-    """Build a spec from the contract's ``layer`` object (as written in the JSON output)."""
-    data = dict(data)
-    kind = data.pop("type", None)
-    if kind not in LAYERS:
-        raise _fail("type", kind, "expected one of " + ", ".join(sorted(LAYERS)))
-    cls = LAYERS[kind]
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ValueError(
-            f"{kind} has no option {unknown[0]!r}: valid options are {', '.join(sorted(names))}"
-        )
-    for key, value in data.items():
-        if isinstance(value, list):
-            data[key] = tuple(value)
-    return cls(**data)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from sympy import Symbol
 
-from .spec import Conv2d, Layer
+from .spec import Layer
 
 #: Tensor name -> the prefix of its symbols in the contract.
 PREFIXES = {"X": "x", "W": "w", "B": "b", "G": "g"}
@@ -52,12 +52,9 @@ class Tensors:
 
     @classmethod
     def for_layer(cls, spec: Layer) -> Tensors:
-        X = symbol_array("x", spec.input_shape)
-        G = symbol_array("g", spec.output_shape)
-        if isinstance(spec, Conv2d):
-            B = symbol_array("b", spec.bias_shape) if spec.bias else None
-            return cls(X=X, G=G, W=symbol_array("w", spec.weight_shape), B=B)
-        return cls(X=X, G=G)
+        shapes = spec.parameters()
+        arrays = {name: symbol_array(PREFIXES[name], shape) for name, shape in shapes.items()}
+        return cls(G=symbol_array("g", spec.output_shape), **arrays)
 
     def parameters(self) -> dict[str, np.ndarray]:
         """The tensors the loss is differentiated with respect to, in the contract's order."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import random
 
-from symcnn.spec import Conv2d
+from symcnn.layers.conv2d.spec import Conv2d
 
 #: Shape profiles: (batch, in channels per group, out channels per group, H, W, kernel).
 #: Inputs and kernels are non-square; batches and channel counts vary; every kernel fits the

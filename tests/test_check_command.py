@@ -9,7 +9,7 @@ from sympy import Symbol, sympify
 
 from symcnn.cli import main
 from symcnn.formats import FORMATS
-from symcnn.spec import Conv2d
+from symcnn.layers.conv2d.spec import Conv2d
 
 DATA = Path(__file__).parent / "data" / "check"
 LAYER = ["conv2d", "--input", "3x3", "--kernel", "2x2"]
@@ -210,7 +210,8 @@ def test_derive_output_fed_back_to_check_passes(tmp_path, capsys, fmt, options):
 
 
 def _spec(options):
-    from symcnn.cli import build_parser, layer_spec
+    from symcnn.cli import build_parser
+    from symcnn.options import layer_spec
 
     args = build_parser().parse_args(["derive", *options])
     return layer_spec(args)

@@ -14,7 +14,7 @@ from symcnn.check.diagnose import PATTERNS, input_gradient, weight_gradient
 from symcnn.check.operators import conv, full_conv
 from symcnn.derive import derive
 from symcnn.identities import rot180
-from symcnn.spec import Conv2d
+from symcnn.layers.conv2d.spec import Conv2d
 
 SMALL = Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2), bias=False)
 STRIDED = Conv2d(input_shape=(1, 1, 5, 5), kernel=(3, 3), stride=(2, 2), bias=False)

@@ -17,7 +17,7 @@ from symcnn.check import NotationError, check_file, check_text
 from symcnn.check import report as reports
 from symcnn.check.source import MAX_BYTES, decode_source
 from symcnn.cli import main
-from symcnn.spec import Conv2d
+from symcnn.layers.conv2d.spec import Conv2d
 
 LAYER = Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2))
 PACKAGE = Path(__file__).resolve().parents[1] / "symcnn" / "check"

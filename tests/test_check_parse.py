@@ -6,7 +6,7 @@ from sympy import Rational, Symbol
 from symcnn.check import NotationError, check_text
 from symcnn.check.parse import Derivative, Entry, FailedStatement, ParsedStatement, parse_statement
 from symcnn.check.source import source_from_text, split_statements
-from symcnn.spec import Conv2d
+from symcnn.layers.conv2d.spec import Conv2d
 
 LAYER = Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2))
 # dL/dX_{12} (0-based (0, 1)) of a 3x3 input and a 2x2 kernel: g00*w01 + g01*w00.

@@ -12,7 +12,7 @@ import pytest
 
 from symcnn.check import check_file, check_text
 from symcnn.check.diagnose import PATTERNS
-from symcnn.spec import AvgPool2d, MaxPool2d, MinPool2d
+from symcnn.layers.pool.spec import AvgPool2d, MaxPool2d, MinPool2d
 
 DATA = Path(__file__).parent / "data" / "check"
 # The 4x4 example of the pooling slides in seeds/001.

@@ -4,7 +4,7 @@ import pytest
 
 from symcnn.check import NotationError, check_text
 from symcnn.check.resolve import Letters, parse_letters
-from symcnn.spec import Conv2d
+from symcnn.layers.conv2d.spec import Conv2d
 
 LAYER = Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2))
 

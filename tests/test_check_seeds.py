@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from symcnn.check import check_file
-from symcnn.spec import Conv2d
+from symcnn.layers.conv2d.spec import Conv2d
 
 DATA = Path(__file__).parent / "data" / "check"
 LAYER = Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2), bias=False)

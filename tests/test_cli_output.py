@@ -5,7 +5,8 @@ import stat
 
 import pytest
 
-from symcnn.cli import UsageError, write_output
+from symcnn.files import write_output
+from symcnn.options import UsageError
 
 
 def test_written_file_gets_the_usual_mode_not_a_private_one(tmp_path):

@@ -21,7 +21,7 @@ from symcnn.codegen.generate import MARKER, GeneratedModule, generate, load
 from symcnn.codegen.naming import module_filename
 from symcnn.codegen.strategies import STRATEGIES, applicable, unrolled_terms
 from symcnn.codegen.structure import prove
-from symcnn.spec import Conv2d
+from symcnn.layers.conv2d.spec import Conv2d
 
 ROOT = Path(__file__).resolve().parents[1]
 

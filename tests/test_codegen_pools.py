@@ -25,7 +25,7 @@ from symcnn.codegen.strategies import applicable, unrolled_terms
 from symcnn.codegen.structure import StructureError, prove
 from symcnn.derive import derive
 from symcnn.identities import weak_orderings
-from symcnn.spec import AvgPool2d, MaxPool2d, MinPool2d
+from symcnn.layers.pool.spec import AvgPool2d, MaxPool2d, MinPool2d
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTREMES = (MaxPool2d, MinPool2d)
@@ -119,7 +119,7 @@ def test_the_proof_refuses_a_tampered_derivation(monkeypatch, tamper, message):
 
 
 def test_a_convolution_is_not_read_as_a_pool():
-    from symcnn.spec import Conv2d
+    from symcnn.layers.conv2d.spec import Conv2d
 
     with pytest.raises(StructureError, match="not an input cell"):
         read_extreme(derive(Conv2d(input_shape=(1, 1, 2, 2), kernel=2)))

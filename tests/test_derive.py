@@ -32,7 +32,7 @@ from sympy import Add, Integer, Rational, S, Symbol, diff, expand, srepr, sympif
 from symcnn import runtime
 from symcnn.cli import main
 from symcnn.derive import DEFAULT_TERM_LIMIT, derive
-from symcnn.spec import Conv2d
+from symcnn.layers.conv2d.spec import Conv2d
 
 derive_module = importlib.import_module("symcnn.derive")  # the package re-exports the function
 

@@ -27,7 +27,8 @@ from sympy import (
 
 from symcnn.derive import derive
 from symcnn.evaluate import EVALUATORS, bind, evaluate, exact
-from symcnn.spec import Conv2d, MaxPool2d
+from symcnn.layers.conv2d.spec import Conv2d
+from symcnn.layers.pool.spec import MaxPool2d
 from symcnn.tensors import symbol_array
 
 x, y, z = symbols("x y z")

@@ -21,7 +21,7 @@ from symcnn.identities import (
     rot180,
     verify,
 )
-from symcnn.spec import Conv2d
+from symcnn.layers.conv2d.spec import Conv2d
 
 identities_module = importlib.import_module("symcnn.identities")
 

@@ -13,7 +13,8 @@ from sympy import Add, Integer, Max, Mul, Rational, Symbol, sqrt, sympify
 
 from symcnn.derive import derive
 from symcnn.jsonio import dumps, expression_text, nested, to_dict
-from symcnn.spec import Conv2d, layer_from_dict
+from symcnn.layers import layer_from_dict
+from symcnn.layers.conv2d.spec import Conv2d
 
 SYMBOLS = [Symbol(n) for n in ("b_0", "g_0_0_1_1", "w_0_1_0_0", "x_0_0_10_2", "x_1_0_0_0")]
 

@@ -24,7 +24,8 @@ from sympy import Max, Min, Rational, Symbol, symbols, sympify
 from symcnn import identities, pooling, runtime
 from symcnn.derive import derive
 from symcnn.evaluate import bind, evaluate
-from symcnn.spec import AvgPool2d, MaxPool2d, MinPool2d, layer_from_dict
+from symcnn.layers import layer_from_dict
+from symcnn.layers.pool.spec import AvgPool2d, MaxPool2d, MinPool2d
 
 EXTREME_POOLS = {"maxpool2d": MaxPool2d, "minpool2d": MinPool2d}
 TIES = ("first", "all", "split")

@@ -15,7 +15,7 @@ from symcnn.cli import main
 from symcnn.derive import derive
 from symcnn.evaluate import bind, evaluate
 from symcnn.jsonio import expression_text
-from symcnn.spec import layer_from_dict
+from symcnn.layers import layer_from_dict
 from symcnn.tensors import symbol_array
 
 NOTES_EXAMPLE = ["derive", "maxpool2d", "--input", "4x4", "--kernel", "2x2", "--stride", "2"]

@@ -10,16 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sympy import Integer
 
-from symcnn.spec import (
-    LAYERS,
-    AvgPool2d,
-    Conv2d,
-    MaxPool2d,
-    MinPool2d,
-    layer_from_dict,
-    output_size,
-    parse_dims,
-)
+from symcnn.layers import layer_from_dict, layer_types
+from symcnn.layers.conv2d.spec import Conv2d
+from symcnn.layers.pool.spec import AvgPool2d, MaxPool2d, MinPool2d
+from symcnn.spec import output_size, parse_dims
 
 # -- the output size -------------------------------------------------------------------------
 
@@ -255,8 +249,8 @@ def test_layer_from_dict_refuses_unknown_types_and_options():
 
 
 def test_layers_table_names_every_layer():
-    assert sorted(LAYERS) == ["avgpool2d", "conv2d", "maxpool2d", "minpool2d"]
-    assert all(LAYERS[name].type == name for name in LAYERS)
+    assert sorted(layer_types()) == ["avgpool2d", "conv2d", "maxpool2d", "minpool2d"]
+    assert all(layer_types()[name].type == name for name in layer_types())
 
 
 # -- parsing dimensions ----------------------------------------------------------------------

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from sympy import Symbol
 
-from symcnn.spec import Conv2d, MaxPool2d
+from symcnn.layers.conv2d.spec import Conv2d
+from symcnn.layers.pool.spec import MaxPool2d
 from symcnn.tensors import Tensors, parse_symbol, symbol_array
 
 

@@ -177,7 +177,7 @@ def _index_shift(parsed, source, derivation, letters, zero_based, records) -> Di
 def check_text(text: str, spec: Layer, **options) -> Report:
     """Check a submission given as text (see :func:`check_source` for the options).
 
-    >>> from symcnn.spec import Conv2d
+    >>> from symcnn.layers.conv2d.spec import Conv2d
     >>> report = check_text("dE/dx12 = dE/do11*w12 + dE/do12*w11",
     ...                     Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2)))
     >>> report.summary["correct"], report.exit_status

@@ -7,14 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from ..cli import (
-    UsageError,
-    add_layer_arguments,
-    check_output_path,
-    layer_spec,
-    write_output,
-)
 from ..derive import DEFAULT_TERM_LIMIT, derive
+from ..files import check_output_path, write_output
+from ..options import UsageError, add_layer_arguments, layer_spec
 from . import report as reports
 from .checker import Report, check_source
 from .source import MAX_BYTES, NotationError, read_source

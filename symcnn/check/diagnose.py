@@ -23,7 +23,7 @@ from sympy import Add, Basic, S, Symbol, expand
 
 from .. import identities, pooling
 from ..derive import Derivation, derive
-from ..spec import LAYERS
+from ..layers import layer_types
 from .compare import Record
 from .equality import equal
 from .operators import conv, full_conv
@@ -161,7 +161,7 @@ def _other_layer(d: Derivation, **changes) -> dict[str, np.ndarray]:
     """The exact gradient of the same layer with some options changed (or of its mirror)."""
     spec = d.spec
     kind = changes.pop("type", None)
-    cls = LAYERS[kind] if kind else type(spec)
+    cls = layer_types()[kind] if kind else type(spec)
     fields = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
     if kind and "ties" in fields and not hasattr(cls, "ties"):
         fields.pop("ties")

@@ -14,7 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..spec import AvgPool2d, Conv2d, Layer, MaxPool2d, MinPool2d
+from ..layers.conv2d.spec import Conv2d
+from ..layers.pool.spec import AvgPool2d, MaxPool2d, MinPool2d
+from ..spec import Layer
 from .files import is_generated, write_generated
 from .generate import generate
 from .structure import prove

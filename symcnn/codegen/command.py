@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli import UsageError, add_layer_arguments, layer_spec
+from ..options import UsageError, add_layer_arguments, layer_spec
 from .catalog import DIRECTORY, stale_files, write_catalog
 from .files import write_generated
 from .generate import DTYPES, STRATEGY_CHOICES, generate

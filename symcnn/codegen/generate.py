@@ -1,6 +1,6 @@
 """The generator driver: spec -> proven structure -> strategy -> printed kernels -> module text.
 
->>> from symcnn.spec import Conv2d
+>>> from symcnn.layers.conv2d.spec import Conv2d
 >>> module = generate(Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2)), strategy="unrolled")
 >>> module.filename
 'conv2d_1x1x3x3_k2x2_float64.py'

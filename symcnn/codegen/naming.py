@@ -1,6 +1,6 @@
 """Names derived from a spec: the generated module's file name and the command that rebuilds it.
 
->>> from symcnn.spec import Conv2d
+>>> from symcnn import Conv2d
 >>> spec = Conv2d(input_shape=(64, 1, 28, 28), out_channels=6, kernel=(5, 5))
 >>> module_filename(spec, "float32")
 'conv2d_64x1x28x28_out6_k5x5_float32.py'
@@ -11,11 +11,10 @@ symcnn generate conv2d --input 64x1x28x28 --kernel 5x5 --out-channels 6 --dtype 
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from ..cli import OPTIONS, SWITCHES
-from ..spec import LAYERS, Layer
+from ..options import command_words
+from ..spec import Layer
 
 #: Short file-name tags of the options, in the order they appear in a name.
 _TAGS = {
@@ -38,25 +37,10 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def non_default_options(spec: Layer) -> dict[str, Any]:
-    """The options of ``spec`` that differ from their defaults (a pool's stride: its kernel)."""
-    plain = {}
-    for option in dataclasses.fields(LAYERS[spec.type]):
-        default = option.default
-        if option.name == "stride" and default is None:
-            default = spec.kernel  # the pools' stride defaults to the window
-        plain[option.name] = list(default) if isinstance(default, tuple) else default
-    return {
-        key: value
-        for key, value in spec.to_dict().items()
-        if key not in ("type", "input_shape", "kernel") and plain.get(key) != value
-    }
-
-
 def module_filename(spec: Layer, dtype: str) -> str:
     """A file name that holds every option of the spec that is not its default."""
     parts = [spec.type, _text(spec.input_shape)]
-    options = non_default_options(spec)
+    options = spec.non_default_options()
     for key, tag in _TAGS.items():
         if key == "kernel":
             parts.append(f"k{_text(spec.kernel)}")
@@ -71,15 +55,6 @@ def module_filename(spec: Layer, dtype: str) -> str:
 
 def command_line(spec: Layer, dtype: str, strategy: str, directory: str) -> str:
     """The ``symcnn generate`` command that writes this module."""
-    words = ["symcnn", "generate", spec.type, "--input", _text(spec.input_shape)]
-    options = non_default_options(spec)
-    for option in OPTIONS:
-        if option.field == "kernel":
-            words += ["--kernel", _text(spec.kernel)]
-        elif option.field in options:
-            words += [option.flag, _text(options[option.field])]
-    for positive, negative, field, _, _ in SWITCHES:
-        if field in options:
-            words.append(positive if options[field] else negative)
+    words = ["symcnn", "generate", *command_words(spec)]
     words += ["--dtype", dtype, "--strategy", strategy, "-o", directory]
     return " ".join(words)

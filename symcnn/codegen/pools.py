@@ -22,7 +22,7 @@ The reading is complete: anything outside these forms is refused with :class:`St
 so equal readings mean equal expressions, term for term.
 
 >>> from symcnn.derive import derive
->>> from symcnn.spec import MaxPool2d
+>>> from symcnn.layers.pool.spec import MaxPool2d
 >>> spec = MaxPool2d(input_shape=(1, 1, 2, 2), kernel=(2, 2))
 >>> maps = read_extreme(derive(spec))
 >>> maps.grads["X"][0, 0, 0, 1]  # doctest: +NORMALIZE_WHITESPACE
@@ -64,7 +64,7 @@ from sympy import (
 )
 
 from ..derive import Derivation
-from ..spec import AvgPool2d, ExtremePool2d, Pool2d
+from ..layers.pool.spec import AvgPool2d, ExtremePool2d, Pool2d
 from ..tensors import Tensors
 from .terms import (
     ONE,

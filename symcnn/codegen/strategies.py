@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..spec import Conv2d
+from ..layers.conv2d.spec import Conv2d
 from . import pool_strategies
 from .bodies import (
     KernelCode,

@@ -16,7 +16,7 @@ and the derivation cost depends on the spatial size only.
 
 How each layer type is read, recovered and rebuilt is one row of :data:`READINGS`.
 
->>> from symcnn.spec import Conv2d
+>>> from symcnn.layers.conv2d.spec import Conv2d
 >>> structure = prove(Conv2d(input_shape=(64, 1, 3, 3), out_channels=6, kernel=(2, 2)))
 >>> structure.derived_spec.input_shape, structure.derived_spec.out_channels
 ((2, 1, 3, 3), 2)
@@ -39,7 +39,8 @@ import numpy as np
 from sympy import Basic
 
 from ..derive import Derivation, collector_paused, derive
-from ..spec import Conv2d, Layer
+from ..layers.conv2d.spec import Conv2d
+from ..spec import Layer
 from ..tensors import Tensors
 from . import pools
 from .terms import (

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from ..derive import RULES, derive
-from ..spec import AvgPool2d, Conv2d, Layer, MaxPool2d, MinPool2d
+from ..layers.conv2d.spec import Conv2d
+from ..layers.pool.spec import AvgPool2d, MaxPool2d, MinPool2d
+from ..spec import Layer
 from .notes import Notes, describe, notes
 from .pdf import compile_pdf
 

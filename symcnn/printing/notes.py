@@ -21,8 +21,9 @@ from sympy import Basic
 
 from ..derive import Derivation
 from ..identities import Identity, verify
+from ..layers import layer_types
 from ..notation import Notation
-from ..spec import LAYERS, Layer
+from ..spec import Layer
 from . import document
 from .latex import LatexWriter, NotesLatexPrinter, escape
 from .markdown import MarkdownWriter
@@ -262,7 +263,7 @@ def derive_command(
     spec: Layer, notation: Notation, options: Options, output_format: str | None = None
 ) -> str:
     """The ``symcnn derive`` command that prints these notes (non-default options only)."""
-    cls = LAYERS[spec.type]
+    cls = layer_types()[spec.type]
     default = cls(input_shape=spec.input_shape, kernel=spec.kernel)
     words = ["symcnn", "derive", spec.type]
     shape = spec.input_shape

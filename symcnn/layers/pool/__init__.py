@@ -1,0 +1,1 @@
+"""The pools: max, min and average pooling over a sliding window."""

@@ -1,0 +1,227 @@
+"""Layer options on the command line: the rows each spec declares, and how argparse reads them.
+
+A layer spec lists its own options (``options``, a tuple of :class:`Option` and :class:`Switch`
+rows, the shared ones defined here), so a flag means the same thing in every command and a new
+layer brings its flags with it. :func:`add_layer_arguments` adds the union of every layer's rows
+to a parser; :func:`layer_spec` builds the spec and refuses a flag of another layer.
+
+A user's mistake is a :class:`UsageError` (a ``ValueError``): one line, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import layers
+from .spec import REDUCTIONS, parse_dims
+
+
+class UsageError(ValueError):
+    """A mistake in how symcnn was called: reported in one line, exit status 2."""
+
+
+def dims(name: str, lengths: tuple[int, ...]) -> Callable[[str], Any]:
+    """An argparse type reading ``'3x3'``-style text with one of ``lengths`` numbers."""
+
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            return parse_dims(name, text, lengths)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parse.__name__ = name  # argparse names the type in its messages
+    return parse
+
+
+def count(name: str, *, least: int = 0) -> Callable[[str], int]:
+    """An argparse type reading a whole number >= ``least``."""
+
+    def parse(text: str) -> int:
+        if not (text.strip().isascii() and text.strip().isdigit()) or int(text) < least:
+            wanted = "a whole number" + (f" >= {least}" if least else "")
+            raise argparse.ArgumentTypeError(f"{name}={text!r} is not valid: expected {wanted}")
+        return int(text)
+
+    parse.__name__ = name
+    return parse
+
+
+def square(values: tuple[int, ...]) -> tuple[int, int]:
+    """``(3,)`` -> ``(3, 3)``: one number means the same along both axes."""
+    return (values[0], values[0]) if len(values) == 1 else (values[0], values[1])
+
+
+@dataclass(frozen=True)
+class Option:
+    """One layer option: its flag, the spec field it sets, its help and how its text is read."""
+
+    flag: str
+    field: str
+    help: str
+    type: Callable[[str], Any] | None = None
+    convert: Callable[[Any], Any] = lambda value: value
+    choices: tuple[str, ...] | None = None
+    metavar: str | None = None
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A boolean option: ``positive`` sets the field True (None: no such flag), ``negative``
+    sets it False."""
+
+    positive: str | None
+    negative: str
+    field: str
+    help: str
+
+    def flag(self, value: bool) -> str:
+        return self.positive if value and self.positive else self.negative
+
+
+# -- the rows that several layers share -----------------------------------------------------------
+
+INPUT = Option(
+    "--input",
+    "input_shape",
+    "input shape NxCxHxW, or HxW for 1x1xHxW (required)",
+    dims("input", (2, 4)),
+    metavar="SHAPE",
+)
+KERNEL = Option(
+    "--kernel",
+    "kernel",
+    "kernel or window KH[xKW] (required)",
+    dims("kernel", (1, 2)),
+    square,
+    metavar="KH[xKW]",
+)
+STRIDE = Option(
+    "--stride",
+    "stride",
+    "stride S[xS] (conv: 1; pools: the kernel)",
+    dims("stride", (1, 2)),
+    square,
+    metavar="S[xS]",
+)
+PADDING = Option(
+    "--padding",
+    "padding",
+    "zero padding P[xP] (0)",
+    dims("padding", (1, 2)),
+    square,
+    metavar="P[xP]",
+)
+REDUCTION = Option(
+    "--reduction",
+    "reduction",
+    "sum, or mean (divide the gradients by the batch size N) (sum)",
+    choices=REDUCTIONS,
+)
+
+
+# -- reading them -------------------------------------------------------------------------------
+
+
+def _rows() -> list[tuple[Option | Switch, tuple[str, ...]]]:
+    """Every distinct row with the layer types that take it, in the order --help lists them."""
+    found: dict[str, tuple[Option | Switch, list[str]]] = {}
+    for layer_type, cls in layers.layer_types().items():
+        for row in cls.options:
+            key = row.field
+            if key in found and found[key][0] != row:
+                raise RuntimeError(f"two layers define the option {key!r} differently")
+            found.setdefault(key, (row, []))[1].append(layer_type)
+    # Options before switches; within each, the order of first appearance.
+    ordered = sorted(found.values(), key=lambda item: isinstance(item[0], Switch))
+    return [(row, tuple(types)) for row, types in ordered]
+
+
+def add_layer_arguments(parser: argparse.ArgumentParser, *, optional_layer: bool = False) -> None:
+    """Add the positional LAYER (optional if ``optional_layer``) and every layer option."""
+    names = sorted(layers.layer_types())
+    parser.add_argument(
+        "layer",
+        metavar="LAYER",
+        nargs="?" if optional_layer else None,
+        choices=names,
+        help="the layer: " + ", ".join(names),
+    )
+    group = parser.add_argument_group("layer options")
+    for row, types in _rows():
+        applies = "" if len(types) == len(names) else f" [{', '.join(types)}]"
+        if isinstance(row, Option):
+            group.add_argument(
+                row.flag,
+                dest=row.field,
+                type=row.type,
+                default=None,
+                choices=row.choices,
+                metavar=row.metavar,
+                help=row.help + applies,
+            )
+            continue
+        if row.positive:
+            group.add_argument(
+                row.positive,
+                dest=row.field,
+                action="store_const",
+                const=True,
+                default=None,
+                help=row.help + applies,
+            )
+        group.add_argument(
+            row.negative,
+            dest=row.field,
+            action="store_const",
+            const=False,
+            default=None,
+            help=argparse.SUPPRESS if row.positive else row.help + applies,
+        )
+
+
+def layer_spec(args: argparse.Namespace):
+    """Build the layer spec from parsed arguments; refuse options of another layer."""
+    kind = args.layer
+    cls = layers.entry("spec", kind, "a layer spec")
+    own = {row.field for row in cls.options}
+    kwargs: dict[str, Any] = {}
+    for row, types in _rows():
+        value = getattr(args, row.field, None)
+        if value is None:
+            continue
+        if row.field not in own:
+            flag = row.flag if isinstance(row, Option) else row.flag(value)
+            raise UsageError(
+                f"{flag} does not apply to {kind}: it is an option of " + ", ".join(types)
+            )
+        kwargs[row.field] = row.convert(value) if isinstance(row, Option) else value
+    for row in cls.options:
+        if row.field in cls.required and row.field not in kwargs:
+            raise UsageError(f"{kind} needs {row.flag}")
+    return cls(**kwargs)
+
+
+def command_words(spec) -> list[str]:
+    """The layer's part of a command line that rebuilds ``spec``: its type, input and kernel,
+    then every option that differs from its default."""
+    words = [spec.type]
+    options = spec.non_default_options()
+    for row in spec.options:
+        if isinstance(row, Switch):
+            continue
+        value = getattr(spec, row.field)
+        if row.field in spec.required or row.field in options:
+            words += [row.flag, _text(value)]
+    for row in spec.options:
+        if isinstance(row, Switch) and row.field in options:
+            words.append(row.flag(options[row.field]))
+    return words
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "x".join(str(v) for v in value)
+    return str(value)
