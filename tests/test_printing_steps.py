@@ -150,3 +150,47 @@ def test_the_core_never_imports_a_printer():
             for alias in node.names
         ]
         assert not any("printing" in name or "jinja2" in name for name in imported), module
+
+
+def test_every_layer_type_has_printed_notes():
+    from symcnn import layers
+
+    assert set(layers.table("notes")) == set(layers.layer_types())
+
+
+def test_a_layer_type_without_printed_notes_is_refused_by_name():
+    from symcnn.printing.kind import kind_notes
+
+    class Elementwise:
+        type = "elementwise"
+
+    with pytest.raises(ValueError, match="printed notes is not available for elementwise: it is"):
+        kind_notes(Elementwise())
+
+
+def test_the_steps_and_the_identities_are_the_kinds():
+    from symcnn.printing.kind import KindNotes, kind_notes
+
+    spec = Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2))
+    kind = kind_notes(spec)
+    assert isinstance(kind, KindNotes)
+    assert len(build_steps(derive(spec))) == len(kind.steps)
+    assert set(kind.identities) == {"weight_correlation", "input_full_convolution", "bias_sum"}
+
+
+def test_a_new_kind_brings_its_own_steps(monkeypatch):
+    """A kind with no window (an elementwise activation) plugs in through its notes entry."""
+    from types import SimpleNamespace
+
+    from symcnn import layers
+    from symcnn.printing.kind import KindNotes, no_prose
+    from symcnn.printing.model import Step
+
+    def gradient_step(ctx):
+        return Step("gradient", "The exact gradient", (Paragraph((ctx.spec.type,)),))
+
+    kind = KindNotes("Backpropagation through ReLU", no_prose, steps=(gradient_step,))
+    monkeypatch.setitem(layers.table("notes"), "elementwise", kind)
+    derivation = SimpleNamespace(spec=SimpleNamespace(type="elementwise", window=None))
+    (step,) = build_steps(derivation, identities=[])
+    assert (step.key, step.blocks[0].parts) == ("gradient", ("elementwise",))
