@@ -481,8 +481,3 @@ class LatexWriter:
 def join_lines(equations: list[list[str]]) -> str:
     """Display lines: continuation lines of one equation close together, equations apart."""
     return " \\\\[0.8ex]\n".join(" \\\\\n".join(lines) for lines in equations)
-
-
-def render_body(steps: Sequence[Step], printer: NotesLatexPrinter) -> str:
-    """The LaTeX body of the notes (everything between ``\\begin{document}`` and the end)."""
-    return LatexWriter(printer).render(steps)
