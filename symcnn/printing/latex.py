@@ -28,7 +28,7 @@ from .nodes import (
     Apply,
     At,
     Dots,
-    Entry,
+    Element,
     Equals,
     Grid,
     Loss,
@@ -135,7 +135,7 @@ class NotesLatexPrinter(LatexPrinter):
     def _print_Loss(self, expr: Basic) -> str:
         return self.notation.loss
 
-    def _print_Entry(self, expr: Entry) -> str:
+    def _print_Element(self, expr: Element) -> str:
         return self.entry_name(expr.tensor, expr.index)
 
     def _print_Whole(self, expr: Basic) -> str:
@@ -321,7 +321,7 @@ class LatexWidth:
             if tensor == "G":
                 return self.entry("O", index)
             return self.entry(tensor, index)
-        if isinstance(node, Entry):
+        if isinstance(node, Element):
             return self.entry(node.tensor, node.index)
         if isinstance(node, Partial):
             top, bottom = (measure(arg, slashed) + 1 for arg in node.args)

@@ -5,10 +5,10 @@ see :mod:`symcnn.printing.nodes`), equations are sequences of sides, and every p
 Markdown, text) walks the same steps.
 
 >>> from sympy import Symbol
->>> from symcnn.printing.nodes import Entry
->>> eq = Equation((Entry("O", (0, 0, 0, 0)), Symbol("x_0_0_0_0")))
+>>> from symcnn.printing.nodes import Element
+>>> eq = Equation((Element("O", (0, 0, 0, 0)), Symbol("x_0_0_0_0")))
 >>> eq.lhs, eq.rhs
-(Entry(O, (0, 0, 0, 0)), (x_0_0_0_0,))
+(Element(O, (0, 0, 0, 0)), (x_0_0_0_0,))
 """
 
 from __future__ import annotations

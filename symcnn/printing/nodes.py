@@ -32,14 +32,14 @@ class Loss(Node):
     """The loss, printed as the reader's loss letter (L, E)."""
 
 
-class Entry(Node):
+class Element(Node):
     """One entry ``T[index]`` of a tensor, printed with the reader's letter and subscript.
 
     ``tensor`` is a contract name (``X``, ``W``, ``B``, ``O``); ``index`` is the 0-based index
     over the full tensor, or a tuple of symbols for a generic entry (``O_k``).
     """
 
-    def __new__(cls, tensor: str, index: Iterable) -> Entry:
+    def __new__(cls, tensor: str, index: Iterable) -> Element:
         return super().__new__(cls, Str(tensor), Tuple(*index))
 
     @property

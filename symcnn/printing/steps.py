@@ -42,7 +42,7 @@ from .model import Display, Equation, Heading, Paragraph, Step
 from .nodes import (
     Apply,
     At,
-    Entry,
+    Element,
     Equals,
     Loss,
     OutputSize,
@@ -193,7 +193,7 @@ def _setup_matrices(ctx: Context) -> Iterable[Equation]:
         yield Equation((Whole("B"), ctx.grid(tensors.B, "tensor:B", ())))
     outputs = np.empty(ctx.spec.output_shape, dtype=object)
     for index in np.ndindex(*ctx.spec.output_shape):
-        outputs[index] = Entry("O", index)
+        outputs[index] = Element("O", index)
     for part in ctx.slices(ctx.spec.output_shape):
         yield Equation((Whole("O", part), ctx.grid(outputs, None, part)))
 
@@ -205,7 +205,7 @@ def forward_step(ctx: Context) -> Step:
     equations = tuple(
         Equation(
             (
-                Entry("O", index),
+                Element("O", index),
                 At(ctx.shown(display(ctx.derivation.output[index])), "output", index),
             )
         )
@@ -255,7 +255,7 @@ def local_step(ctx: Context) -> Step:
                 if symbol not in position:
                     continue
                 index = position[symbol]
-                lhs = Partial(Entry("O", out_index), Entry(name, index))
+                lhs = Partial(Element("O", out_index), Element(name, index))
                 value = At(display(partial), f"partial:{name}", (*out_index, *index))
                 # One local gradient per output (the bias): all of them share lines.
                 group = out_index if widest > 1 else None
@@ -289,9 +289,10 @@ def chain_step(ctx: Context) -> Step:
     ]
     general = []
     for name in ctx.parameters:
-        generic = Partial(Entry("O", (k,)), Entry(name, (i,)))
-        body = Product(Partial(Loss(), Entry("O", (k,))), generic)
-        general.append(Equation((Partial(Loss(), Entry(name, (i,))), SumOver(body, (k, 0, m - 1)))))
+        generic = Partial(Element("O", (k,)), Element(name, (i,)))
+        body = Product(Partial(Loss(), Element("O", (k,))), generic)
+        gradient = Partial(Loss(), Element(name, (i,)))
+        general.append(Equation((gradient, SumOver(body, (k, 0, m - 1)))))
     blocks.append(Display(tuple(general)))
     if outputs > WRITE_OUT_ALL_UP_TO:
         written = (
@@ -321,8 +322,9 @@ def _chain_equation(ctx: Context, name: str, index: tuple[int, ...]) -> Equation
         written_over = list(np.ndindex(*ctx.spec.output_shape))
     else:
         written_over = [out for out, _ in feeds]
+    entry = Element(name, index)
     written = [
-        Product(Partial(Loss(), Entry("O", out)), Partial(Entry("O", out), Entry(name, index)))
+        Product(Partial(Loss(), Element("O", out)), Partial(Element("O", out), entry))
         for out in written_over
     ]
     upstream = ctx.derivation.tensors.G
@@ -332,7 +334,7 @@ def _chain_equation(ctx: Context, name: str, index: tuple[int, ...]) -> Equation
     else:
         substituted = Terms(*substituted_terms) if substituted_terms else S.Zero
     simplified = display(ctx.derivation.grads[name][index])
-    sides: list[Basic] = [Partial(Loss(), Entry(name, index))]
+    sides: list[Basic] = [Partial(Loss(), Element(name, index))]
     if written:
         sides.append(ctx.shown(Terms(*written)) if len(written) > 1 else written[0])
     sides.append(At(ctx.shown(substituted), f"grad:{name}", index))

@@ -110,7 +110,7 @@ class TextPrinter(StrPrinter):
     def _print_Loss(self, expr: Basic) -> str:
         return self.notation.loss
 
-    def _print_Entry(self, expr: Basic) -> str:
+    def _print_Element(self, expr: Basic) -> str:
         return self.entry_name(expr.tensor, expr.index)
 
     def whole_part(self, tensor: str, part: Sequence) -> str:

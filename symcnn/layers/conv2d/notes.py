@@ -23,7 +23,7 @@ from ...printing.nodes import (
     Apply,
     At,
     Dots,
-    Entry,
+    Element,
     Equals,
     Loss,
     Partial,
@@ -324,21 +324,21 @@ def bias_sum(ctx: Context, identity: Identity) -> Iterable:
     n, i, j = Symbol("n"), Symbol("i"), Symbol("j")
     k = Symbol("k")
     yield Heading(("The bias gradient is the sum of ", Partial(Loss(), Whole("O"))))
-    body = Partial(Loss(), Entry("O", (n, k, i, j)))
+    body = Partial(Loss(), Element("O", (n, k, i, j)))
     limits = [(i, 0, Symbol("H_out") - 1), (j, 0, Symbol("W_out") - 1)]
     if ctx.spec.batch > 1:
         limits.insert(0, (n, 0, Symbol("N") - 1))
     yield Paragraph(
         ("Every output entry of a channel adds its bias once, so its gradient sums them:",)
     )
-    general = Equation((Partial(Loss(), Entry("B", (k,))), SumOver(body, *limits)))
+    general = Equation((Partial(Loss(), Element("B", (k,))), SumOver(body, *limits)))
     grads = ctx.derivation.grads["B"]
     equations = [general]
     for (index,) in np.ndindex(*grads.shape) if grads.size <= 8 else [(0,), (grads.size - 1,)]:
         equations.append(
             Equation(
                 (
-                    Partial(Loss(), Entry("B", (index,))),
+                    Partial(Loss(), Element("B", (index,))),
                     At(ctx.shown(display(grads[index])), "grad:B", (index,)),
                 )
             )

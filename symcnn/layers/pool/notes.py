@@ -19,7 +19,7 @@ from ...printing.context import Context, entries_by_index, index_of
 from ...printing.identity_steps import verdict
 from ...printing.kind import KindNotes
 from ...printing.model import Display, Equation, Heading, Paragraph, Step
-from ...printing.nodes import Apply, Entry, Equals, Loss, Partial, Shape, Whole
+from ...printing.nodes import Apply, Element, Equals, Loss, Partial, Shape, Whole
 from ...printing.steps import (
     STANDARD_STEPS,
     chain_step,
@@ -141,7 +141,7 @@ def example_step(ctx: Context, pool: Extreme) -> Step:
             (
                 "Numbers make the tie rule concrete. In the input below the first window has a"
                 f" tie for its {pool.noun}: ",
-                Equals(*(Entry("X", index_of(m)) for m in tied), example[tied[0]]),
+                Equals(*(Element("X", index_of(m)) for m in tied), example[tied[0]]),
                 ". Evaluating the derived expressions at these values:",
             )
         )
@@ -161,11 +161,11 @@ def example_step(ctx: Context, pool: Extreme) -> Step:
     upstream = tensors.G[0, 0, 0, 0]
     shares = [(m, grads[index_of(m)].coeff(upstream)) for m in members]
     winners = [(m, share) for m, share in shares if share != 0]
-    receives = [Entry("X", index_of(m)) for m, _ in winners]
+    receives = [Element("X", index_of(m)) for m, _ in winners]
     rule = TIE_WORDS[ctx.spec.ties].example
     parts: list = [
         f"With ties={ctx.spec.ties}, {rule}: ",
-        Partial(Loss(), Entry("O", (0, 0, 0, 0))),
+        Partial(Loss(), Element("O", (0, 0, 0, 0))),
     ]
     parts += [" goes to "]
     for position, (name, (_, share)) in enumerate(zip(receives, winners, strict=True)):
@@ -188,7 +188,7 @@ def unpool_routing(ctx: Context, identity: Identity, extreme: Extreme) -> Iterab
     yield Paragraph(
         (
             "Each window sends its ",
-            Partial(Loss(), Entry("O", (Symbol("k"),))),
+            Partial(Loss(), Element("O", (Symbol("k"),))),
             f" back to its {word} cell, the one the forward pass kept (with ties settled by the"
             f" rule ties={ctx.spec.ties}); every other cell of the window gets nothing, padded"
             " cells never win, and where windows overlap the shares add up:",
@@ -220,7 +220,7 @@ def even_spreading(ctx: Context, identity: Identity) -> Iterable:
     yield Paragraph(
         (
             "Each window divides its ",
-            Partial(Loss(), Entry("O", (Symbol("k"),))),
+            Partial(Loss(), Element("O", (Symbol("k"),))),
             f" by the size of {divisor} and gives every cell that share; where windows overlap"
             " the shares add up:",
         )
