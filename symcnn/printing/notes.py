@@ -21,7 +21,6 @@ from sympy import Basic
 
 from ..derive import Derivation
 from ..identities import Identity, verify
-from ..layers import layer_types
 from ..notation import Notation
 from ..spec import Layer
 from . import document
@@ -238,11 +237,9 @@ def describe(spec: Layer) -> str:
     return f"{spec.type}: " + ", ".join(parts)
 
 
-#: Spec field -> command-line flag (the contract's names).
+#: Spec field -> command-line flag (the contract's names), in the order the command writes them.
 _FLAGS = {
-    "input_shape": "--input",
     "out_channels": "--out-channels",
-    "kernel": "--kernel",
     "stride": "--stride",
     "padding": "--padding",
     "dilation": "--dilation",
@@ -251,29 +248,26 @@ _FLAGS = {
     "reduction": "--reduction",
 }
 
+#: Spec field (on by default) -> the flag that turns it off.
+_SWITCHES = {"bias": "--no-bias", "count_include_pad": "--no-count-include-pad"}
+
 
 def derive_command(
     spec: Layer, notation: Notation, options: Options, output_format: str | None = None
 ) -> str:
     """The ``symcnn derive`` command that prints these notes (non-default options only)."""
-    cls = layer_types()[spec.type]
-    default = cls(input_shape=spec.input_shape, kernel=spec.kernel)
+    changed = spec.non_default_options()
     words = ["symcnn", "derive", spec.type]
     shape = spec.input_shape
     words += ["--input", "x".join(map(str, shape[2:] if shape[:2] == (1, 1) else shape))]
     words += ["--kernel", "x".join(map(str, spec.kernel))]
     for field, flag in _FLAGS.items():
-        if field in ("input_shape", "kernel"):
-            continue
-        value = getattr(spec, field, None)
-        if value is None or value == getattr(default, field):
-            continue
-        text = "x".join(map(str, value)) if isinstance(value, tuple) else str(value)
-        words += [flag, text]
-    if getattr(spec, "bias", True) is False:
-        words.append("--no-bias")
-    if getattr(spec, "count_include_pad", True) is False:
-        words.append("--no-count-include-pad")
+        if field in changed:
+            value = changed[field]
+            words += [flag, "x".join(map(str, value)) if isinstance(value, list) else str(value)]
+    for field, flag in _SWITCHES.items():
+        if changed.get(field) is False:
+            words.append(flag)
     letters = "".join(notation.name(t) for t in ("X", "W", "O"))
     if letters != "XWO":
         words += ["--letters", letters]
