@@ -321,10 +321,10 @@ def test_generate_command_is_fast_and_matches_the_runtime(tmp_path, capsys):
 
 
 def test_templates_ship_inside_the_wheel():
-    from symcnn.codegen.generate import TEMPLATES
     from symcnn.codegen.render import template_root
+    from symcnn.layers import table
 
-    for name in TEMPLATES.values():
-        assert (template_root() / name).is_file()
+    for kind in table("codegen").values():
+        assert (template_root() / kind.template).is_file()
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert '"templates" = "symcnn/templates"' in pyproject  # found via importlib.resources
