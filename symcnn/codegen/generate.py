@@ -86,8 +86,8 @@ def generate(
     """
     if dtype not in DTYPES:
         raise ValueError(f"dtype={dtype!r} is not valid: expected one of {', '.join(DTYPES)}")
-    if strategy not in STRATEGY_CHOICES:
-        choices = ", ".join(STRATEGY_CHOICES)
+    if strategy != "auto" and strategy not in all_strategies():
+        choices = ", ".join(("auto", *all_strategies()))
         raise ValueError(f"strategy={strategy!r} is not valid: expected one of {choices}")
     # [spec] -> [the derivation at the structure size] -> [proven taps]
     if structure is None:
