@@ -123,10 +123,9 @@ def compare_exactly(kernels, spec: Layer, seed: int = 0, arrays: dict | None = N
     if arrays is None:
         arrays = {"x": random_fractions(rng, spec.input_shape)}
         arrays["grad_out"] = random_fractions(rng, spec.output_shape)
-        if spec.type == "conv2d":
-            arrays["w"] = random_fractions(rng, spec.weight_shape)
-            if spec.bias:
-                arrays["b"] = random_fractions(rng, spec.bias_shape)
+        for name, shape in spec.parameters().items():  # W and B of a convolution, in order
+            if name != "X":
+                arrays[name.lower()] = random_fractions(rng, shape)
     pairs = [(tensors.X, "x"), (tensors.G, "grad_out"), (tensors.W, "w"), (tensors.B, "b")]
     values = {}
     for symbols, name in pairs:

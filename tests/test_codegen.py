@@ -321,10 +321,98 @@ def test_generate_command_is_fast_and_matches_the_runtime(tmp_path, capsys):
 
 
 def test_templates_ship_inside_the_wheel():
-    from symcnn.codegen.generate import TEMPLATES
     from symcnn.codegen.render import template_root
+    from symcnn.layers import table
 
-    for name in TEMPLATES.values():
-        assert (template_root() / name).is_file()
+    for kind in table("codegen").values():
+        assert (template_root() / kind.template).is_file()
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert '"templates" = "symcnn/templates"' in pyproject  # found via importlib.resources
+
+
+# -- the generator reaches a layer kind only through its codegen entry ----------------------------
+
+
+def _with_codegen(monkeypatch, change):
+    """The registry's codegen table changed by ``change`` (a dict -> dict), the rest as it is."""
+    from symcnn import layers
+
+    original = layers.table
+
+    def patched(concern):
+        found = original(concern)
+        return change(dict(found)) if concern == "codegen" else found
+
+    monkeypatch.setattr(layers, "table", patched)
+
+
+def test_a_kind_without_code_generation_is_refused_by_name(monkeypatch):
+    _with_codegen(monkeypatch, lambda table: {k: v for k, v in table.items() if k != "conv2d"})
+    spec = Conv2d(input_shape=(1, 1, 5, 7), kernel=(3, 2))  # never proven before: not cached
+    message = "code generation is not available for conv2d: it is for avgpool2d, maxpool2d"
+    with pytest.raises(ValueError, match=message):
+        generate(spec, strategy="taps")
+
+
+def test_a_kind_without_windows_plugs_in_its_own_reading_and_strategy(monkeypatch):
+    """An elementwise ReLU-like kind: no taps, a strategy name of its own, one entry."""
+    import dataclasses
+    import types
+
+    from sympy import Max, Piecewise, Symbol
+
+    from symcnn.codegen import structure as structure_module
+    from symcnn.codegen.kinds import KindCodegen, Legend, Strategy
+    from symcnn.codegen.structure import Reading
+    from symcnn.codegen.terms import IndexMaps
+    from symcnn.spec import Layer
+
+    @dataclasses.dataclass(frozen=True)
+    class Rectifier(Layer):
+        type = "rectifier"  # no annotation: a class attribute, not a field
+
+        @property
+        def output_shape(self):
+            return self.input_shape
+
+    def maps(spec, taps=(), rule=None):
+        cells = list(np.ndindex(spec.input_shape))
+        return IndexMaps({i: "max(x, 0)" for i in cells}, {"X": {i: "g * (x > 0)" for i in cells}})
+
+    def elementwise(structure, printer):
+        forward = ["    out[...] = np.maximum(x, 0)"]
+        backward = ["    grad_x[...] = np.where(x > 0, grad_out, 0)"]
+        return types.SimpleNamespace(forward=forward, backward=backward, notes=[])
+
+    x, g = Symbol("x_0_0_0_0"), Symbol("g_0_0_0_0")
+    derivation = types.SimpleNamespace(
+        output=np.full((1, 1, 2, 3), Max(x, 0), dtype=object),
+        grads={"X": np.full((1, 1, 2, 3), g * Piecewise((1, x > 0), (0, True)), dtype=object)},
+    )
+    entry = KindCodegen(
+        reading=Reading(
+            lambda spec: spec,
+            lambda d: maps(Rectifier((1, 1, 2, 3))),
+            lambda s, m: ((), None),
+            maps,
+            None,
+        ),
+        strategies={"elementwise": elementwise},
+        template="pool.py.jinja",
+        legend=lambda spec: Legend("", "x_n_c_h_w input, g_n_c_i_j dL/dO", "none"),
+        forward_arguments=("x",),
+        backward_arguments=("x", "grad_out"),
+        own_strategies=(Strategy("elementwise", "one NumPy call per pass", lambda s: None),),
+    )
+    _with_codegen(monkeypatch, lambda table: {**table, "rectifier": entry})
+    monkeypatch.setattr(structure_module, "derive", lambda spec: derivation)
+    spec = Rectifier(input_shape=(1, 1, 2, 3))
+    module = generate(spec)  # auto: the only strategy that has a builder for it
+    assert module.strategy == "elementwise" and "Taps:" not in module.text
+    assert module.filename == "rectifier_1x1x2x3_float64.py"
+    kernels = load(module)
+    values = np.array([[[[-1.0, 2.0, 0.0], [3.0, -4.0, 5.0]]]])
+    assert (kernels.forward(values) == np.maximum(values, 0)).all()
+    assert (kernels.backward(values, np.ones_like(values)) == (values > 0)).all()
+    with pytest.raises(ValueError, match="it has no kernels for rectifier"):
+        generate(spec, strategy="taps")

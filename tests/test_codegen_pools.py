@@ -19,12 +19,17 @@ from sympy import Integer, Piecewise, Symbol
 from symcnn.codegen import structure as structure_module
 from symcnn.codegen.catalog import CATALOG
 from symcnn.codegen.generate import generate, load
-from symcnn.codegen.pools import Routing, extreme_maps, read_extreme, recover_routing
 from symcnn.codegen.printer import INDENT, bare_call, list_call, statement
 from symcnn.codegen.strategies import applicable, unrolled_terms
 from symcnn.codegen.structure import StructureError, prove
 from symcnn.derive import derive
 from symcnn.identities import weak_orderings
+from symcnn.layers.pool.codegen_reading import (
+    Routing,
+    extreme_maps,
+    read_extreme,
+    recover_routing,
+)
 from symcnn.layers.pool.spec import AvgPool2d, MaxPool2d, MinPool2d
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -26,8 +26,9 @@ DIRECTORY = "generated"
 
 
 @dataclass(frozen=True)
-class Entry:
-    """One catalog module: the layer, its dtypes and the strategy its kernels use."""
+class CatalogModule:
+    """One catalog module: the layer, its dtypes and the strategy its kernels use (each dtype
+    is one generated file)."""
 
     spec: Layer
     strategy: str
@@ -36,69 +37,69 @@ class Entry:
 
 
 #: The catalog, in the order the docs list it.
-CATALOG: tuple[Entry, ...] = (
-    Entry(
+CATALOG: tuple[CatalogModule, ...] = (
+    CatalogModule(
         Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2)),
         "unrolled",
         why="the notes' example: 3x3 input, 2x2 kernel, stride 1",
     ),
-    Entry(
+    CatalogModule(
         Conv2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), stride=(2, 2)),
         "unrolled",
         why="the notes' stride-2 case: 4x4 input, 2x2 kernel",
     ),
-    Entry(
+    CatalogModule(
         Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2), padding=(1, 1)),
         "unrolled",
         why="the notes' example with padding 1",
     ),
-    Entry(
+    CatalogModule(
         Conv2d(input_shape=(64, 1, 28, 28), out_channels=6, kernel=(5, 5)),
         "gemm",
         ("float32", "float64"),
         why="LeNet-5 C1 at batch 64",
     ),
-    Entry(
+    CatalogModule(
         Conv2d(input_shape=(64, 6, 12, 12), out_channels=16, kernel=(5, 5)),
         "gemm",
         ("float32", "float64"),
         why="LeNet-5 C3 at batch 64",
     ),
-    Entry(
+    CatalogModule(
         Conv2d(input_shape=(64, 16, 16, 16), out_channels=32, kernel=(3, 3), stride=2, padding=1),
         "gemm",
         ("float32", "float64"),
         why="3x3 stride-2 padded conv, 16 -> 32 channels",
     ),
-    Entry(
+    CatalogModule(
         MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2)),
         "unrolled",
         why="the notes' pooling example: 4x4 input, 2x2 window, stride 2 (ties: first, PyTorch)",
     ),
-    Entry(
+    CatalogModule(
         MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), ties="split"),
         "unrolled",
         why="the notes' pooling example with tied maxima sharing the gradient",
     ),
-    Entry(
+    CatalogModule(
         MaxPool2d(input_shape=(64, 6, 24, 24), kernel=(2, 2)),
         "taps",
         ("float32", "float64"),
         why="LeNet-5 S2 (as max pooling) at batch 64",
     ),
-    Entry(
+    CatalogModule(
         MaxPool2d(input_shape=(64, 16, 8, 8), kernel=(2, 2)),
         "taps",
         ("float32", "float64"),
         why="LeNet-5 S4 (as max pooling) at batch 64",
     ),
-    Entry(
+    CatalogModule(
         AvgPool2d(input_shape=(64, 16, 16, 16), kernel=(3, 3), stride=2, padding=1),
         "separable",
         ("float32", "float64"),
         why="3x3 stride-2 overlapping average pool, padding 1 counted (PyTorch's default)",
     ),
-    Entry(
+    CatalogModule(
         AvgPool2d(
             input_shape=(64, 16, 16, 16),
             kernel=(3, 3),
@@ -110,7 +111,7 @@ CATALOG: tuple[Entry, ...] = (
         ("float32", "float64"),
         why="the same, dividing by the real cells only: divisors vary near the border",
     ),
-    Entry(
+    CatalogModule(
         MinPool2d(input_shape=(64, 16, 12, 12), kernel=(3, 3), stride=1, padding=1, ties="all"),
         "taps",
         ("float32", "float64"),
@@ -119,8 +120,8 @@ CATALOG: tuple[Entry, ...] = (
 )
 
 
-def entries() -> Iterable[tuple[Entry, str]]:
-    """Every (entry, dtype) pair of the catalog, one per module."""
+def entries() -> Iterable[tuple[CatalogModule, str]]:
+    """Every (catalog module, dtype) pair: one per generated file."""
     for entry in CATALOG:
         for dtype in entry.dtypes:
             yield entry, dtype

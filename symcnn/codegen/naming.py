@@ -43,7 +43,8 @@ def module_filename(spec: Layer, dtype: str) -> str:
     options = spec.non_default_options()
     for key, tag in _TAGS.items():
         if key == "kernel":
-            parts.append(f"k{_text(spec.kernel)}")
+            if spec.window is not None:  # always named: a windowed layer's kernel is required
+                parts.append(f"k{_text(spec.window.kernel)}")
         elif key in options:
             value = options[key]
             if isinstance(value, bool):

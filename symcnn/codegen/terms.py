@@ -87,7 +87,8 @@ class IndexMaps:
     ``forward`` maps each output index to its reading; ``grads[name]`` maps each entry of the
     tensor ``name`` to the reading of its gradient. For a polynomial layer a reading is the
     sorted list of its :class:`Term`; an extreme pool reads its own way
-    (:mod:`symcnn.codegen.pools`). Two maps are equal exactly when the expressions are.
+    (:mod:`symcnn.layers.pool.codegen_reading`). Two maps are equal exactly when the
+    expressions are.
     """
 
     forward: dict[Index, Any]
@@ -188,6 +189,26 @@ def taps_from_links(grouped: dict[tuple[int, int], set[Link]], what: str) -> tup
             raise StructureError(f"{where}: its links do not form a rectangle")
         taps.append(tap)
     return tuple(taps)
+
+
+def _same(a: slice, b: slice) -> bool:
+    return (a.start, a.stop, a.step) == (b.start, b.stop, b.step)
+
+
+def axis_runs(taps: tuple[Tap, ...]) -> tuple[dict, dict] | None:
+    """The taps as a product of row runs and column runs, or None when they are not one.
+
+    Returns ``({p: (out_rows, in_rows)}, {q: (out_cols, in_cols)})`` when every pair ``(p, q)``
+    is a tap whose rectangles are row run ``p`` times column run ``q``.
+    """
+    rows = {tap.p: (tap.out_rows, tap.in_rows) for tap in taps}
+    cols = {tap.q: (tap.out_cols, tap.in_cols) for tap in taps}
+    product = {(p, q): rows[p] + cols[q] for p in rows for q in cols}
+    given = {(t.p, t.q): (t.out_rows, t.in_rows, t.out_cols, t.in_cols) for t in taps}
+    same = product.keys() == given.keys() and all(
+        all(_same(a, b) for a, b in zip(product[key], given[key], strict=True)) for key in given
+    )
+    return (rows, cols) if same else None
 
 
 # -- back to SymPy --------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""Kernel bodies of the pools, built from a proven structure (the strategies' pool builders).
+"""The pools' code generation, part two: their kernel bodies, built from a proven structure, and
+the pools' entries of the generator's table (:data:`TABLE`; their structure is read in
+:mod:`symcnn.layers.pool.codegen_reading`).
 
 - ``unrolled``: one statement per output and per input-gradient entry, printed from the partials
   rebuilt from the proven structure: an extreme is ``np.maximum.reduce([cells])``; each routed
@@ -11,6 +13,7 @@
   the window's extreme and routes by the tie rule's NumPy spelling (:data:`TIE_SPELLINGS`), in
   the order the derivation ranks the positions. An average adds the taps and divides by the
   recovered divisors, one constant per rectangle of windows.
+- ``separable``: (average only) the window's rows summed, then its columns.
 
 Every shape, slice and divisor is a constant of the printed code. Where the windows neither
 overlap nor leave a cell out, each input cell belongs to one tap, and the input gradient is
@@ -24,8 +27,7 @@ from collections.abc import Callable
 import numpy as np
 from sympy import Eq
 
-from ..tensors import Tensors
-from .bodies import (
+from ...codegen.bodies import (
     KernelCode,
     assign_entries,
     entry_target,
@@ -33,10 +35,30 @@ from .bodies import (
     split_lines,
     unpack_rows,
 )
-from .pools import RELATIONAL_NODES, constant_blocks, extreme_expression, window_cells
-from .printer import EXTREME_UFUNCS, INDENT, KernelPrinter, bare_call, call, list_call, statement
-from .structure import Structure
-from .terms import Tap, indices
+from ...codegen.kinds import KindCodegen, Legend
+from ...codegen.printer import (
+    EXTREME_UFUNCS,
+    INDENT,
+    KernelPrinter,
+    bare_call,
+    call,
+    list_call,
+    statement,
+)
+from ...codegen.structure import Reading, Structure, batch_and_channels_cut
+from ...codegen.terms import IndexMaps, Tap, axis_runs, expression, indices
+from ...tensors import Tensors
+from .codegen_reading import (
+    RELATIONAL_NODES,
+    average_maps,
+    cells_by_window,
+    constant_blocks,
+    extreme_expression,
+    extreme_maps,
+    read_extreme,
+    recover_average,
+    recover_routing,
+)
 
 # -- geometry, worked out at generation time -------------------------------------------------------
 
@@ -59,10 +81,6 @@ def _same(a: slice, b: slice) -> bool:
 def _writable(region: str) -> str:
     """A region as an assignment target: a whole array is written through ``[...]``."""
     return region if region.endswith("]") else f"{region}[...]"
-
-
-def _splits(structure: Structure) -> bool:
-    return structure.rule.ties == "split"
 
 
 def _narrowed(outs: slice, ins: slice, part: slice) -> slice:
@@ -297,31 +315,6 @@ def average_taps(structure: Structure, printer: KernelPrinter) -> KernelCode:
 # -- average: separable ---------------------------------------------------------------------------
 
 
-def axis_runs(structure: Structure) -> tuple[dict, dict] | None:
-    """The taps as a product of row runs and column runs, or None when they are not one.
-
-    Returns ``({p: (out_rows, in_rows)}, {q: (out_cols, in_cols)})`` when every pair ``(p, q)``
-    is a tap whose rectangles are row run ``p`` times column run ``q``.
-    """
-    rows = {tap.p: (tap.out_rows, tap.in_rows) for tap in structure.taps}
-    cols = {tap.q: (tap.out_cols, tap.in_cols) for tap in structure.taps}
-    product = {(p, q): rows[p] + cols[q] for p in rows for q in cols}
-    given = {(t.p, t.q): (t.out_rows, t.in_rows, t.out_cols, t.in_cols) for t in structure.taps}
-    same = product.keys() == given.keys() and all(
-        all(_same(a, b) for a, b in zip(product[key], given[key], strict=True)) for key in given
-    )
-    return (rows, cols) if same else None
-
-
-def separable_refusal(structure: Structure) -> str | None:
-    """Why the separable strategy does not fit (None: it does)."""
-    if structure.spec.type != "avgpool2d":
-        return "it is for avgpool2d only, whose windows weigh every cell the same"
-    if axis_runs(structure) is None:
-        return "its taps are not a product of row and column runs"
-    return None
-
-
 def _axis_region(name: str, part: slice, axis: int) -> str:
     """``name[:, :, part, :]`` (axis 2) or ``name[:, :, :, part]`` (axis 3)."""
     spans = [":", ":", ":", ":"]
@@ -333,7 +326,7 @@ def _axis_region(name: str, part: slice, axis: int) -> str:
 def average_separable(structure: Structure, printer: KernelPrinter) -> KernelCode:
     """Average pooling as a sum over the window rows, then over the window columns."""
     spec = structure.spec
-    rows, cols = axis_runs(structure)
+    rows, cols = axis_runs(structure.taps)
     batch, channels, _, width = spec.input_shape
     out_height = spec.output_shape[2]
     between = f"({batch}, {channels}, {out_height}, {width})"
@@ -448,17 +441,61 @@ def extreme_unrolled(structure: Structure, printer: KernelPrinter) -> KernelCode
     return KernelCode(flatten(forward), flatten(backward), notes)
 
 
-def unrolled_terms(structure: Structure) -> int:
-    """Terms an unrolled pool module prints, counted from the taps.
+def _window_sizes(structure: Structure) -> list[int]:
+    return [len(cells) for cells in cells_by_window(structure.taps).values()]
 
-    An average prints each link twice (forward, dL/dX). A window of ``k`` cells prints its
-    ``k`` cells, and per cell the upstream value and ``k - 1`` relations (twice as many under
-    ``split``, whose shares compare the cells again).
+
+def average_unrolled_terms(structure: Structure) -> int:
+    """Terms an unrolled average pool module prints: each link twice (forward, dL/dX)."""
+    return 2 * sum(_window_sizes(structure)) * structure.spec.input_shape[1]
+
+
+def extreme_unrolled_terms(structure: Structure) -> int:
+    """Terms an unrolled max or min pool module prints, counted from the taps.
+
+    A window of ``k`` cells prints its ``k`` cells, and per cell the upstream value and
+    ``k - 1`` relations (twice as many under ``split``, whose shares compare the cells again).
     """
-    spec = structure.spec
-    channels = spec.input_shape[1]
-    sizes = [len(cells) for cells in window_cells(structure.taps).values()]
-    if spec.type == "avgpool2d":
-        return 2 * sum(sizes) * channels
+    channels = structure.spec.input_shape[1]
     per_relation = 2 if structure.rule.ties == "split" else 1
-    return channels * sum(k + k * (1 + (k - 1) * per_relation) for k in sizes)
+    return channels * sum(k + k * (1 + (k - 1) * per_relation) for k in _window_sizes(structure))
+
+
+# -- the entries ----------------------------------------------------------------------------------
+
+
+def legend(spec) -> Legend:
+    """How a pool module's docstring names the derived layer and its symbols."""
+    return Legend("", "x_n_c_h_w input, g_n_c_i_j dL/dO", "window position")
+
+
+def _pool(reading: Reading, strategies: dict, unrolled_terms) -> KindCodegen:
+    return KindCodegen(
+        reading=reading,
+        strategies=strategies,
+        template="pool.py.jinja",
+        legend=legend,
+        forward_arguments=("x",),
+        backward_arguments=("x", "grad_out"),
+        unrolled_terms=unrolled_terms,
+    )
+
+
+_EXTREME = _pool(
+    Reading(
+        batch_and_channels_cut, read_extreme, recover_routing, extreme_maps, extreme_expression
+    ),
+    {"unrolled": extreme_unrolled, "taps": extreme_taps},
+    extreme_unrolled_terms,
+)
+
+#: Layer type -> how the generator reads and writes it.
+TABLE = {
+    "maxpool2d": _EXTREME,
+    "minpool2d": _EXTREME,
+    "avgpool2d": _pool(
+        Reading(batch_and_channels_cut, IndexMaps.of, recover_average, average_maps, expression),
+        {"unrolled": average_unrolled, "taps": average_taps, "separable": average_separable},
+        average_unrolled_terms,
+    ),
+}

@@ -1,4 +1,6 @@
-"""The structure of a pool, read from its derivation: window taps, divisors and routing.
+"""The pools' code generation, part one: their structure read from the derivation (window taps,
+divisors and routing), rebuilt from it, and turned back into SymPy. The kernels that print it are
+in :mod:`symcnn.layers.pool.codegen`.
 
 A pool has no weight to say which window position a term belongs to, so a cell's position
 ``(p, q)`` in output window ``(i, j)`` is counted from the window's origin ``(i*sh - ph,
@@ -63,10 +65,7 @@ from sympy import (
     Symbol,
 )
 
-from ..derive import Derivation
-from ..layers.pool.spec import AvgPool2d, ExtremePool2d, Pool2d
-from ..tensors import Tensors
-from .terms import (
+from ...codegen.terms import (
     ONE,
     Index,
     IndexMaps,
@@ -79,6 +78,9 @@ from .terms import (
     taps_from_links,
     tensor_entry,
 )
+from ...derive import Derivation
+from ...tensors import Tensors
+from .spec import AvgPool2d, ExtremePool2d, Pool2d
 
 # -- windows and their taps ------------------------------------------------------------------------
 
@@ -97,8 +99,9 @@ def pool_taps(spec: Pool2d, links: Iterable[Link]) -> tuple[Tap, ...]:
     return taps_from_links(grouped, "window position")
 
 
-def window_cells(taps: tuple[Tap, ...]) -> dict[tuple[int, int], list[tuple[tuple, tuple]]]:
-    """Output window -> its (position, input cell) pairs, in row-major position order."""
+def cells_by_window(taps: tuple[Tap, ...]) -> dict[tuple[int, int], list[tuple[tuple, tuple]]]:
+    """Output window -> the (window position, input cell) pairs the taps link to it, in row-major
+    position order: the real cells of each window (padding has no link)."""
     windows: dict[tuple[int, int], list[tuple[tuple, tuple]]] = {}
     for tap in taps:
         for output, cell in tap.links():
@@ -443,7 +446,7 @@ def extreme_maps(spec: ExtremePool2d, taps: tuple[Tap, ...], routing: Routing) -
     scale = _upstream_scale(spec)
     rank = {position: r for r, position in enumerate(routing.order)}
     maps = empty_maps(spec, {"X": spec.input_shape})
-    for (i, j), cells in window_cells(taps).items():
+    for (i, j), cells in cells_by_window(taps).items():
         for n, c in itertools.product(range(batch), range(channels)):
             indices = [(position, (n, c, *cell)) for position, cell in cells]
             extreme = routing.extreme if len(indices) > 1 else None
