@@ -17,7 +17,6 @@ from ..derive import Derivation
 from . import equality
 from .resolve import Claims
 
-STATUSES = ("wrong", "invalid", "correct", "unchecked")
 #: The note on a piecewise claim judged on a sample of orderings rather than every ordering.
 SAMPLED = (
     "compared on every two-level assignment of the entries and a fixed sample of their"
