@@ -19,13 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from sympy import Add, Basic, S, Symbol, expand
+from sympy import Add, Basic, S, expand
 
 from .. import identities, pooling
 from ..derive import Derivation, derive
 from ..layers import layer_types
 from .compare import Record
-from .equality import equal
+from .equality import equal, is_upstream
 from .operators import conv, full_conv
 
 Builder = Callable[[Derivation], dict[str, np.ndarray]]
@@ -470,6 +470,6 @@ def entry_hints(
 def _upstream_degree(term: Basic) -> int:
     degree = 0
     for factor, power in term.as_powers_dict().items():
-        if isinstance(factor, Symbol) and factor.name.startswith("g_"):
+        if is_upstream(factor):
             degree += int(power)
     return degree

@@ -106,7 +106,10 @@ def equal(left: Basic, right: Basic) -> bool:
     return compare(left, right).equal
 
 
-def _is_upstream(symbol: Symbol) -> bool:
+def is_upstream(symbol: Basic) -> bool:
+    """True for an entry of dL/dO (``g_n_k_i_j``)."""
+    if not isinstance(symbol, Symbol):
+        return False
     parsed = parse_symbol(symbol)
     return parsed is not None and parsed[0] == "G"
 
@@ -123,7 +126,7 @@ def _by_parts(left: Basic, right: Basic) -> Verdict:
     A side not linear in the upstream entries is compared whole, every symbol a variable.
     """
     symbols = left.free_symbols | right.free_symbols
-    upstream = sorted((s for s in symbols if _is_upstream(s)), key=lambda s: s.name)
+    upstream = sorted((s for s in symbols if is_upstream(s)), key=lambda s: s.name)
     if not (_linear(left, set(upstream)) and _linear(right, set(upstream))):
         upstream = []
     methods = []

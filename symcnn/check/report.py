@@ -22,6 +22,7 @@ from ..jsonio import expression_text
 from ..tensors import parse_symbol
 from .checker import Report
 from .compare import Record
+from .equality import is_upstream
 
 #: Widest expected/given pair printed side by side; wider pairs are printed one above the other.
 SIDE_BY_SIDE = 110
@@ -79,7 +80,7 @@ class ReaderNames:
         names = []
         for factor in sorted(factors, key=_factor_key):
             base, power = factor.as_base_exp()
-            if isinstance(base, Symbol) and base.name.startswith("g_"):
+            if is_upstream(base):
                 coefficient = coefficient / self.scale ** int(power)  # g = (dL/dO) / scale
             name = self.symbol(base) if isinstance(base, Symbol) else self.condition_text(base)
             if power == -1:
@@ -140,14 +141,12 @@ def _with_coefficient(coefficient: Rational, body: str) -> str:
 def _factor_key(factor: Basic) -> tuple:
     base = factor.as_base_exp()[0]
     name = base.name if isinstance(base, Symbol) else str(base)
-    return (0 if name.startswith("g_") else 1, name)
+    return (0 if is_upstream(base) else 1, name)
 
 
 def _term_key(term: Basic) -> tuple:
-    names = sorted(
-        (s.name for s in term.free_symbols), key=lambda n: (0 if n.startswith("g_") else 1, n)
-    )
-    return tuple(names)
+    ordered = sorted(term.free_symbols, key=lambda s: (0 if is_upstream(s) else 1, s.name))
+    return tuple(s.name for s in ordered)
 
 
 # -- text ---------------------------------------------------------------------------------------
@@ -328,9 +327,9 @@ def _differs_at(names: ReaderNames, record: Record, point: dict) -> str:
     entries = [
         f"{names.symbol(s)} = {v}"
         for s, v in sorted(point.items(), key=lambda i: i[0].name)
-        if not s.name.startswith("g_")
+        if not is_upstream(s)
     ]
-    upstream = [names.symbol(s) for s, v in point.items() if s.name.startswith("g_") and v]
+    upstream = [names.symbol(s) for s, v in point.items() if is_upstream(s) and v]
     scale = names.scale
     if upstream:
         entries.append(f"{upstream[0]} = {scale} (every other upstream entry 0)")
