@@ -23,6 +23,7 @@ from ..tensors import parse_symbol
 from .checker import Report
 from .compare import Record
 from .equality import is_upstream
+from .kinds import kind_check
 
 #: Widest expected/given pair printed side by side; wider pairs are printed one above the other.
 SIDE_BY_SIDE = 110
@@ -365,16 +366,17 @@ def diagnosis_messages(report: Report) -> list[str]:
     names = ReaderNames(report)
     letters = report.letters
     spec = report.derivation.spec
+    window, kind = spec.window, kind_check(spec)
     fields = {
         "X": letters.input,
         "W": letters.kernel or "W",
         "dO": f"d{letters.loss}/d{letters.output}",
-        "S": _pair_text(getattr(spec, "stride", (1, 1))),
-        "P": _pair_text(getattr(spec, "padding", (0, 0))),
+        "S": _pair_text(window.stride if window else (1, 1)),
+        "P": _pair_text(window.padding if window else (0, 0)),
         "this": "from 0" if report.zero_based else "from 1",
         "other": "from 1" if report.zero_based else "from 0",
         "option": "no --zero-based" if report.zero_based else "--zero-based",
-        **_pool_fields(spec),
+        **(kind.fields(spec) if kind.fields else {}),
     }
     messages = []
     for diagnosis in report.diagnoses:
@@ -403,23 +405,6 @@ def diagnosis_messages(report: Report) -> list[str]:
             )
         messages.append(f"{pattern.title.format(**fields)}: " + "; ".join(parts))
     return messages
-
-
-def _pool_fields(spec) -> dict[str, str]:
-    """Words for the pooling patterns: the layer's extreme, its tie rule, its divisor."""
-    extreme = {"maxpool2d": "maximum", "minpool2d": "minimum"}.get(spec.type, "")
-    other = {"maxpool2d": "minimum", "minpool2d": "maximum"}.get(spec.type, "")
-    kernel = getattr(spec, "kernel", (1, 1))
-    window = f"the whole window ({kernel[0] * kernel[1]} cells, padding included)"
-    real = "the window's real cells (padding left out)"
-    include = getattr(spec, "count_include_pad", True)
-    return {
-        "extreme": extreme,
-        "other_extreme": other,
-        "ties": getattr(spec, "ties", ""),
-        "divisor": window if include else real,
-        "other_divisor": real if include else window,
-    }
 
 
 def _pair_text(pair: tuple[int, int]) -> str:
