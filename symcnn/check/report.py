@@ -173,10 +173,11 @@ def _entry_name(report: Report, record: Record) -> str:
 def layer_summary(report: Report) -> str:
     spec = report.derivation.spec
     parts = [spec.type, "input " + "x".join(map(str, spec.input_shape))]
-    for name in ("kernel", "stride", "padding", "dilation"):
-        value = getattr(spec, name, None)
+    window = spec.window
+    for name in ("kernel", "stride", "padding", "dilation") if window else ():
+        value = getattr(window, name)
         default = 0 if name == "padding" else 1
-        if value is not None and (name == "kernel" or any(v != default for v in value)):
+        if name == "kernel" or any(v != default for v in value):
             text = "x".join(map(str, value)) if name == "kernel" else _pair_text(value)
             parts.append(f"{name} {text}")
     if getattr(spec, "out_channels", 1) != 1:
