@@ -10,10 +10,11 @@ from check_claims import Writer, explicit_grads
 from sympy import expand
 
 from symcnn.check import check_text
-from symcnn.check.diagnose import PATTERNS, input_gradient, weight_gradient
 from symcnn.check.operators import conv, full_conv
 from symcnn.derive import derive
 from symcnn.identities import rot180
+from symcnn.layers import entry
+from symcnn.layers.conv2d.check import input_gradient, weight_gradient
 from symcnn.layers.conv2d.spec import Conv2d
 
 SMALL = Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2), bias=False)
@@ -203,4 +204,4 @@ def test_the_pattern_builders_unbroken_give_the_exact_gradients(spec):
 
 def test_every_convolution_pattern_has_a_test():
     tested = {key for key, _, _ in MISTAKES}
-    assert tested == {pattern.key for pattern in PATTERNS if "conv2d" in pattern.layers}
+    assert tested == {pattern.key for pattern in entry("check", "conv2d").patterns}

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from symcnn.check import check_file, check_text
-from symcnn.check.diagnose import PATTERNS
+from symcnn.layers import table
 from symcnn.layers.pool.spec import AvgPool2d, MaxPool2d, MinPool2d
 
 DATA = Path(__file__).parent / "data" / "check"
@@ -230,4 +230,5 @@ def test_cases_without_otherwise_are_undefined_elsewhere():
 
 def test_every_pooling_pattern_has_a_test():
     tested = {key for key, *_ in MISTAKES} | {"avgpool_divisor", "avgpool_not_divided"}
-    assert tested == {p.key for p in PATTERNS if "conv2d" not in p.layers}
+    pools = [check for kind, check in table("check").items() if kind != "conv2d"]
+    assert tested == {p.key for check in pools for p in check.patterns}

@@ -17,12 +17,14 @@ from ..derive import Derivation
 from . import equality
 from .resolve import Claims
 
-STATUSES = ("wrong", "invalid", "correct", "unchecked")
-#: The note on a piecewise claim judged on three-level samples rather than every ordering.
+#: The note on a piecewise claim judged on a sample of orderings rather than every ordering.
 SAMPLED = (
-    "compared on every three-level assignment of the entries (or a fixed sample of them), not"
-    " on every ordering: the window is too large to try them all"
+    "compared on every two-level assignment of the entries and a fixed sample of their"
+    " orderings ({method}), not on every ordering: the window is too large to try them all"
 )
+#: The note on a claim judged by its value at points: neither a polynomial nor a function of
+#: the entries' order, so a test rather than a proof.
+BY_VALUE = "compared by value at points, {method}, including zero, negative entries and kinks"
 #: Most other places a record lists for an entry claimed many times.
 MAX_PLACES = 20
 
@@ -74,7 +76,7 @@ def compare(claims: Claims, derivation: Derivation) -> list[Record]:
         verdict = equality.compare(expected, given)
         if verdict.equal:
             if not verdict.exhaustive:
-                notes = (*notes, SAMPLED)
+                notes = (*notes, _sampled_note(verdict))
             records.append(
                 Record(
                     claim.tensor,
@@ -134,6 +136,12 @@ def compare(claims: Claims, derivation: Derivation) -> list[Record]:
             if (name, index) not in claimed:
                 records.append(Record(name, index, "unchecked", None, _at(expected, values)))
     return records
+
+
+def _sampled_note(verdict: equality.Verdict) -> str:
+    """Why an equal verdict is a test, not a proof, and how it was tested."""
+    template = SAMPLED if verdict.method.startswith("orderings") else BY_VALUE
+    return template.format(method=verdict.method)
 
 
 def _at(expr: Basic, values: dict) -> Basic:

@@ -22,6 +22,8 @@ from ..jsonio import expression_text
 from ..tensors import parse_symbol
 from .checker import Report
 from .compare import Record
+from .equality import is_upstream
+from .kinds import kind_check
 
 #: Widest expected/given pair printed side by side; wider pairs are printed one above the other.
 SIDE_BY_SIDE = 110
@@ -79,7 +81,7 @@ class ReaderNames:
         names = []
         for factor in sorted(factors, key=_factor_key):
             base, power = factor.as_base_exp()
-            if isinstance(base, Symbol) and base.name.startswith("g_"):
+            if is_upstream(base):
                 coefficient = coefficient / self.scale ** int(power)  # g = (dL/dO) / scale
             name = self.symbol(base) if isinstance(base, Symbol) else self.condition_text(base)
             if power == -1:
@@ -140,14 +142,12 @@ def _with_coefficient(coefficient: Rational, body: str) -> str:
 def _factor_key(factor: Basic) -> tuple:
     base = factor.as_base_exp()[0]
     name = base.name if isinstance(base, Symbol) else str(base)
-    return (0 if name.startswith("g_") else 1, name)
+    return (0 if is_upstream(base) else 1, name)
 
 
 def _term_key(term: Basic) -> tuple:
-    names = sorted(
-        (s.name for s in term.free_symbols), key=lambda n: (0 if n.startswith("g_") else 1, n)
-    )
-    return tuple(names)
+    ordered = sorted(term.free_symbols, key=lambda s: (0 if is_upstream(s) else 1, s.name))
+    return tuple(s.name for s in ordered)
 
 
 # -- text ---------------------------------------------------------------------------------------
@@ -173,10 +173,11 @@ def _entry_name(report: Report, record: Record) -> str:
 def layer_summary(report: Report) -> str:
     spec = report.derivation.spec
     parts = [spec.type, "input " + "x".join(map(str, spec.input_shape))]
-    for name in ("kernel", "stride", "padding", "dilation"):
-        value = getattr(spec, name, None)
+    window = spec.window
+    for name in ("kernel", "stride", "padding", "dilation") if window else ():
+        value = getattr(window, name)
         default = 0 if name == "padding" else 1
-        if value is not None and (name == "kernel" or any(v != default for v in value)):
+        if name == "kernel" or any(v != default for v in value):
             text = "x".join(map(str, value)) if name == "kernel" else _pair_text(value)
             parts.append(f"{name} {text}")
     if getattr(spec, "out_channels", 1) != 1:
@@ -328,9 +329,9 @@ def _differs_at(names: ReaderNames, record: Record, point: dict) -> str:
     entries = [
         f"{names.symbol(s)} = {v}"
         for s, v in sorted(point.items(), key=lambda i: i[0].name)
-        if not s.name.startswith("g_")
+        if not is_upstream(s)
     ]
-    upstream = [names.symbol(s) for s, v in point.items() if s.name.startswith("g_") and v]
+    upstream = [names.symbol(s) for s, v in point.items() if is_upstream(s) and v]
     scale = names.scale
     if upstream:
         entries.append(f"{upstream[0]} = {scale} (every other upstream entry 0)")
@@ -366,16 +367,17 @@ def diagnosis_messages(report: Report) -> list[str]:
     names = ReaderNames(report)
     letters = report.letters
     spec = report.derivation.spec
+    window, kind = spec.window, kind_check(spec)
     fields = {
         "X": letters.input,
         "W": letters.kernel or "W",
         "dO": f"d{letters.loss}/d{letters.output}",
-        "S": _pair_text(getattr(spec, "stride", (1, 1))),
-        "P": _pair_text(getattr(spec, "padding", (0, 0))),
+        "S": _pair_text(window.stride if window else (1, 1)),
+        "P": _pair_text(window.padding if window else (0, 0)),
         "this": "from 0" if report.zero_based else "from 1",
         "other": "from 1" if report.zero_based else "from 0",
         "option": "no --zero-based" if report.zero_based else "--zero-based",
-        **_pool_fields(spec),
+        **(kind.fields(spec) if kind.fields else {}),
     }
     messages = []
     for diagnosis in report.diagnoses:
@@ -404,23 +406,6 @@ def diagnosis_messages(report: Report) -> list[str]:
             )
         messages.append(f"{pattern.title.format(**fields)}: " + "; ".join(parts))
     return messages
-
-
-def _pool_fields(spec) -> dict[str, str]:
-    """Words for the pooling patterns: the layer's extreme, its tie rule, its divisor."""
-    extreme = {"maxpool2d": "maximum", "minpool2d": "minimum"}.get(spec.type, "")
-    other = {"maxpool2d": "minimum", "minpool2d": "maximum"}.get(spec.type, "")
-    kernel = getattr(spec, "kernel", (1, 1))
-    window = f"the whole window ({kernel[0] * kernel[1]} cells, padding included)"
-    real = "the window's real cells (padding left out)"
-    include = getattr(spec, "count_include_pad", True)
-    return {
-        "extreme": extreme,
-        "other_extreme": other,
-        "ties": getattr(spec, "ties", ""),
-        "divisor": window if include else real,
-        "other_divisor": real if include else window,
-    }
 
 
 def _pair_text(pair: tuple[int, int]) -> str:

@@ -53,6 +53,7 @@ from .. import identities
 from ..derive import Derivation
 from ..notation import LETTER_SETS, Notation
 from . import operators
+from .kinds import kind_check
 from .parse import (
     Boolean,
     Call,
@@ -1101,8 +1102,10 @@ class Reader:
         (``first`` for a layer without one); spread divides it among the window's cells.
         """
         spec = self.derivation.spec
-        if not hasattr(spec, "kernel") or spec.type == "conv2d":
+        routing = kind_check(spec).routing
+        if routing is None:
             raise NotationError(f"{node.name} routes through pooling windows", node.offset)
+        ties, include = routing(spec)
         if not node.args:
             raise NotationError(f"{node.name} takes the matrix to route", node.offset)
         array = self.value(node.args[0])
@@ -1123,14 +1126,13 @@ class Reader:
                         f" {spec.kernel[0]}x{spec.kernel[1]}",
                         node.offset,
                     )
-            include = getattr(spec, "count_include_pad", True)
 
             def share(values: list) -> list:
                 divisor = spec.kernel[0] * spec.kernel[1] if include else len(values)
                 return [Rational(1, divisor)] * len(values)
 
         else:
-            route = identities.ROUTES[getattr(spec, "ties", "first")]
+            route = identities.ROUTES[ties]
             extreme = Max if node.name == "max_unpool" else Min
 
             def share(values: list) -> list:
