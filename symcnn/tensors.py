@@ -98,8 +98,14 @@ class Tensors:
     G: np.ndarray
     W: np.ndarray | None = None
     B: np.ndarray | None = None
-    #: The prefix of every symbol's name ("" for the contract's names); see the module's notes.
-    namespace: str = ""
+
+    @property
+    def namespace(self) -> str:
+        """The prefix of every symbol's name ("" for the contract's names), read off X.
+
+        Not a field: the fields are the arrays (callers iterate ``vars(tensors)``).
+        """
+        return symbol_namespace(self.X.flat[0]) or ""
 
     @classmethod
     def for_layer(cls, spec: Layer, namespace: str = "") -> Tensors:
@@ -137,7 +143,7 @@ class Tensors:
             for name, shape in shapes.items()
         }
         upstream = symbol_array(_prefixed(PREFIXES["G"], namespace), spec.output_shape)
-        return cls(G=upstream, **arrays, namespace=namespace)
+        return cls(G=upstream, **arrays)
 
     def parameters(self) -> dict[str, np.ndarray]:
         """The tensors the loss is differentiated with respect to, in the contract's order."""
