@@ -24,16 +24,14 @@ from functools import cached_property
 import numpy as np
 from sympy import Add, Basic, Integer, Rational, Symbol
 
-from . import canonical, pooling
-from .rules import Entry, conv2d_entries
+from . import canonical, layers
+from .rules import Entry
 from .spec import Layer
 from .tensors import Tensors
 
-#: Layer type -> the rule that builds its output entries and local partials.
-RULES: dict[str, Callable[[Layer, Tensors], Iterator[Entry]]] = {
-    "conv2d": conv2d_entries,
-    **pooling.RULES,
-}
+#: Layer type -> the rule that builds its output entries and local partials: every kind's
+#: ``layers/<kind>/rule.py`` ``TABLE``, merged by the registry.
+RULES: dict[str, Callable[[Layer, Tensors], Iterator[Entry]]] = layers.table("rule")
 
 #: Derivations larger than this many multiply terms are refused before any work.
 DEFAULT_TERM_LIMIT = 1_000_000
@@ -116,7 +114,8 @@ def _derive(spec: Layer) -> Derivation:
     # [spec] -> [symbols]
     tensors = Tensors.for_layer(spec)
     # [symbols] -> [forward entries with their local partials]
-    entries = tuple(RULES[spec.type](spec, tensors))
+    rule = layers.entry("rule", spec.type, "a derivation")
+    entries = tuple(rule(spec, tensors))
     output = np.empty(spec.output_shape, dtype=object)
     for entry in entries:
         output[entry.index] = entry.expr

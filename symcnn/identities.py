@@ -19,6 +19,10 @@ This module builds each form with the small operators below (``rot180``, ``dilat
 :func:`verify` proves it equal to the derived gradient entry by entry (the routing identities by
 exact evaluation, :func:`equal_by_value`). The printers name the identities that hold; the
 checker recomputes wrong derivations with the same operators.
+
+Which identities a layer type has is its kind's business: ``symcnn/layers/<kind>/identities.py``
+pairs each type with a :class:`LayerIdentities` (its ``TABLE``), built from the operators and
+forms here; :func:`verify` reads them through the registry. This module names no layer.
 """
 
 from __future__ import annotations
@@ -29,10 +33,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from sympy import Add, Eq, Max, Min, Mul, Piecewise, Rational, S, Symbol, expand
+from sympy import Add, Basic, Eq, Max, Min, Mul, Piecewise, Rational, S, Symbol, expand
 from sympy.core.relational import Relational
 
-from . import canonical
+from . import canonical, layers
 from .derive import Derivation
 from .evaluate import value_of
 from .tensors import parse_symbol
@@ -295,19 +299,32 @@ ROUTES: dict[str, Callable[[list, object], list]] = {
     "all": _route_all,
     "split": _route_split,
 }
-#: Extreme pool -> the extreme of its window.
-EXTREMES = {"maxpool2d": Max, "minpool2d": Min}
 
 
 def extreme_unpool_form(derivation: Derivation) -> np.ndarray:
     """dL/dX[n, c] = unpool(dL/dO[n, c]) with each window routed to its extreme by the tie rule."""
     spec = derivation.spec
-    route, extreme = ROUTES[spec.ties], EXTREMES[spec.type]
+    extreme, route = _extreme_of(spec.type), ROUTES[spec.ties]
 
     def share(values: list) -> list:
         return route(values, extreme(*values, evaluate=False))
 
     return _unpool_each_map(derivation, share)
+
+
+def _extreme_of(layer_type: str) -> Callable[..., Basic]:
+    """The extreme an extreme pool routes to, from its kind's identities; a ValueError else."""
+    extremes = {
+        name: found.extreme
+        for name, found in layers.table("identities").items()
+        if found.extreme is not None
+    }
+    if layer_type not in extremes:
+        raise ValueError(
+            f"an unpooling to the extreme is not available for {layer_type}: it is for"
+            f" {', '.join(sorted(extremes))}"
+        )
+    return extremes[layer_type]
 
 
 def avg_spread_form(derivation: Derivation) -> np.ndarray:
@@ -459,56 +476,23 @@ def weak_orderings(count: int) -> Iterator[tuple[int, ...]]:
 
 IdentityRule = tuple[str, str, str, Callable[[Derivation], np.ndarray]]
 
-#: Layer type -> its identities: (key, tensor, statement, builder of the operator form).
-IDENTITIES: dict[str, list[IdentityRule]] = {
-    "conv2d": [
-        (
-            "weight_correlation",
-            "W",
-            "dL/dW = corr(X, dilate(dL/dO, stride)), read at steps of the dilation",
-            conv2d_weight_form,
-        ),
-        (
-            "input_full_convolution",
-            "X",
-            "dL/dX = crop(full_conv(dilate(dL/dO, stride), rot180(dilate(W, dilation))), padding)",
-            conv2d_input_form,
-        ),
-        ("bias_sum", "B", "dL/dB = sum of dL/dO over batch and positions", conv2d_bias_form),
-    ],
-    "maxpool2d": [
-        (
-            "max_unpool_routing",
-            "X",
-            "dL/dX = max-unpool(dL/dO): each window's dL/dO goes to its maximal cell(s) by the"
-            " tie rule (first: the first in row-major order gets all of it; all: every tied cell"
-            " gets all of it; split: the tied cells share it equally); padded cells never win;"
-            " overlapping windows add",
-            extreme_unpool_form,
-        ),
-    ],
-    "minpool2d": [
-        (
-            "min_unpool_routing",
-            "X",
-            "dL/dX = min-unpool(dL/dO): each window's dL/dO goes to its minimal cell(s) by the"
-            " tie rule (first: the first in row-major order gets all of it; all: every tied cell"
-            " gets all of it; split: the tied cells share it equally); padded cells never win;"
-            " overlapping windows add",
-            extreme_unpool_form,
-        ),
-    ],
-    "avgpool2d": [
-        (
-            "even_spreading",
-            "X",
-            "dL/dX = each window's dL/dO divided by its divisor (kh*kw with count_include_pad,"
-            " else its real cells) and added to every real cell of the window; overlapping"
-            " windows add",
-            avg_spread_form,
-        ),
-    ],
-}
+
+@dataclass(frozen=True)
+class LayerIdentities:
+    """What a layer type's ``layers/<kind>/identities.py`` gives (its ``TABLE`` value).
+
+    Attributes
+    ----------
+    rules : tuple of IdentityRule
+        ``(key, tensor, statement, builder of the operator form)`` per identity, in the order
+        :func:`verify` reports them.
+    extreme : callable, optional
+        For an extreme pool, the extreme its unpooling routes to (``Max``, ``Min``).
+    """
+
+    rules: tuple[IdentityRule, ...] = ()
+    extreme: Callable[..., Basic] | None = None
+
 
 #: Identity key -> how to prove its form equal to the derived gradient, where comparing the
 #: expressions term by term (:func:`equal_entries`) cannot: the routing identities are equal
@@ -532,7 +516,8 @@ def equal_entries(left: np.ndarray, right: np.ndarray) -> bool:
 def verify(derivation: Derivation) -> list[Identity]:
     """Build every identity of the layer's type and prove it against the derived gradients."""
     results = []
-    for key, tensor, statement, build in IDENTITIES.get(derivation.spec.type, []):
+    found = layers.table("identities").get(derivation.spec.type)
+    for key, tensor, statement, build in found.rules if found else ():
         if tensor not in derivation.grads:
             continue  # e.g. the bias identity of a layer without bias
         form = build(derivation)

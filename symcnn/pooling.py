@@ -1,4 +1,4 @@
-"""Pooling rules (max, min, average) for the derivation table.
+"""The symbolic pooling machinery the pool rules (``symcnn/layers/pool/rule.py``) are built from.
 
 A pooling window is the list of the *real* input cells it covers, in row-major window order:
 padded cells are simply not in it, so they never win a max or a min and never count in a sum.
@@ -12,9 +12,13 @@ padded cells are simply not in it, so they never win a max or a min and never co
   ``count_include_pad`` (PyTorch's default) or the number of real cells; it is a polynomial, so its
   partials come from :func:`symcnn.rules.polynomial_partials`.
 
+This module names no layer type: the pool kind's rule module pairs each type with its extreme
+(:data:`MAXIMUM`, :data:`MINIMUM`) or its average.
+
 >>> from symcnn.layers.pool.spec import MaxPool2d
 >>> from symcnn.tensors import Tensors
 >>> spec = MaxPool2d(input_shape=(1, 1, 1, 2), kernel=(1, 2))
+>>> from symcnn.layers.pool.rule import maxpool2d_entries
 >>> entry = next(maxpool2d_entries(spec, Tensors.for_layer(spec)))
 >>> entry.expr
 Max(x_0_0_0_0, x_0_0_0_1)
@@ -45,38 +49,44 @@ from sympy import (
     Ne,
     Or,
     Piecewise,
-    Rational,
     S,
     Symbol,
 )
 from sympy.functions.elementary.piecewise import ExprCondPair
 
-from . import canonical
-from .layers.pool.spec import AvgPool2d, ExtremePool2d, Pool2d
-from .rules import Entry, polynomial_partials
+from .rules import Entry
+from .spec import Layer
 from .tensors import Tensors
 
 # -- windows ------------------------------------------------------------------------------------
 
 
-def window_cells(spec: Pool2d, i: int, j: int) -> list[tuple[int, int]]:
+def real_window_cells(spec: Layer, i: int, j: int) -> list[tuple[int, int]]:
     """The real input cells ``(row, col)`` of output window ``(i, j)``, in row-major order.
 
+    Padded cells are not in the list. (:func:`symcnn.codegen.pools.window_cells` is another
+    thing: the links of every window of a derivation.)
+
     >>> from symcnn.layers.pool.spec import AvgPool2d
-    >>> window_cells(AvgPool2d(input_shape=(3, 3), kernel=(2, 2), padding=(1, 1)), 0, 0)
+    >>> real_window_cells(AvgPool2d(input_shape=(3, 3), kernel=(2, 2), padding=(1, 1)), 0, 0)
     [(0, 0)]
     """
     _, _, height, width = spec.input_shape
-    (kh, kw), (sh, sw), (ph, pw) = spec.kernel, spec.stride, spec.padding
+    window = spec.window
+    (kh, kw), (sh, sw), (ph, pw) = window.kernel, window.stride, window.padding
     rows = [r for r in range(i * sh - ph, i * sh - ph + kh) if 0 <= r < height]
     cols = [c for c in range(j * sw - pw, j * sw - pw + kw) if 0 <= c < width]
     return [(r, c) for r in rows for c in cols]
 
 
-def _windows(spec: Pool2d, tensors: Tensors) -> Iterator[tuple[tuple[int, ...], list[Symbol]]]:
+#: The name the checker and the tests import (kept: it is the same function).
+window_cells = real_window_cells
+
+
+def windows(spec: Layer, tensors: Tensors) -> Iterator[tuple[tuple[int, ...], list[Symbol]]]:
     """Every output index with the symbols of its window's real cells, in row-major order."""
     for n, c, i, j in itertools.product(*(range(size) for size in spec.output_shape)):
-        cells = window_cells(spec, i, j)
+        cells = real_window_cells(spec, i, j)
         yield (n, c, i, j), [tensors.X[n, c, row, col] for row, col in cells]
 
 
@@ -132,22 +142,15 @@ TIE_RULES: dict[str, Callable[[Sequence[Symbol], int, Extreme], Basic]] = {
 }
 
 
-def _extreme_entries(spec: ExtremePool2d, tensors: Tensors, extreme: Extreme) -> Iterator[Entry]:
-    for index, window in _windows(spec, tensors):
+def extreme_entries(spec: Layer, tensors: Tensors, extreme: Extreme) -> Iterator[Entry]:
+    """``O = extreme(real cells of the window)`` per output entry; partials by ``spec.ties``."""
+    for index, window in windows(spec, tensors):
         # Max(...) of distinct plain symbols evaluates to itself; skip the pairwise search.
         expr = extreme.function(*window, evaluate=False)
-        partials = tuple((x, _partial(spec.ties, extreme, window, i)) for i, x in enumerate(window))
+        partials = tuple(
+            (x, extreme_partial(spec.ties, extreme, window, i)) for i, x in enumerate(window)
+        )
         yield Entry(index, expr, partials)
-
-
-def maxpool2d_entries(spec: ExtremePool2d, tensors: Tensors) -> Iterator[Entry]:
-    """``O[n,c,i,j] = Max(real cells of window (i, j))``; partials by the tie rule."""
-    return _extreme_entries(spec, tensors, MAXIMUM)
-
-
-def minpool2d_entries(spec: ExtremePool2d, tensors: Tensors) -> Iterator[Entry]:
-    """``O[n,c,i,j] = Min(real cells of window (i, j))``; partials by the tie rule."""
-    return _extreme_entries(spec, tensors, MINIMUM)
 
 
 # -- building the partials fast -----------------------------------------------------------------
@@ -162,7 +165,7 @@ def minpool2d_entries(spec: ExtremePool2d, tensors: Tensors) -> Iterator[Entry]:
 # tests/test_pooling.py holds the result equal to SymPy's own evaluated construction.
 
 
-def _partial(ties: str, extreme: Extreme, window: Sequence[Symbol], i: int) -> Basic:
+def extreme_partial(ties: str, extreme: Extreme, window: Sequence[Symbol], i: int) -> Basic:
     """The local partial of the window's extreme with respect to ``window[i]``."""
     names = [x.name for x in window]
     ranks = tuple(sorted(names).index(name) for name in names)
@@ -231,29 +234,4 @@ _REBUILD: dict[type, Callable[[type, tuple[Basic, ...]], Basic]] = {
     ExprCondPair: _as_is,
     Piecewise: _as_is,
     **{relation: _as_is for relation in (Eq, Ne, Gt, Ge, Lt, Le)},
-}
-
-
-# -- average ------------------------------------------------------------------------------------
-
-
-def avgpool2d_entries(spec: AvgPool2d, tensors: Tensors) -> Iterator[Entry]:
-    """``O[n,c,i,j] = (sum of the real cells of window (i, j)) / divisor``.
-
-    The divisor is ``kh*kw`` with ``count_include_pad`` (padded cells count as zeros), else the
-    number of real cells in the window.
-    """
-    whole_window = spec.kernel[0] * spec.kernel[1]
-    for index, window in _windows(spec, tensors):
-        divisor = whole_window if spec.count_include_pad else len(window)
-        weight = Rational(1, divisor)
-        expr = canonical.total(canonical.product((weight, x)) for x in window)
-        yield Entry(index, expr, polynomial_partials(expr))
-
-
-#: Layer type -> its forward rule (merged into ``derive.RULES``).
-RULES: dict[str, Callable[..., Iterator[Entry]]] = {
-    "maxpool2d": maxpool2d_entries,
-    "minpool2d": minpool2d_entries,
-    "avgpool2d": avgpool2d_entries,
 }

@@ -1,23 +1,21 @@
-"""Forward rules: how each layer builds its output entries and their local derivatives.
+"""Forward rules: what every layer's rule builds, and the helpers the rules share.
 
 A rule is a function ``rule(spec, tensors)`` that yields one :class:`Entry` per output entry:
 the exact expression of that entry and its local partial derivatives ``dO/ds`` for every
 symbol ``s`` it depends on. The derivation (``derive.py``) is the same for every layer: it
-multiplies each local partial by the upstream gradient and accumulates. A new layer is one more
-entry in ``derive.RULES``, not another branch.
+multiplies each local partial by the upstream gradient and accumulates. Each layer kind
+defines its rules in ``symcnn/layers/<kind>/rule.py`` (``TABLE``: layer type -> rule), which
+``derive`` loads through :func:`symcnn.layers.table`; a new layer is one more such module, not
+another branch. This module names no layer.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sympy import Basic, Integer, Mul, S, Symbol
+from sympy import Basic, Integer, Mul, Symbol
 
 from . import canonical
-from .layers.conv2d.spec import Conv2d
-from .tensors import Tensors
 
 
 @dataclass(frozen=True)
@@ -72,7 +70,7 @@ def _terms(expr: Basic) -> tuple[Basic, ...]:
     return expr.args if expr.is_Add else (expr,)
 
 
-def _window_taps(
+def window_taps(
     size: int, out_size: int, kernel: int, stride: int, padding: int, dilation: int
 ) -> list[tuple[slice, slice] | None]:
     """Along one axis, per output position: (its taps on real cells, the cells they read).
@@ -81,7 +79,7 @@ def _window_taps(
     the taps landing inside the input are consecutive, so both are slices. None when every
     tap lands on the padding.
 
-    >>> _window_taps(size=3, out_size=4, kernel=2, stride=1, padding=1, dilation=1)[0]
+    >>> window_taps(size=3, out_size=4, kernel=2, stride=1, padding=1, dilation=1)[0]
     (slice(1, 2, None), slice(0, 1, 1))
     """
     windows: list[tuple[slice, slice] | None] = []
@@ -95,43 +93,3 @@ def _window_taps(
         cells = slice(start + first * dilation, start + last * dilation + 1, dilation)
         windows.append((slice(first, last + 1), cells))
     return windows
-
-
-def conv2d_entries(spec: Conv2d, tensors: Tensors) -> Iterator[Entry]:
-    """``O[n,k,i,j] = b[k] + sum_{c,p,q} X[n, c', i*S - P + p*D, j*S - P + q*D] * W[k,c,p,q]``.
-
-    ``c'`` runs over the input channels of output channel ``k``'s group; taps that fall on the
-    zero padding contribute nothing and are left out. The window of an entry is two slices of
-    the symbol arrays (its real cells of X, the taps of W that read them), paired up entry by
-    entry. Distinct taps read distinct input cells, so every symbol occurs in one term of an
-    entry and the partials are read off the pairs (``d(x*w)/dx = w``), not recovered from the
-    sum.
-    """
-    _, in_per_group, _, _ = spec.weight_shape
-    out_per_group = spec.out_channels // spec.groups
-    rows, cols = (
-        _window_taps(*axis)
-        for axis in zip(
-            spec.input_shape[2:],
-            spec.output_shape[2:],
-            spec.kernel,
-            spec.stride,
-            spec.padding,
-            spec.dilation,
-            strict=True,
-        )
-    )
-    for n, k, i, j in itertools.product(*(range(size) for size in spec.output_shape)):
-        cells, taps = [], []  # X and W symbols, paired in order
-        if rows[i] is not None and cols[j] is not None:
-            (row_taps, row_cells), (col_taps, col_cells) = rows[i], cols[j]
-            first_channel = (k // out_per_group) * in_per_group
-            channels = slice(first_channel, first_channel + in_per_group)
-            cells = tensors.X[n, channels, row_cells, col_cells].ravel().tolist()
-            taps = tensors.W[k, :, row_taps, col_taps].ravel().tolist()
-        pairs = list(zip(cells, taps, strict=True))
-        partials = pairs + list(zip(taps, cells, strict=True))  # dO/dx = w, dO/dw = x
-        if spec.bias:
-            pairs.append((tensors.B[k], S.One))
-            partials.append((tensors.B[k], S.One))  # dO/db = 1
-        yield Entry((n, k, i, j), canonical.sum_of_products(pairs), tuple(partials))

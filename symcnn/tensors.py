@@ -2,6 +2,15 @@
 
 ``x_n_c_h_w`` (input), ``w_k_c_p_q`` (weight), ``b_k`` (bias) and ``g_n_k_i_j`` (the upstream
 gradient dL/dO). The arrays are NumPy object arrays so that slicing reads like the math.
+
+A network holds several layers, and two conv layers must not share ``w_0_0_0_0``: a layer's
+tensors can be given a *namespace*, a letter then letters or digits (``l0``, ``conv2``), that
+prefixes every name with one underscore: ``l0_x_0_0_1_1``, ``l0_w_0_0_0_0``, ``l0_b_0``,
+``l0_g_0_0_0_0``. The empty namespace (the default) gives the contract's names exactly. Names
+stay plain identifiers, so ``sympy.sympify`` reads them back as the same symbols, and the
+namespace has no underscore, so a name parses one way only (:func:`parse_symbol`). Within one
+namespace the names sort as the contract's do (a common prefix), so every canonical order SymPy
+chooses, and every printed expression, is the same up to the prefix.
 """
 
 from __future__ import annotations
@@ -17,7 +26,21 @@ from .spec import Layer
 
 #: Tensor name -> the prefix of its symbols in the contract.
 PREFIXES = {"X": "x", "W": "w", "B": "b", "G": "g"}
-_SYMBOL_NAME = re.compile(r"^([xwbg])((?:_\d+)+)$")
+_TENSORS = {prefix: tensor for tensor, prefix in PREFIXES.items()}
+_NAMESPACE = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+_SYMBOL_NAME = re.compile(r"^(?:([A-Za-z][A-Za-z0-9]*)_)?([xwbg])((?:_\d+)+)$")
+
+
+def _prefixed(prefix: str, namespace: str) -> str:
+    """The name of a tensor's symbols before their indices: ``x``, or ``l0_x`` in ``l0``."""
+    if not namespace:
+        return prefix
+    if not isinstance(namespace, str) or not _NAMESPACE.match(namespace):
+        raise ValueError(
+            f"namespace={namespace!r} is not valid: expected a letter then letters or digits"
+            " (such as 'l0'), or '' for the contract's names"
+        )
+    return f"{namespace}_{prefix}"
 
 
 def symbol_array(prefix: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -31,14 +54,40 @@ def symbol_array(prefix: str, shape: tuple[int, ...]) -> np.ndarray:
 def parse_symbol(symbol: Symbol) -> tuple[str, tuple[int, ...]] | None:
     """``x_0_1_2_3`` -> ``("X", (0, 1, 2, 3))``; None for a symbol of no tensor.
 
+    A namespaced name parses to the same pair (``l0_w_1_0_2_2`` -> ``("W", (1, 0, 2, 2))``);
+    :func:`symbol_namespace` tells the namespace.
+
     >>> parse_symbol(Symbol("w_1_0_2_2"))
     ('W', (1, 0, 2, 2))
+    >>> parse_symbol(Symbol("l0_g_0_0_1_1"))
+    ('G', (0, 0, 1, 1))
     """
     match = _SYMBOL_NAME.match(symbol.name)
     if not match:
         return None
-    tensor = {v: k for k, v in PREFIXES.items()}[match.group(1)]
-    return tensor, tuple(int(i) for i in match.group(2)[1:].split("_"))
+    return _TENSORS[match.group(2)], tuple(int(i) for i in match.group(3)[1:].split("_"))
+
+
+def symbol_namespace(symbol: Symbol) -> str | None:
+    """The namespace of a tensor's symbol: ``""`` for the contract's names, None for no tensor's.
+
+    >>> symbol_namespace(Symbol("l0_x_0_0_1_1")), symbol_namespace(Symbol("x_0_0_1_1"))
+    ('l0', '')
+    """
+    match = _SYMBOL_NAME.match(symbol.name)
+    if not match:
+        return None
+    return match.group(1) or ""
+
+
+def is_upstream(symbol: Symbol) -> bool:
+    """True for an entry of the upstream gradient G (``g_...``, in any namespace).
+
+    >>> is_upstream(Symbol("g_0_0_0_0")), is_upstream(Symbol("l1_g_0_0")), is_upstream(Symbol("g"))
+    (True, True, False)
+    """
+    parsed = parse_symbol(symbol)
+    return parsed is not None and parsed[0] == "G"
 
 
 @dataclass(frozen=True)
@@ -50,11 +99,51 @@ class Tensors:
     W: np.ndarray | None = None
     B: np.ndarray | None = None
 
+    @property
+    def namespace(self) -> str:
+        """The prefix of every symbol's name ("" for the contract's names), read off X.
+
+        Not a field: the fields are the arrays (callers iterate ``vars(tensors)``).
+        """
+        return symbol_namespace(self.X.flat[0]) or ""
+
     @classmethod
-    def for_layer(cls, spec: Layer) -> Tensors:
+    def for_layer(cls, spec: Layer, namespace: str = "") -> Tensors:
+        """The symbols of ``spec``'s tensors, named by the contract within ``namespace``.
+
+        Parameters
+        ----------
+        spec : Layer
+            The layer; its ``parameters()`` say which tensors it has and their shapes.
+        namespace : str
+            ``""`` for the contract's names (``x_n_c_h_w``, ...), or a letter then letters or
+            digits (``"l0"``) that prefixes every name (``l0_x_n_c_h_w``), so that the layers
+            of one network never share a symbol.
+
+        Returns
+        -------
+        Tensors
+            X and G, and W and B when the layer has them.
+
+        Raises
+        ------
+        ValueError
+            A namespace that is not a letter then letters or digits.
+
+        Examples
+        --------
+        >>> from symcnn.layers.conv2d.spec import Conv2d
+        >>> spec = Conv2d(input_shape=(2, 2), kernel=1)
+        >>> Tensors.for_layer(spec, namespace="l0").W[0, 0, 0, 0]
+        l0_w_0_0_0_0
+        """
         shapes = spec.parameters()
-        arrays = {name: symbol_array(PREFIXES[name], shape) for name, shape in shapes.items()}
-        return cls(G=symbol_array("g", spec.output_shape), **arrays)
+        arrays = {
+            name: symbol_array(_prefixed(PREFIXES[name], namespace), shape)
+            for name, shape in shapes.items()
+        }
+        upstream = symbol_array(_prefixed(PREFIXES["G"], namespace), spec.output_shape)
+        return cls(G=upstream, **arrays)
 
     def parameters(self) -> dict[str, np.ndarray]:
         """The tensors the loss is differentiated with respect to, in the contract's order."""

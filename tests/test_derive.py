@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 import itertools
@@ -23,16 +24,18 @@ import re
 import sys
 from fractions import Fraction
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
 from conv_grid import CONV_GRID, spec_id
 from sympy import Add, Integer, Rational, S, Symbol, diff, expand, srepr, sympify
 
-from symcnn import runtime
+from symcnn import layers, runtime
 from symcnn.cli import main
-from symcnn.derive import DEFAULT_TERM_LIMIT, derive
+from symcnn.derive import DEFAULT_TERM_LIMIT, RULES, derive
 from symcnn.layers.conv2d.spec import Conv2d
+from symcnn.spec import Layer
 
 derive_module = importlib.import_module("symcnn.derive")  # the package re-exports the function
 
@@ -508,3 +511,23 @@ def test_the_benchmarks_naive_baseline_agrees_and_its_report_renders(monkeypatch
 def test_derive_refuses_what_is_not_a_spec_with_value_error(spec):
     with pytest.raises(ValueError, match=r"is not valid: expected a layer spec such as"):
         derive(spec)
+
+
+def test_a_layer_type_without_a_rule_is_refused_by_the_registry():
+    """derive reaches the rules through the registry: a type no kind defines is named."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Ruleless(Layer):
+        type: ClassVar[str] = "ruleless"
+
+        @property
+        def output_shape(self):
+            return self.input_shape
+
+    with pytest.raises(ValueError, match="a derivation is not available for ruleless: it is for"):
+        derive(Ruleless(input_shape=(1, 1, 2, 2)))
+
+
+def test_the_rules_are_the_kinds_tables():
+    assert layers.table("rule") == RULES
+    assert set(RULES) == set(layers.layer_types())

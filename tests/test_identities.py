@@ -9,9 +9,10 @@ import pytest
 from conv_grid import CONV_GRID, spec_id
 from sympy import Integer, S, Symbol, symbols
 
+from symcnn import layers
 from symcnn.derive import derive
 from symcnn.identities import (
-    IDENTITIES,
+    LayerIdentities,
     correlate,
     crop,
     dilate,
@@ -116,7 +117,9 @@ def test_stride_two_needs_the_upstream_dilated():
 def test_identities_hold_on_the_grid(spec):
     results = verify(derive(spec))
     expected_keys = [
-        key for key, tensor, _, _ in IDENTITIES["conv2d"] if spec.bias or tensor != "B"
+        key
+        for key, tensor, _, _ in layers.table("identities")[spec.type].rules
+        if spec.bias or tensor != "B"
     ]
     assert [r.key for r in results] == expected_keys
     for result in results:
@@ -136,7 +139,7 @@ def test_verify_detects_a_wrong_identity(monkeypatch):
 
 
 def test_verify_of_a_layer_without_identities_is_empty(monkeypatch):
-    monkeypatch.setitem(IDENTITIES, "conv2d", [])
+    monkeypatch.setitem(layers.table("identities"), "conv2d", LayerIdentities())
     assert verify(derive(Conv2d(input_shape=(2, 2), kernel=1))) == []
 
 
@@ -147,3 +150,10 @@ def test_identity_forms_scale_with_the_mean():
     bias = next(r for r in results if r.key == "bias_sum")
     g = [Symbol(f"g_{n}_0_{i}_{j}") for n in range(2) for i in range(2) for j in range(2)]
     assert (bias.form[0] - sum(g, Integer(0)) / 2).expand() == 0
+
+
+def test_every_layer_type_has_identities_and_a_type_without_is_named():
+    assert set(layers.table("identities")) == set(layers.layer_types())
+    spec = Conv2d(input_shape=(2, 2), kernel=1)
+    with pytest.raises(ValueError, match="an unpooling to the extreme is not available for"):
+        identities_module.extreme_unpool_form(derive(spec))  # conv2d has no extreme

@@ -8,8 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sympy import Integer, Mul, Rational, cos, exp, sin, symbols
 
+from symcnn.layers.conv2d.rule import conv2d_entries
 from symcnn.layers.conv2d.spec import Conv2d
-from symcnn.rules import conv2d_entries, polynomial_partials
+from symcnn.rules import polynomial_partials
 from symcnn.tensors import Tensors
 
 x, y, z, w = symbols("x y z w")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import doctest
+import importlib
 import itertools
 import re
 import subprocess
@@ -23,7 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symcnn import runtime
+from symcnn import layers, runtime, runtime_base
 from symcnn.layers import layer_types
 from symcnn.layers.conv2d.spec import Conv2d
 from symcnn.layers.pool.spec import AvgPool2d, MaxPool2d, MinPool2d
@@ -632,7 +633,15 @@ def spec_arrays(spec, rng, make):
 
 
 def test_every_layer_type_has_a_runtime():
-    assert set(runtime.RUNTIMES) == set(layer_types())
+    assert set(layers.table("runtime")) == set(layer_types())
+    assert all(isinstance(r, runtime.LayerRuntime) for r in layers.table("runtime").values())
+
+
+def test_a_layer_type_without_a_runtime_is_refused_naming_the_known_ones(monkeypatch):
+    spec = AvgPool2d(input_shape=(2, 2), kernel=2)
+    monkeypatch.delitem(layers.table("runtime"), spec.type)
+    with pytest.raises(ValueError, match="the runtime is not available for avgpool2d: it is for"):
+        runtime.forward(spec, np.zeros(spec.input_shape))
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.type)
@@ -815,19 +824,54 @@ def test_bad_arrays_raise_value_errors_naming_argument_and_shapes(call, message)
 
 # -- the module itself --------------------------------------------------------------------------
 
-RUNTIME_PATH = Path(runtime.__file__)
+PACKAGE_PATH = Path(runtime.__file__).parent
+
+#: The runtime's own modules: the public face, the shared base and each kind's runtime.
+RUNTIME_MODULES = [
+    runtime,
+    runtime_base,
+    *(importlib.import_module(f"symcnn.layers.{kind}.runtime") for kind in layers.KINDS),
+]
 
 
-def test_runtime_imports_only_numpy_and_the_specs():
-    tree = ast.parse(RUNTIME_PATH.read_text())
+def _imports(module) -> set[str]:
+    """Every module ``module`` imports, absolute (relative imports resolved against it)."""
+    tree = ast.parse(Path(module.__file__).read_text())
+    package = module.__name__.rpartition(".")[0].split(".")
     imported = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             imported.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            imported.add("." * node.level + (node.module or ""))
-    specs = {".spec", ".layers.conv2d.spec", ".layers.pool.spec"}  # until the runtime moves
-    assert imported <= {"__future__", "collections.abc", "typing", "numpy", *specs}
+            base = package[: len(package) - node.level + 1] if node.level else []
+            if node.module:
+                imported.add(".".join([*base, node.module]))
+            else:  # ``from . import layers``: the names are modules
+                imported.update(".".join([*base, alias.name]) for alias in node.names)
+    return imported
+
+
+def _is_spec_or_runtime(name: str) -> bool:
+    """The spec group (the spec base, the registry, the kinds' specs) or a runtime module."""
+    if name in ("symcnn.spec", "symcnn.layers", "symcnn.runtime", "symcnn.runtime_base"):
+        return True
+    parts = name.split(".")
+    return parts[:2] == ["symcnn", "layers"] and len(parts) == 4 and parts[3] in ("spec", "runtime")
+
+
+@pytest.mark.parametrize("module", RUNTIME_MODULES, ids=lambda module: module.__name__)
+def test_runtime_imports_only_numpy_and_the_specs(module):
+    imported = _imports(module)
+    own = {name for name in imported if name.startswith("symcnn")}
+    assert all(_is_spec_or_runtime(name) for name in own), sorted(own)
+    standard = {"__future__", "collections.abc", "dataclasses", "functools", "typing"}
+    assert imported - own <= {*standard, "numpy"}
+
+
+def test_the_kind_runtimes_never_import_the_public_face():
+    """symcnn.runtime re-exports the kinds' functions: the edge goes one way only."""
+    for module in RUNTIME_MODULES[1:]:
+        assert "symcnn.runtime" not in _imports(module), module.__name__
 
 
 def test_runtime_works_without_sympy_installed():
@@ -837,7 +881,7 @@ def test_runtime_works_without_sympy_installed():
 import sys, types
 sys.modules["sympy"] = None
 package = types.ModuleType("symcnn")
-package.__path__ = [{str(RUNTIME_PATH.parent)!r}]
+package.__path__ = [{str(PACKAGE_PATH)!r}]
 sys.modules["symcnn"] = package
 import numpy as np
 from symcnn import runtime
@@ -854,6 +898,10 @@ print("ok")
 
 
 def test_doctests():
-    failures, tried = doctest.testmod(runtime, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert tried > 10
-    assert failures == 0
+    """The examples of the public face, the base and every kind's runtime all run."""
+    total = 0
+    for module in RUNTIME_MODULES:
+        failures, tried = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert failures == 0, module.__name__
+        total += tried
+    assert total > 10
