@@ -13,7 +13,8 @@ The layers, lowest first (a module may import its own layer or a lower one, neve
 4. the entry points: the package's ``__init__`` (the public API), ``cli`` and ``__main__``; nothing
    but ``__main__`` imports ``cli``.
 
-A layer kind's module ``symcnn/layers/<kind>/<concern>.py`` counts in its concern's layer. The
+A layer kind's module ``symcnn/layers/<kind>/<concern>.py`` (or ``<concern>_<part>.py``) counts in
+its concern's layer. The
 static test parses every module (nothing is imported) and checks every import edge, the lazy
 ones inside functions included. The fresh-interpreter tests import a layer's modules alone and
 read ``sys.modules``; they also load the registry's tables of that layer's concerns, so that a
@@ -85,7 +86,8 @@ def layer_of(name: str) -> str:
     """The layer of the module ``name`` (``symcnn.x.y``); a KeyError for one with no place."""
     parts = name.split(".")[1:]
     if parts[:1] == ["layers"] and len(parts) >= 3:
-        return CONCERNS[parts[2]]  # symcnn.layers.<kind>.<concern>[.more]
+        # symcnn.layers.<kind>.<concern>[_part][.more]: a concern may span several modules
+        return CONCERNS[parts[2].split("_")[0]]
     if parts[:1] == ["layers"] and len(parts) == 2:
         return SPEC  # a kind's folder (its __init__)
     top = parts[0] if parts else ""
