@@ -86,7 +86,8 @@ class Switch:
 INPUT = Option(
     "--input",
     "input_shape",
-    "input shape NxCxHxW, or HxW for 1x1xHxW (required)",
+    "input shape NxCxHxW (required); a layer with a window reads HxW as 1x1xHxW, an"
+    " elementwise one as N samples of F features",
     dims("input", (2, 4)),
     metavar="SHAPE",
 )

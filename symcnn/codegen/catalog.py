@@ -11,113 +11,21 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
-from ..layers.conv2d.spec import Conv2d
-from ..layers.pool.spec import AvgPool2d, MaxPool2d, MinPool2d
-from ..spec import Layer
+from .. import layers
 from .files import is_generated, write_generated
 from .generate import generate
+from .kinds import CatalogModule
 from .structure import prove
 
 #: The folder the catalog lives in, relative to the checkout (and the name in headers).
 DIRECTORY = "generated"
 
 
-@dataclass(frozen=True)
-class CatalogModule:
-    """One catalog module: the layer, its dtypes and the strategy its kernels use (each dtype
-    is one generated file)."""
-
-    spec: Layer
-    strategy: str
-    dtypes: tuple[str, ...] = ("float64",)
-    why: str = ""
-
-
-#: The catalog, in the order the docs list it.
-CATALOG: tuple[CatalogModule, ...] = (
-    CatalogModule(
-        Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2)),
-        "unrolled",
-        why="the notes' example: 3x3 input, 2x2 kernel, stride 1",
-    ),
-    CatalogModule(
-        Conv2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), stride=(2, 2)),
-        "unrolled",
-        why="the notes' stride-2 case: 4x4 input, 2x2 kernel",
-    ),
-    CatalogModule(
-        Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2), padding=(1, 1)),
-        "unrolled",
-        why="the notes' example with padding 1",
-    ),
-    CatalogModule(
-        Conv2d(input_shape=(64, 1, 28, 28), out_channels=6, kernel=(5, 5)),
-        "gemm",
-        ("float32", "float64"),
-        why="LeNet-5 C1 at batch 64",
-    ),
-    CatalogModule(
-        Conv2d(input_shape=(64, 6, 12, 12), out_channels=16, kernel=(5, 5)),
-        "gemm",
-        ("float32", "float64"),
-        why="LeNet-5 C3 at batch 64",
-    ),
-    CatalogModule(
-        Conv2d(input_shape=(64, 16, 16, 16), out_channels=32, kernel=(3, 3), stride=2, padding=1),
-        "gemm",
-        ("float32", "float64"),
-        why="3x3 stride-2 padded conv, 16 -> 32 channels",
-    ),
-    CatalogModule(
-        MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2)),
-        "unrolled",
-        why="the notes' pooling example: 4x4 input, 2x2 window, stride 2 (ties: first, PyTorch)",
-    ),
-    CatalogModule(
-        MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), ties="split"),
-        "unrolled",
-        why="the notes' pooling example with tied maxima sharing the gradient",
-    ),
-    CatalogModule(
-        MaxPool2d(input_shape=(64, 6, 24, 24), kernel=(2, 2)),
-        "taps",
-        ("float32", "float64"),
-        why="LeNet-5 S2 (as max pooling) at batch 64",
-    ),
-    CatalogModule(
-        MaxPool2d(input_shape=(64, 16, 8, 8), kernel=(2, 2)),
-        "taps",
-        ("float32", "float64"),
-        why="LeNet-5 S4 (as max pooling) at batch 64",
-    ),
-    CatalogModule(
-        AvgPool2d(input_shape=(64, 16, 16, 16), kernel=(3, 3), stride=2, padding=1),
-        "separable",
-        ("float32", "float64"),
-        why="3x3 stride-2 overlapping average pool, padding 1 counted (PyTorch's default)",
-    ),
-    CatalogModule(
-        AvgPool2d(
-            input_shape=(64, 16, 16, 16),
-            kernel=(3, 3),
-            stride=2,
-            padding=1,
-            count_include_pad=False,
-        ),
-        "separable",
-        ("float32", "float64"),
-        why="the same, dividing by the real cells only: divisors vary near the border",
-    ),
-    CatalogModule(
-        MinPool2d(input_shape=(64, 16, 12, 12), kernel=(3, 3), stride=1, padding=1, ties="all"),
-        "taps",
-        ("float32", "float64"),
-        why="3x3 stride-1 min pool (an erosion), every tied minimum receiving (the notes' mask)",
-    ),
-)
+#: The catalog, in the order the docs list it: each kind's ``CATALOG`` (in its
+#: ``layers/<kind>/codegen.py``), in the registry's order.
+CATALOG: tuple[CatalogModule, ...] = layers.collect("codegen", "CATALOG")
 
 
 def entries() -> Iterable[tuple[CatalogModule, str]]:

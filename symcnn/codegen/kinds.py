@@ -106,3 +106,14 @@ class KindCodegen:
     backward_arguments: tuple[str, ...]
     unrolled_terms: Callable[[Structure], int] | None = None
     own_strategies: tuple[Strategy, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class CatalogModule:
+    """One catalog module: the layer, its dtypes and the strategy its kernels use (each dtype
+    is one generated file)."""
+
+    spec: Layer
+    strategy: str
+    dtypes: tuple[str, ...] = ("float64",)
+    why: str = ""

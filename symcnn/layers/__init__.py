@@ -34,18 +34,40 @@ def table(concern: str) -> dict[str, Any]:
     """Every layer type's entry for ``concern``, merged from the kinds that have the module."""
     merged: dict[str, Any] = {}
     for kind in KINDS:
-        name = f"{__name__}.{kind}.{concern}"
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name != name:  # the module exists but an import inside it failed
-                raise
+        module = _concern_module(kind, concern)
+        if module is None:
             continue
         for layer_type, value in module.TABLE.items():
             if layer_type in merged:
                 raise RuntimeError(f"two kinds define {concern} for {layer_type!r}")
             merged[layer_type] = value
     return merged
+
+
+@functools.cache
+def collect(concern: str, name: str) -> tuple[Any, ...]:
+    """The ``name`` tuples of every kind's ``concern`` module, joined in the order of KINDS.
+
+    A kind's own examples live beside its rules this way (the code generator's catalog, the
+    gallery's pages): a kind without the module or the name adds nothing.
+    """
+    joined: list[Any] = []
+    for kind in KINDS:
+        module = _concern_module(kind, concern)
+        if module is not None:
+            joined.extend(getattr(module, name, ()))
+    return tuple(joined)
+
+
+def _concern_module(kind: str, concern: str):
+    """``symcnn.layers.<kind>.<concern>``, or None when the kind has no such module."""
+    name = f"{__name__}.{kind}.{concern}"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name != name:  # the module exists but an import inside it failed
+            raise
+        return None
 
 
 def entry(concern: str, layer_type: str, what: str | None = None) -> Any:

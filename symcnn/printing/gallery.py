@@ -16,87 +16,20 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from ..derive import RULES, derive
-from ..layers.conv2d.spec import Conv2d
-from ..layers.pool.spec import AvgPool2d, MaxPool2d, MinPool2d
-from ..spec import Layer
-from .notes import Notes, describe, notes
+from .. import layers
+from .kind import Example
+from .notes import describe
 from .pdf import compile_pdf
 
 #: The checkout's gallery folder.
 GALLERY = Path(__file__).resolve().parents[2] / "docs" / "gallery"
 
 
-@dataclass(frozen=True)
-class Example:
-    """One gallery page: a file name, a heading, the layer and the notation it is printed in."""
-
-    slug: str
-    title: str
-    spec: Layer
-    notation: dict[str, Any] = field(default_factory=dict)
-
-    def notes(self) -> Notes:
-        return notes(derive(self.spec), **self.notation)
-
-
-#: Every example of the gallery, in the order of its index page.
-EXAMPLES: tuple[Example, ...] = (
-    Example(
-        "conv2d-3x3-k2x2",
-        "The notes' example: a 3×3 input and a 2×2 kernel, stride 1",
-        Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2)),
-        {"letters": "XFO"},
-    ),
-    Example(
-        "conv2d-3x3-k2x2-s2",
-        "The same at stride 2: rows and columns no window reaches",
-        Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2), stride=(2, 2)),
-        {"letters": "xwo"},
-    ),
-    Example(
-        "conv2d-3x3-k2x2-s2-p1",
-        "Stride 2 with padding 1: dilation, then cropping",
-        Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2), stride=(2, 2), padding=(1, 1)),
-    ),
-    Example(
-        "conv2d-2ch-3x3-k2x2",
-        "Two input channels: the channel sum",
-        Conv2d(input_shape=(1, 2, 3, 3), kernel=(2, 2)),
-    ),
-    Example(
-        "conv2d-batch2-3x3-k2x2-mean",
-        "A batch of two with the mean loss: the batch sum and 1/N",
-        Conv2d(input_shape=(2, 1, 3, 3), kernel=(2, 2), reduction="mean", bias=False),
-    ),
-    Example(
-        "maxpool2d-4x4-k2x2-first",
-        "Max pooling with a tie, ties=first (PyTorch's rule)",
-        MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), ties="first"),
-    ),
-    Example(
-        "maxpool2d-4x4-k2x2-split",
-        "Max pooling with a tie, ties=split (tied entries share)",
-        MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), ties="split"),
-    ),
-    Example(
-        "minpool2d-4x4-k2x2-all",
-        "Min pooling with a tie, ties=all (the equality mask)",
-        MinPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), ties="all"),
-    ),
-    Example(
-        "avgpool2d-3x3-k2x2-s1",
-        "Average pooling with overlapping windows: even spreading adds up",
-        AvgPool2d(input_shape=(1, 1, 3, 3), kernel=(2, 2), stride=(1, 1)),
-    ),
-)
-
-#: The examples whose layers the core derives (the pools join once their rules are on main).
-CATALOG: tuple[Example, ...] = tuple(e for e in EXAMPLES if e.spec.type in RULES)
+#: Every example of the gallery, in the order of its index page: each kind's ``GALLERY`` (in
+#: its ``layers/<kind>/notes.py``), in the registry's order.
+CATALOG: tuple[Example, ...] = layers.collect("notes", "GALLERY")
 
 
 def _page_links(example: Example) -> str:

@@ -31,7 +31,7 @@ from ...codegen.bodies import (
     unpack_rows,
     unpack_scalars,
 )
-from ...codegen.kinds import KindCodegen, Legend
+from ...codegen.kinds import CatalogModule, KindCodegen, Legend
 from ...codegen.printer import INDENT, KernelPrinter, call, span, statement
 from ...codegen.structure import Reading, Structure
 from ...codegen.terms import (
@@ -455,3 +455,40 @@ TABLE = {
         unrolled_terms=conv2d_unrolled_terms,
     ),
 }
+
+#: This kind's modules in the catalog of ``generated/``, in the order the docs list them.
+CATALOG = (
+    CatalogModule(
+        Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2)),
+        "unrolled",
+        why="the notes' example: 3x3 input, 2x2 kernel, stride 1",
+    ),
+    CatalogModule(
+        Conv2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), stride=(2, 2)),
+        "unrolled",
+        why="the notes' stride-2 case: 4x4 input, 2x2 kernel",
+    ),
+    CatalogModule(
+        Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2), padding=(1, 1)),
+        "unrolled",
+        why="the notes' example with padding 1",
+    ),
+    CatalogModule(
+        Conv2d(input_shape=(64, 1, 28, 28), out_channels=6, kernel=(5, 5)),
+        "gemm",
+        ("float32", "float64"),
+        why="LeNet-5 C1 at batch 64",
+    ),
+    CatalogModule(
+        Conv2d(input_shape=(64, 6, 12, 12), out_channels=16, kernel=(5, 5)),
+        "gemm",
+        ("float32", "float64"),
+        why="LeNet-5 C3 at batch 64",
+    ),
+    CatalogModule(
+        Conv2d(input_shape=(64, 16, 16, 16), out_channels=32, kernel=(3, 3), stride=2, padding=1),
+        "gemm",
+        ("float32", "float64"),
+        why="3x3 stride-2 padded conv, 16 -> 32 channels",
+    ),
+)

@@ -17,7 +17,7 @@ from ... import identities as ops
 from ...identities import Identity
 from ...printing.context import Context, display, pair
 from ...printing.identity_steps import verdict
-from ...printing.kind import KindNotes
+from ...printing.kind import Example, KindNotes
 from ...printing.model import Display, Equation, Heading, Paragraph
 from ...printing.nodes import (
     Apply,
@@ -33,6 +33,7 @@ from ...printing.nodes import (
     Whole,
 )
 from ...printing.steps import STANDARD_STEPS
+from .spec import Conv2d
 
 
 def _description(ctx: Context) -> tuple:
@@ -362,3 +363,34 @@ TABLE = {
         },
     ),
 }
+
+#: This kind's pages in the gallery (``docs/gallery/``), in the order of its index page.
+GALLERY = (
+    Example(
+        "conv2d-3x3-k2x2",
+        "The notes' example: a 3×3 input and a 2×2 kernel, stride 1",
+        Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2)),
+        {"letters": "XFO"},
+    ),
+    Example(
+        "conv2d-3x3-k2x2-s2",
+        "The same at stride 2: rows and columns no window reaches",
+        Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2), stride=(2, 2)),
+        {"letters": "xwo"},
+    ),
+    Example(
+        "conv2d-3x3-k2x2-s2-p1",
+        "Stride 2 with padding 1: dilation, then cropping",
+        Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2), stride=(2, 2), padding=(1, 1)),
+    ),
+    Example(
+        "conv2d-2ch-3x3-k2x2",
+        "Two input channels: the channel sum",
+        Conv2d(input_shape=(1, 2, 3, 3), kernel=(2, 2)),
+    ),
+    Example(
+        "conv2d-batch2-3x3-k2x2-mean",
+        "A batch of two with the mean loss: the batch sum and 1/N",
+        Conv2d(input_shape=(2, 1, 3, 3), kernel=(2, 2), reduction="mean", bias=False),
+    ),
+)

@@ -35,7 +35,7 @@ from ...codegen.bodies import (
     split_lines,
     unpack_rows,
 )
-from ...codegen.kinds import KindCodegen, Legend
+from ...codegen.kinds import CatalogModule, KindCodegen, Legend
 from ...codegen.printer import (
     EXTREME_UFUNCS,
     INDENT,
@@ -59,6 +59,7 @@ from .codegen_reading import (
     recover_average,
     recover_routing,
 )
+from .spec import AvgPool2d, MaxPool2d, MinPool2d
 
 # -- geometry, worked out at generation time -------------------------------------------------------
 
@@ -499,3 +500,53 @@ TABLE = {
         average_unrolled_terms,
     ),
 }
+
+#: This kind's modules in the catalog of ``generated/``, in the order the docs list them.
+CATALOG = (
+    CatalogModule(
+        MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2)),
+        "unrolled",
+        why="the notes' pooling example: 4x4 input, 2x2 window, stride 2 (ties: first, PyTorch)",
+    ),
+    CatalogModule(
+        MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), ties="split"),
+        "unrolled",
+        why="the notes' pooling example with tied maxima sharing the gradient",
+    ),
+    CatalogModule(
+        MaxPool2d(input_shape=(64, 6, 24, 24), kernel=(2, 2)),
+        "taps",
+        ("float32", "float64"),
+        why="LeNet-5 S2 (as max pooling) at batch 64",
+    ),
+    CatalogModule(
+        MaxPool2d(input_shape=(64, 16, 8, 8), kernel=(2, 2)),
+        "taps",
+        ("float32", "float64"),
+        why="LeNet-5 S4 (as max pooling) at batch 64",
+    ),
+    CatalogModule(
+        AvgPool2d(input_shape=(64, 16, 16, 16), kernel=(3, 3), stride=2, padding=1),
+        "separable",
+        ("float32", "float64"),
+        why="3x3 stride-2 overlapping average pool, padding 1 counted (PyTorch's default)",
+    ),
+    CatalogModule(
+        AvgPool2d(
+            input_shape=(64, 16, 16, 16),
+            kernel=(3, 3),
+            stride=2,
+            padding=1,
+            count_include_pad=False,
+        ),
+        "separable",
+        ("float32", "float64"),
+        why="the same, dividing by the real cells only: divisors vary near the border",
+    ),
+    CatalogModule(
+        MinPool2d(input_shape=(64, 16, 12, 12), kernel=(3, 3), stride=1, padding=1, ties="all"),
+        "taps",
+        ("float32", "float64"),
+        why="3x3 stride-1 min pool (an erosion), every tied minimum receiving (the notes' mask)",
+    ),
+)

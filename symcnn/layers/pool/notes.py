@@ -17,7 +17,7 @@ from ...derive import Derivation
 from ...identities import Identity
 from ...printing.context import Context, entries_by_index, index_of
 from ...printing.identity_steps import verdict
-from ...printing.kind import KindNotes
+from ...printing.kind import Example, KindNotes
 from ...printing.model import Display, Equation, Heading, Paragraph, Step
 from ...printing.nodes import Apply, Element, Equals, Loss, Partial, Shape, Whole
 from ...printing.steps import (
@@ -28,6 +28,7 @@ from ...printing.steps import (
     local_step,
     setup_step,
 )
+from .spec import AvgPool2d, MaxPool2d, MinPool2d
 
 
 @dataclass(frozen=True)
@@ -266,3 +267,27 @@ TABLE = {
         identities={"even_spreading": even_spreading},
     ),
 }
+
+#: This kind's pages in the gallery (``docs/gallery/``), in the order of its index page.
+GALLERY = (
+    Example(
+        "maxpool2d-4x4-k2x2-first",
+        "Max pooling with a tie, ties=first (PyTorch's rule)",
+        MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), ties="first"),
+    ),
+    Example(
+        "maxpool2d-4x4-k2x2-split",
+        "Max pooling with a tie, ties=split (tied entries share)",
+        MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), ties="split"),
+    ),
+    Example(
+        "minpool2d-4x4-k2x2-all",
+        "Min pooling with a tie, ties=all (the equality mask)",
+        MinPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), ties="all"),
+    ),
+    Example(
+        "avgpool2d-3x3-k2x2-s1",
+        "Average pooling with overlapping windows: even spreading adds up",
+        AvgPool2d(input_shape=(1, 1, 3, 3), kernel=(2, 2), stride=(1, 1)),
+    ),
+)
