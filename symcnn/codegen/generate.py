@@ -181,12 +181,16 @@ def _description(structure: Structure, strategy: Strategy, notes: list[str]) -> 
     legend = codegen_of(derived).legend(derived)
     shape = "x".join(map(str, derived.input_shape))
     rule = structure.rule
-    built = "its every forward and gradient entry rebuilt exactly from the taps"
-    if rule is None:
-        proof = [f"{built} below. The derived", f"formula, first entries ({legend.symbols}):"]
+    built = "its every forward and gradient entry rebuilt exactly from the"
+    # What the proof rebuilt from: the taps, the layer's rule (divisors, routing, forms), or both.
+    sources = (["taps"] if structure.taps else []) + (
+        [type(rule).__name__.lower()] if rule is not None else []
+    )
+    if sources == ["taps"]:
+        proof = [f"{built} taps below. The derived", f"formula, first entries ({legend.symbols}):"]
     else:
         proof = [
-            f"{built} and the {type(rule).__name__.lower()} below.",
+            f"{built} {' and the '.join(sources)} below.",
             f"The derived formula, first entries ({legend.symbols}):",
         ]
     lines = [

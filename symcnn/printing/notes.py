@@ -217,7 +217,8 @@ def describe(spec: Layer) -> str:
     parts = [f"input {'×'.join(map(str, spec.input_shape))}"]
     if "out_channels" in data and data["out_channels"] != 1:
         parts.append(f"{data['out_channels']} output channels")
-    parts.append(f"kernel {'×'.join(map(str, spec.kernel))}")
+    if spec.window is not None:
+        parts.append(f"kernel {'×'.join(map(str, spec.window.kernel))}")
     for name in ("stride", "padding", "dilation"):
         if name in data:
             values = data[name]
@@ -259,8 +260,10 @@ def derive_command(
     changed = spec.non_default_options()
     words = ["symcnn", "derive", spec.type]
     shape = spec.input_shape
-    words += ["--input", "x".join(map(str, shape[2:] if shape[:2] == (1, 1) else shape))]
-    words += ["--kernel", "x".join(map(str, spec.kernel))]
+    shorthand = spec.spatial and shape[:2] == (1, 1)  # HxW means 1x1xHxW for spatial layers
+    words += ["--input", "x".join(map(str, shape[2:] if shorthand else shape))]
+    if spec.window is not None:
+        words += ["--kernel", "x".join(map(str, spec.window.kernel))]
     for field, flag in _FLAGS.items():
         if field in changed:
             value = changed[field]

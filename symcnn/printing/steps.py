@@ -79,12 +79,20 @@ WRITE_OUT_ALL_UP_TO = 4
 # -- the steps ----------------------------------------------------------------------------------
 
 
+#: The axes of a tensor by its rank, batch first, as the setup names them.
+AXES = {
+    4: "batch × channels × height × width",
+    3: "batch × channels × length",
+    2: "batch × features",
+}
+
+
 def setup_step(ctx: Context) -> Step:
     """Shapes, options, the output-size formula with the numbers put in, and the matrices."""
     spec = ctx.spec
     blocks: list = [Paragraph(tuple(kind_notes(ctx.spec).description(ctx)))]
     shapes = [
-        "Shapes (batch × channels × height × width): ",
+        f"Shapes ({AXES.get(len(ctx.shapes['X']), 'one index per axis')}): ",
         Whole("X"),
         ": ",
         Shape(ctx.shapes["X"]),
@@ -168,7 +176,10 @@ def _output_size_equations(ctx: Context) -> Iterable[Equation]:
 
 
 def _matrix_intro(ctx: Context) -> Iterable:
-    if ctx.spec.input_shape[:2] != (1, 1):
+    rank = len(ctx.spec.input_shape)
+    if rank == 2:
+        yield "As matrices (a row per sample):"
+    elif rank > 2 and ctx.spec.input_shape[:2] != (1, 1):
         yield "One matrix per sample and channel ("
         yield Whole("X", (Symbol("n"), Symbol("c")))
         yield " is channel c of sample n):"
@@ -278,12 +289,16 @@ def chain_step(ctx: Context) -> Step:
     output_shape = ctx.spec.output_shape
     outputs = int(np.prod(output_shape))
     i, k, m = Symbol("i"), Symbol("k"), Symbol("M")
+    has_parameters = len(ctx.derivation.grads) > 1
     blocks: list = [
         Paragraph(
             (
-                "The loss depends on the parameters and the input only through the ",
+                "The loss depends on "
+                + ("the parameters and the input" if has_parameters else "the input")
+                + " only through the ",
                 Equals(m, outputs),
-                " output entries, so for every entry of each tensor",
+                " output entries, so for every entry of "
+                + ("each tensor" if has_parameters else "the input"),
             )
         )
     ]
