@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import layers
-from .kind import Example
+from .example import Example
 from .notes import describe
 from .pdf import compile_pdf
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sympy import Basic, Symbol
 
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from ..spec import Layer
     from .context import Context
     from .model import Step
-    from .notes import Notes
 
 #: A builder of prose: the parts of a paragraph (strings and nodes) for this layer.
 Prose = Callable[["Context"], Iterable]
@@ -83,19 +82,3 @@ class KindNotes:
 def kind_notes(spec: Layer) -> KindNotes:
     """The printed notes of ``spec``'s layer type (ValueError when its kind has none)."""
     return layers.entry("notes", spec.type, "printed notes")
-
-
-@dataclass(frozen=True)
-class Example:
-    """One gallery page: a file name, a heading, the layer and the notation it is printed in."""
-
-    slug: str
-    title: str
-    spec: Layer
-    notation: dict[str, Any] = field(default_factory=dict)
-
-    def notes(self) -> Notes:
-        from ..derive import derive  # the printers' modules load the core when a page is made
-        from .notes import notes
-
-        return notes(derive(self.spec), **self.notation)

@@ -16,8 +16,9 @@ from sympy import Basic, S, Symbol
 from ... import identities as ops
 from ...identities import Identity
 from ...printing.context import Context, display, pair
+from ...printing.example import Example
 from ...printing.identity_steps import verdict
-from ...printing.kind import Example, KindNotes
+from ...printing.kind import KindNotes
 from ...printing.model import Display, Equation, Heading, Paragraph
 from ...printing.nodes import (
     Apply,

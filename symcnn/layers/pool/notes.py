@@ -16,8 +16,9 @@ from sympy import Basic, Integer, Symbol
 from ...derive import Derivation
 from ...identities import Identity
 from ...printing.context import Context, entries_by_index, index_of
+from ...printing.example import Example
 from ...printing.identity_steps import verdict
-from ...printing.kind import Example, KindNotes
+from ...printing.kind import KindNotes
 from ...printing.model import Display, Equation, Heading, Paragraph, Step
 from ...printing.nodes import Apply, Element, Equals, Loss, Partial, Shape, Whole
 from ...printing.steps import (

@@ -1,0 +1,27 @@
+"""A gallery page: the layer, its title and the notation its notes are printed in.
+
+Each kind lists its own pages (``GALLERY`` in ``symcnn/layers/<kind>/notes.py``);
+:mod:`symcnn.printing.gallery` joins and renders them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..derive import derive
+from ..spec import Layer
+from .notes import Notes, notes
+
+
+@dataclass(frozen=True)
+class Example:
+    """One gallery page: a file name, a heading, the layer and the notation it is printed in."""
+
+    slug: str
+    title: str
+    spec: Layer
+    notation: dict[str, Any] = field(default_factory=dict)
+
+    def notes(self) -> Notes:
+        return notes(derive(self.spec), **self.notation)
