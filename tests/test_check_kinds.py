@@ -16,8 +16,8 @@ def test_every_layer_type_has_a_check_entry():
 
 
 def test_a_kind_without_a_check_module_is_refused_by_name():
-    with pytest.raises(ValueError, match="checking is not available for relu: it is for avg"):
-        kind_check(SimpleNamespace(type="relu"))
+    with pytest.raises(ValueError, match="checking is not available for gelu: it is for avg"):
+        kind_check(SimpleNamespace(type="gelu"))
 
 
 def test_the_generic_entry_adds_nothing_to_entry_by_entry_checking():
