@@ -85,11 +85,16 @@ def check_size(spec: Layer, term_limit: int = DEFAULT_TERM_LIMIT) -> None:
         )
 
 
-def derive(spec: Layer, *, term_limit: int = DEFAULT_TERM_LIMIT) -> Derivation:
-    """Derive the exact forward pass and every gradient entry of ``spec``."""
+def derive(spec: Layer, *, term_limit: int = DEFAULT_TERM_LIMIT, namespace: str = "") -> Derivation:
+    """Derive the exact forward pass and every gradient entry of ``spec``.
+
+    ``namespace`` names the layer's symbols apart from another layer's (``"l0"`` gives
+    ``l0_x_...``, ``l0_w_...``): the layers of one network share no symbol. The default keeps
+    the contract's names (``x_n_c_h_w``, ``w_k_c_p_q``, ``b_k``, ``g_n_k_i_j``).
+    """
     check_size(spec, term_limit)
     with collector_paused():
-        return _derive(spec)
+        return _derive(spec, namespace)
 
 
 @contextmanager
@@ -110,9 +115,9 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _derive(spec: Layer) -> Derivation:
+def _derive(spec: Layer, namespace: str) -> Derivation:
     # [spec] -> [symbols]
-    tensors = Tensors.for_layer(spec)
+    tensors = Tensors.for_layer(spec, namespace)
     # [symbols] -> [forward entries with their local partials]
     rule = layers.entry("rule", spec.type, "a derivation")
     entries = tuple(rule(spec, tensors))

@@ -531,3 +531,16 @@ def test_a_layer_type_without_a_rule_is_refused_by_the_registry():
 def test_the_rules_are_the_kinds_tables():
     assert layers.table("rule") == RULES
     assert set(RULES) == set(layers.layer_types())
+
+
+def test_two_layers_of_one_network_share_no_symbol():
+    spec = Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2))
+    first, second = derive(spec, namespace="l0"), derive(spec, namespace="l1")
+    symbols = [
+        {s for grad in d.grads.values() for e in grad.flat for s in e.free_symbols}
+        for d in (first, second)
+    ]
+    assert symbols[0] and not symbols[0] & symbols[1]
+    assert str(first.grads["W"][0, 0, 0, 0]).startswith("l0_g_0_0_0_0*l0_x_0_0_0_0")
+    plain = derive(spec)  # the contract's names are unchanged
+    assert str(plain.grads["W"][0, 0, 0, 0]).startswith("g_0_0_0_0*x_0_0_0_0")
