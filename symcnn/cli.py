@@ -36,7 +36,12 @@ def _add_derive(parser: argparse.ArgumentParser) -> None:
         " pdf (compiled by pdflatex; needs -o FILE.pdf), json (the contract's object) (text)",
     )
     out.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
-    out.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    out.add_argument(
+        "--force",
+        action="store_true",
+        help="replace FILE if it is an existing regular file (keeping its mode); folders, FIFOs,"
+        " devices and sockets are refused even so",
+    )
     out.add_argument(
         "--max-terms",
         type=count("max-terms"),
@@ -202,3 +207,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `symcnn derive ... | head`
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:  # Ctrl-C: one line and the shell's status for SIGINT, 128 + 2
+        print(f"symcnn {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print(
+            f"symcnn {args.command}: error: out of memory: the layer or the file is too large"
+            " for this machine (lower --max-terms or --max-bytes)",
+            file=sys.stderr,
+        )
+        return 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import stat
 import sys
 from pathlib import Path
 
@@ -54,24 +55,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument(
         "--summary-md", metavar="FILE", help="folder mode: write the grade table as Markdown"
     )
-    out.add_argument("--force", action="store_true", help="overwrite output files that exist")
+    out.add_argument(
+        "--force",
+        action="store_true",
+        help="replace output files that exist (regular files only, keeping their mode)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     spec = layer_spec(args)
     path = Path(args.file)
-    if not path.exists():
-        raise UsageError(f"{args.file} does not exist")
+    try:
+        is_folder = stat.S_ISDIR(path.stat().st_mode)
+    except FileNotFoundError:
+        raise UsageError(f"{args.file} does not exist") from None
+    except OSError as error:  # not permitted, a name too long for the system
+        raise UsageError(f"cannot read {args.file}: {error.strerror}") from None
     if args.max_bytes < 1:
         raise UsageError(f"--max-bytes={args.max_bytes} is not valid: expected a positive size")
     outputs = [args.output, args.summary_csv, args.summary_md]
-    if not path.is_dir() and (args.summary_csv or args.summary_md):
+    if not is_folder and (args.summary_csv or args.summary_md):
         raise UsageError("--summary-csv and --summary-md need a folder of submissions as FILE")
     for output in outputs:
         check_output_path(output, force=args.force)  # before any work
     derivation = derive(spec, term_limit=DEFAULT_TERM_LIMIT)
     options = {"letters": args.letters, "loss": args.loss, "zero_based": args.zero_based}
-    if path.is_dir():
+    if is_folder:
         return _run_folder(path, derivation, options, args)
     report, error = _check_one(path, derivation, options, args.max_bytes)
     if report is None:
@@ -95,11 +104,17 @@ def _check_one(path: Path, derivation, options, max_bytes: int) -> tuple[Report 
 
 def _run_folder(folder: Path, derivation, options, args: argparse.Namespace) -> int:
     written = {Path(p).resolve() for p in (args.output, args.summary_csv, args.summary_md) if p}
-    files = sorted(
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as error:  # a folder without read permission
+        raise UsageError(f"cannot read the folder {folder}: {error.strerror}") from None
+    # Unreadable files are kept: each gets its own row ("cannot read the file"), and the others
+    # are still graded.
+    files = [
         p
-        for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.resolve() not in written
-    )
+        for p in entries
+        if not p.name.startswith(".") and not p.is_dir() and p.resolve() not in written
+    ]
     if not files:
         raise UsageError(f"the folder {folder} holds no submissions")
     rows, results = [], []

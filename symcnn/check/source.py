@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import stat
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -124,15 +125,43 @@ def read_source(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Source:
         For a file that is too large, empty, binary, not UTF-8 or holding control characters.
     """
     path = Path(path)
-    size = path.stat().st_size
-    if size > max_bytes:
+    try:
+        status = path.stat()
+    except OSError as error:  # missing, not permitted, a name too long for the system
+        raise NotationError(f"cannot read the file: {error.strerror}") from None
+    if not stat.S_ISREG(status.st_mode):
+        # A FIFO or a device would block or never end: only a file on disk is read.
+        kind = "a folder" if stat.S_ISDIR(status.st_mode) else "not a regular file"
+        raise NotationError(f"cannot read the file: it is {kind}; give a text file")
+    if status.st_size > max_bytes:
         raise NotationError(
-            f"the file has {size:,} bytes, more than the limit of {max_bytes:,}: a hand"
-            " derivation is a few kilobytes (raise the limit with --max-bytes)"
+            f"the file has {status.st_size:,} bytes, more than the limit of {max_bytes:,}: a"
+            " hand derivation is a few kilobytes (raise the limit with --max-bytes)"
         )
-    with path.open("rb") as stream:
-        data = stream.read(max_bytes + 1)
+    try:
+        data = _read_bounded(path, max_bytes)
+    except OSError as error:
+        raise NotationError(f"cannot read the file: {error.strerror}") from None
     return decode_source(data, str(path), max_bytes=max_bytes)
+
+
+#: Bytes read at a time: a file that grows while it is read is refused past the limit without
+#: holding more than the limit and one chunk.
+_CHUNK = 65_536
+
+
+def _read_bounded(path: Path, max_bytes: int) -> bytes:
+    """At most ``max_bytes + 1`` bytes of ``path``, read in chunks (the excess byte signals a
+    file over the limit)."""
+    chunks, size = [], 0
+    with path.open("rb") as stream:
+        while size <= max_bytes:
+            chunk = stream.read(min(_CHUNK, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    return b"".join(chunks)
 
 
 def decode_source(data: bytes, name: str = "<text>", *, max_bytes: int = MAX_BYTES) -> Source:

@@ -10,6 +10,7 @@ from ..options import UsageError, add_layer_arguments, layer_spec
 from .catalog import DIRECTORY, stale_files, write_catalog
 from .files import write_generated
 from .generate import DTYPES, STRATEGY_CHOICES, generate
+from .naming import check_directory
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"folder to write to, or of the catalog with --catalog/--check ({DIRECTORY}/)",
     )
     out.add_argument(
-        "--force", action="store_true", help="replace a file that symcnn did not generate"
+        "--force",
+        action="store_true",
+        help="replace a regular file at a module's path that symcnn did not generate (its mode"
+        " is kept); a module symcnn generated is replaced without it, a folder, FIFO or device"
+        " never",
     )
     catalog = parser.add_argument_group("the catalog (no LAYER)")
     catalog.add_argument(
@@ -53,13 +58,15 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--check and --catalog take no LAYER: they cover the whole catalog")
         if args.check and args.catalog:
             raise UsageError("give --check or --catalog, not both")
-        folder = Path(args.output or DIRECTORY)
-        return _check(folder) if args.check else _write_catalog(folder)
+        folder = Path(_directory(args.output))
+        if args.check:
+            return _check(folder)
+        return _write_catalog(folder, force=args.force)
     if args.layer is None:
         raise UsageError("give a LAYER (conv2d, ...), or --catalog or --check")
     spec = layer_spec(args)
-    directory = args.output or DIRECTORY
-    _check_folder(Path(directory))  # before the work, not after it
+    directory = check_directory(_directory(args.output), "-o")  # before the work, not after it
+    _check_folder(Path(directory))
     module = generate(spec, dtype=args.dtype, strategy=args.strategy, directory=directory)
     try:
         path = write_generated(Path(directory) / module.filename, module.text, force=args.force)
@@ -67,6 +74,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot write into {directory}: {error.strerror}") from None
     print(path)
     return 0
+
+
+def _directory(output: str | None) -> str:
+    """The folder ``-o`` names (the catalog's by default); an empty name is refused."""
+    if output is None:
+        return DIRECTORY
+    if not output:
+        raise UsageError(f"-o '' names no folder: give a folder name (default {DIRECTORY})")
+    return output
 
 
 def _check_folder(folder: Path) -> None:
@@ -94,7 +110,11 @@ def _check(folder: Path) -> int:
     return 0
 
 
-def _write_catalog(folder: Path) -> int:
-    for path in write_catalog(folder):
+def _write_catalog(folder: Path, *, force: bool) -> int:
+    try:
+        written = write_catalog(folder, force=force)
+    except OSError as error:  # e.g. the disk filled up while writing
+        raise UsageError(f"cannot write into {folder}: {error.strerror}") from None
+    for path in written:
         print(path)
     return 0

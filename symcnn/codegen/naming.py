@@ -11,9 +11,10 @@ symcnn generate conv2d --input 64x1x28x28 --kernel 5x5 --out-channels 6 --dtype 
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
-from ..options import command_words
+from ..options import command_words as command_words_of
 from ..spec import Layer
 
 #: Short file-name tags of the options, in the order they appear in a name.
@@ -54,8 +55,38 @@ def module_filename(spec: Layer, dtype: str) -> str:
     return "_".join([*parts, dtype]) + ".py"
 
 
+def check_directory(directory: object, name: str = "directory") -> str:
+    """``directory`` if it can be named in a generated module's header, else ValueError.
+
+    The header is Python source: a folder name with a line break (or any character that is not
+    printable) could end the comment it is quoted in and become code, so it is refused. ``name``
+    is how the caller calls the value (``-o`` on the command line).
+    """
+    given = f"{name} {_short(directory)}" if name.startswith("-") else f"{name}={_short(directory)}"
+    if not isinstance(directory, str) or not directory:
+        raise ValueError(f"{given} is not valid: expected a non-empty folder name")
+    bad = next((character for character in directory if not character.isprintable()), None)
+    if bad is not None:
+        raise ValueError(
+            f"{given} is not valid: it holds the control character {bad!r}; a folder name must"
+            " be printable text"
+        )
+    return directory
+
+
+def _short(text: object, limit: int = 60) -> str:
+    """``repr(text)``, cut in the middle past ``limit`` characters (a message stays one line)."""
+    shown = repr(text)
+    return shown if len(shown) <= limit else f"{shown[: limit // 2]}...{shown[-limit // 2 :]}"
+
+
+def command_words(spec: Layer, dtype: str, strategy: str, directory: str) -> list[str]:
+    """The ``symcnn generate`` command that writes this module, as shell-quoted words."""
+    words = ["symcnn", "generate", *command_words_of(spec)]
+    words += ["--dtype", dtype, "--strategy", strategy, "-o", check_directory(directory)]
+    return [shlex.quote(word) for word in words]
+
+
 def command_line(spec: Layer, dtype: str, strategy: str, directory: str) -> str:
-    """The ``symcnn generate`` command that writes this module."""
-    words = ["symcnn", "generate", *command_words(spec)]
-    words += ["--dtype", dtype, "--strategy", strategy, "-o", directory]
-    return " ".join(words)
+    """The ``symcnn generate`` command that writes this module (each word shell-quoted)."""
+    return " ".join(command_words(spec, dtype, strategy, directory))
