@@ -257,3 +257,38 @@ def test_ctrl_c_and_memory_errors_are_one_line(monkeypatch, capsys, error, statu
     monkeypatch.setattr(cli, "COMMANDS", [dataclasses.replace(derive, run=interrupted)])
     got, out, err = run(capsys, "derive", *CONV)
     assert got == status and out == "" and err.count("\n") == 1 and words in err
+
+
+# -- 4. check: bounded work per file and per claim ---------------------------------------------
+
+
+def test_joining_continued_lines_is_linear_in_the_file(monkeypatch):
+    from symcnn.check import source as sources
+
+    built = []
+    real = sources.Statement
+
+    def counting(text, *args, **kwargs):
+        built.append(len(text))
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(sources, "Statement", counting)
+    text = "dL/dX11 = (\n" * 2000  # every line continues the one before (a bracket is open)
+    statements = sources.split_statements(sources.source_from_text(text))
+    assert len(statements) == 1 and statements[0].text.count("(") == 2000
+    # Rebuilding the joined text at every join built ~12 million characters here.
+    assert sum(built) < 10 * len(text)
+
+
+def test_a_claim_past_the_term_limit_is_refused_at_its_place_and_the_flag_raises_it(
+    tmp_path, capsys
+):
+    claim = tmp_path / "a.txt"
+    claim.write_text("dL/dX11 = (dL/dO11 + W11 + W12 + W21) * (W11 + W12 + W21 + W22)\n")
+    status, _, err = run(capsys, "check", claim, *CONV, "--max-claim-terms", "15")
+    assert status == 2
+    assert err == (
+        f"symcnn check: error: {claim}:1:12: dL/dX11: the right side multiplies out to more than"
+        " 15 terms, the limit per claim (raise it with --max-claim-terms)\n"
+    )
+    assert run(capsys, "check", claim, *CONV, "--max-claim-terms", "16")[0] == 1  # read: wrong

@@ -15,7 +15,7 @@ from ..spec import Layer
 from .compare import Record, compare
 from .diagnose import INDEX_SHIFT, Diagnosis, diagnose, entry_hints
 from .parse import FailedStatement, ParsedStatement, parse_statement
-from .resolve import Letters, Reader, Skipped, infer_letters
+from .resolve import MAX_TERMS, Letters, Reader, Skipped, infer_letters
 from .source import (
     MAX_BYTES,
     NotationError,
@@ -91,6 +91,7 @@ def check_source(
     letters: str | None = None,
     loss: str | None = None,
     zero_based: bool = False,
+    max_claim_terms: int = MAX_TERMS,
 ) -> Report:
     """Check every claim of a submission against the exact derivation.
 
@@ -107,6 +108,9 @@ def check_source(
         The loss letter (``"L"``, ``"E"``); inferred when omitted.
     zero_based : bool
         Read indices as counting from 0 (default: from 1).
+    max_claim_terms : int
+        Refuse a claim that would expand to more terms than this (10,000): it bounds the work
+        of comparing one claim.
 
     Raises
     ------
@@ -114,10 +118,17 @@ def check_source(
         When the submission holds no claim at all, or its letters cannot be told apart.
     """
     with collector_paused():
-        return _check(source, derivation, letters=letters, loss=loss, zero_based=zero_based)
+        return _check(
+            source,
+            derivation,
+            letters=letters,
+            loss=loss,
+            zero_based=zero_based,
+            max_terms=max_claim_terms,
+        )
 
 
-def _check(source, derivation, *, letters, loss, zero_based) -> Report:
+def _check(source, derivation, *, letters, loss, zero_based, max_terms) -> Report:
     # [text] -> [statements]
     statements = split_statements(source)
     # [statements] -> [expression trees in the reader's notation]
@@ -127,7 +138,7 @@ def _check(source, derivation, *, letters, loss, zero_based) -> Report:
     has_kernel = "W" in derivation.grads
     chosen: Letters = infer_letters(parsed, has_kernel, letters=letters, loss=loss)
     # [trees + letters] -> [claims in the contract's symbols]
-    reader = Reader(derivation, chosen, zero_based=zero_based)
+    reader = Reader(derivation, chosen, zero_based=zero_based, max_terms=max_terms)
     claims = reader.read(parsed, source)
     if not claims.claims and not claims.unusable:
         reason = f" ({claims.skipped[0].reason})" if claims.skipped else ""
@@ -139,7 +150,7 @@ def _check(source, derivation, *, letters, loss, zero_based) -> Report:
     # [claims] -> [verdict per entry] -> [known mistakes]
     records = compare(claims, derivation)
     diagnoses = diagnose(records, derivation, claims.values)
-    shifted = _index_shift(parsed, source, derivation, chosen, zero_based, records)
+    shifted = _index_shift(parsed, source, derivation, chosen, zero_based, records, max_terms)
     if shifted is not None:
         diagnoses = [shifted]  # every claim right the other way: nothing else to explain
     return Report(
@@ -155,7 +166,9 @@ def _check(source, derivation, *, letters, loss, zero_based) -> Report:
     )
 
 
-def _index_shift(parsed, source, derivation, letters, zero_based, records) -> Diagnosis | None:
+def _index_shift(
+    parsed, source, derivation, letters, zero_based, records, max_terms
+) -> Diagnosis | None:
     """Read the file again counting from the other end; if every claim is then right, say so.
 
     This is the index-shift pattern's recomputation: the exact derivation written with every
@@ -165,7 +178,8 @@ def _index_shift(parsed, source, derivation, letters, zero_based, records) -> Di
     failed = [r for r in records if r.status in ("wrong", "invalid")]
     if not failed:
         return None
-    other = Reader(derivation, letters, zero_based=not zero_based).read(parsed, source)
+    reader = Reader(derivation, letters, zero_based=not zero_based, max_terms=max_terms)
+    other = reader.read(parsed, source)
     if other.unusable or not other.claims:
         return None
     again = compare(other, derivation)

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from ..derive import DEFAULT_TERM_LIMIT, derive
 from ..files import check_output_path, write_output
-from ..options import UsageError, add_layer_arguments, layer_spec
+from ..options import UsageError, add_layer_arguments, count, layer_spec
 from . import report as reports
 from .checker import Report, check_source
+from .resolve import MAX_TERMS as MAX_CLAIM_TERMS
 from .source import MAX_BYTES, NotationError, read_source
 
 
@@ -36,10 +37,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     reading.add_argument(
         "--max-bytes",
-        type=int,
+        type=count("max-bytes", least=1),
         default=MAX_BYTES,
         metavar="N",
         help=f"refuse files larger than N bytes ({MAX_BYTES:,})",
+    )
+    reading.add_argument(
+        "--max-claim-terms",
+        type=count("max-claim-terms", least=1),
+        default=MAX_CLAIM_TERMS,
+        metavar="N",
+        help="refuse a claim that would expand to more than N terms: it bounds the work of"
+        f" comparing one claim ({MAX_CLAIM_TERMS:,})",
     )
     out = parser.add_argument_group("output")
     out.add_argument(
@@ -79,7 +88,12 @@ def run(args: argparse.Namespace) -> int:
     for output in outputs:
         check_output_path(output, force=args.force)  # before any work
     derivation = derive(spec, term_limit=DEFAULT_TERM_LIMIT)
-    options = {"letters": args.letters, "loss": args.loss, "zero_based": args.zero_based}
+    options = {
+        "letters": args.letters,
+        "loss": args.loss,
+        "zero_based": args.zero_based,
+        "max_claim_terms": args.max_claim_terms,
+    }
     if is_folder:
         return _run_folder(path, derivation, options, args)
     report, error = _check_one(path, derivation, options, args.max_bytes)

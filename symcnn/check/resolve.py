@@ -79,8 +79,10 @@ from .source import NotationError, Source
 
 #: The letter of the upstream gradient itself (the contract's g): ∂L/∂O = upstream_scale * G.
 UPSTREAM_LETTER = "G"
-#: Most terms a claim's right side may expand to (a product of sums multiplies out).
-MAX_TERMS = 100_000
+#: Most terms a claim's right side may expand to (a product of sums multiplies out), by default
+#: (``--max-claim-terms``): comparing expands the claim, and 8 kB of products of sums under a
+#: limit of 100,000 took minutes. A hand-written entry has tens to hundreds of terms.
+MAX_TERMS = 10_000
 
 #: Conventional letters, when the file's letters match no known set.
 _INPUT_LETTERS = ("X", "x", "A", "a", "I")
@@ -450,8 +452,16 @@ class _Target:
 class Reader:
     """Turns parsed statements into claims for one layer and one choice of letters."""
 
-    def __init__(self, derivation: Derivation, letters: Letters, *, zero_based: bool = False):
+    def __init__(
+        self,
+        derivation: Derivation,
+        letters: Letters,
+        *,
+        zero_based: bool = False,
+        max_terms: int = MAX_TERMS,
+    ):
         self.derivation = derivation
+        self.max_terms = max_terms
         self.letters = letters
         self.zero_based = zero_based
         self.notation = letters.notation(zero_based)
@@ -762,7 +772,7 @@ class Reader:
             self._add(result, entry_target, cell, offset, "operator", group, note)
 
     def _add(self, result, target: _Target, value, offset, kind, group, note="") -> None:
-        _check_terms(value, offset)
+        _check_terms(value, offset, self.max_terms)
         result.claims.append(
             Claim(target.tensor, target.index, value, offset, target.written, kind, group, note)
         )
@@ -1206,27 +1216,37 @@ def _fit(value: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, str]:
     return fitted, note
 
 
-def _check_terms(value: Basic, offset: int) -> None:
-    if _expanded_terms(value) > MAX_TERMS:
+def _check_terms(value: Basic, offset: int, limit: int) -> None:
+    if _expanded_terms(value, limit) > limit:
         raise NotationError(
-            f"the right side multiplies out to more than {MAX_TERMS:,} terms", offset
+            f"the right side multiplies out to more than {limit:,} terms, the limit per claim"
+            " (raise it with --max-claim-terms)",
+            offset,
         )
 
 
-def _expanded_terms(expr: Basic) -> int:
-    """An upper bound on the terms of ``expand(expr)``, without expanding it."""
+def _expanded_terms(expr: Basic, limit: int) -> int:
+    """An upper bound on the terms of ``expand(expr)``, without expanding it (``limit + 1``
+    once past ``limit``)."""
     if isinstance(expr, Add):
-        return sum(_expanded_terms(arg) for arg in expr.args)
+        return sum(_expanded_terms(arg, limit) for arg in expr.args)
     if isinstance(expr, Mul):
         count = 1
         for arg in expr.args:
-            count *= _expanded_terms(arg)
-            if count > MAX_TERMS:
+            count *= _expanded_terms(arg, limit)
+            if count > limit:
                 return count
         return count
     if isinstance(expr, Pow) and expr.exp.is_Integer and expr.exp > 1:
-        base = _expanded_terms(expr.base)
-        return base if base == 1 else min(base ** int(expr.exp), MAX_TERMS + 1)
+        base = _expanded_terms(expr.base, limit)
+        if base == 1:
+            return 1
+        # base ** exp past the limit without computing a huge power: 2 ** exp > limit suffices
+        return (
+            limit + 1
+            if int(expr.exp) > limit.bit_length()
+            else min(base ** int(expr.exp), limit + 1)
+        )
     return 1
 
 

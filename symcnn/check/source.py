@@ -357,19 +357,57 @@ def _join_continued(statements: list[Statement], text: str) -> list[Statement]:
     ``- item`` at the start of a line is prose), and any statement while the equation before
     it has a bracket still open (``\Bigl( ... \\ ... \Bigr)``).
     """
-    joined: list[Statement] = []
+    # Linear in the file: each chain keeps its parts and the two facts _continues reads (its
+    # bracket depth and whether it has an "="), instead of rebuilding and rescanning its text
+    # at every join (a file of 240 kB of "dL/dX11 = (" lines took minutes).
+    chains: list[_Chain] = []
     for statement in statements:
-        previous = joined[-1] if joined else None
-        if previous is not None and _continues(previous, statement, text):
-            gap = previous.offsets[-1] + 1
-            joined[-1] = Statement(
-                previous.text + " " + statement.text,
-                (*previous.offsets, gap, *statement.offsets),
-                previous.whole_line,
-            )
+        if chains and _continues(chains[-1], statement, text):
+            chains[-1].add(statement)
         else:
-            joined.append(statement)
-    return joined
+            chains.append(_Chain(statement))
+    return [chain.statement() for chain in chains]
+
+
+class _Chain:
+    """Statements joined into one: its parts, bracket depth and whether it has an ``=``."""
+
+    def __init__(self, first: Statement):
+        self.parts = [first]
+        self.depth = _depth(first.text)
+        self.has_equals = "=" in first.text
+
+    @property
+    def whole_line(self) -> bool:
+        return self.parts[0].whole_line
+
+    @property
+    def last_offset(self) -> int:
+        return self.parts[-1].offsets[-1]
+
+    def add(self, statement: Statement) -> None:
+        self.parts.append(statement)
+        self.depth += _depth(statement.text)
+        self.has_equals = self.has_equals or "=" in statement.text
+
+    def statement(self) -> Statement:
+        """The joined statement: parts separated by a space placed just after each part."""
+        if len(self.parts) == 1:
+            return self.parts[0]
+        offsets: list[int] = []
+        for part in self.parts:
+            if offsets:
+                offsets.append(offsets[-1] + 1)  # the gap between two parts
+            offsets.extend(part.offsets)
+        text = " ".join(part.text for part in self.parts)
+        return Statement(text, tuple(offsets), self.whole_line)
+
+
+def _depth(text: str) -> int:
+    """Brackets opened minus brackets closed in ``text``."""
+    return sum(text.count(bracket) for bracket in "([{") - sum(
+        text.count(bracket) for bracket in ")]}"
+    )
 
 
 def _opening(text: str, position: int) -> tuple[str, str, str] | None:
@@ -393,22 +431,19 @@ def _opening(text: str, position: int) -> tuple[str, str, str] | None:
 _LEADING_SPACE = re.compile(r"(?:\s|\\qquad(?![A-Za-z])|\\quad(?![A-Za-z])|\\[,;:! ])*")
 
 
-def _continues(previous: Statement, statement: Statement, text: str) -> bool:
+def _continues(previous: _Chain, statement: Statement, text: str) -> bool:
     body = statement.text[_LEADING_SPACE.match(statement.text).end() :]
     if body.startswith(("=", "+")):
         return True
-    gap = text[previous.offsets[-1] + 1 : statement.offsets[0]]
+    gap = text[previous.last_offset + 1 : statement.offsets[0]]
     drawn = any(char in DRAWN for char in statement.text)
-    if drawn and gap.count("\n") <= 1 and ("=" in previous.text or body[:1] in DRAWN):
+    if drawn and gap.count("\n") <= 1 and (previous.has_equals or body[:1] in DRAWN):
         return True  # the next row of a matrix drawn over several lines
-    if "=" in previous.text and body.startswith(("-", "−")):
+    if previous.has_equals and body.startswith(("-", "−")):
         start = statement.offsets[0]
         line_start = text.rfind("\n", 0, start) + 1
         return start - line_start >= 2 or not previous.whole_line
-    depth = 0
-    for char in previous.text:
-        depth += (char in "([{") - (char in ")]}")
-    return depth > 0 and "=" in previous.text
+    return previous.depth > 0 and previous.has_equals
 
 
 def _row_vectors(statement: Statement) -> Statement:
