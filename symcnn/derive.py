@@ -76,6 +76,12 @@ def check_size(spec: Layer, term_limit: int = DEFAULT_TERM_LIMIT) -> None:
             f"spec={spec!r} is not valid: expected a layer spec such as"
             " symcnn.Conv2d(input_shape=(1, 1, 3, 3), kernel=2)"
         )
+    if isinstance(term_limit, bool) or not isinstance(term_limit, int) or term_limit < 0:
+        # A float NaN compares false with everything: it would have switched the limit off.
+        raise ValueError(
+            f"term_limit={term_limit!r} is not valid: expected a whole number >= 0"
+            f" (default {DEFAULT_TERM_LIMIT:,})"
+        )
     if spec.multiply_terms > term_limit:
         raise ValueError(
             f"the derivation of this {spec.type} would have {spec.multiply_terms:,} multiply"

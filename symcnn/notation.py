@@ -49,7 +49,7 @@ class Notation:
             )
         letters = dict(LETTER_SETS[letter_set])
         if loss is not None:
-            if not (len(loss) == 1 and loss.isalpha()):
+            if not (isinstance(loss, str) and len(loss) == 1 and loss.isalpha()):
                 raise ValueError(f"loss={loss!r} is not valid: expected a single letter")
             taken = [letters[tensor] for tensor in ("X", "W", "O", "B")]
             if loss in taken:

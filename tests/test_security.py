@@ -292,3 +292,39 @@ def test_a_claim_past_the_term_limit_is_refused_at_its_place_and_the_flag_raises
         " 15 terms, the limit per claim (raise it with --max-claim-terms)\n"
     )
     assert run(capsys, "check", claim, *CONV, "--max-claim-terms", "16")[0] == 1  # read: wrong
+
+
+# -- 10. the Python API: ValueError naming the parameter, the value and what is valid ----------
+
+
+def _api_cases():
+    import symcnn
+    from symcnn.check import check_file, check_text
+
+    spec = Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2))
+    derivation = symcnn.derive(spec)
+    return [
+        (lambda: symcnn.derive(spec, term_limit="10"), "term_limit='10'"),
+        (lambda: symcnn.derive(spec, term_limit=float("nan")), "term_limit=nan"),
+        (lambda: symcnn.derive(spec, term_limit=True), "term_limit=True"),
+        (lambda: symcnn.notes(derivation, loss=5), "loss=5"),
+        (lambda: symcnn.notes(derivation, zero_based="no"), "zero_based='no'"),
+        (lambda: symcnn.layer_from_dict(None), "data=None"),
+        (lambda: check_text(5, spec), "text=5"),
+        (lambda: check_text("dL/dX11 = 0", spec, zero_based="no"), "zero_based='no'"),
+        (lambda: check_text("dL/dX11 = 0", spec, loss=5), "loss=5"),
+        (lambda: check_file("/nonexistent", spec), "/nonexistent:1:1: cannot read the file"),
+        (lambda: check_file(5, spec), "path=5"),
+        (lambda: generate(None), "spec=None"),
+        (lambda: generate(spec, directory=5), "directory=5"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(13))
+def test_the_public_api_raises_value_error_naming_the_parameter(case):
+    call, named = _api_cases()[case]
+    with pytest.raises(ValueError) as raised:
+        call()
+    assert type(raised.value).__name__ in ("ValueError", "NotationError")
+    assert str(raised.value).startswith(named) and "\n" not in str(raised.value)
+    assert "expected" in str(raised.value) or "cannot read" in str(raised.value)

@@ -6,6 +6,7 @@ per entry -> diagnoses.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +118,7 @@ def check_source(
     NotationError
         When the submission holds no claim at all, or its letters cannot be told apart.
     """
+    _check_options(letters, loss, zero_based, max_claim_terms)
     with collector_paused():
         return _check(
             source,
@@ -126,6 +128,20 @@ def check_source(
             zero_based=zero_based,
             max_terms=max_claim_terms,
         )
+
+
+def _check_options(letters, loss, zero_based, max_claim_terms) -> None:
+    """ValueError naming the first option of :func:`check_source` that is not valid."""
+    if letters is not None and not isinstance(letters, str):
+        raise ValueError(f"letters={letters!r} is not valid: expected a string such as 'XFO'")
+    if loss is not None and not (isinstance(loss, str) and len(loss) == 1 and loss.isalpha()):
+        raise ValueError(f"loss={loss!r} is not valid: expected a single letter")
+    if not isinstance(zero_based, bool):
+        raise ValueError(f"zero_based={zero_based!r} is not valid: expected True or False")
+    if isinstance(max_claim_terms, bool) or not isinstance(max_claim_terms, int):
+        raise ValueError(f"max_claim_terms={max_claim_terms!r} is not valid: expected a count")
+    if max_claim_terms < 1:
+        raise ValueError(f"max_claim_terms={max_claim_terms!r} is not valid: expected >= 1")
 
 
 def _check(source, derivation, *, letters, loss, zero_based, max_terms) -> Report:
@@ -197,6 +213,11 @@ def check_text(text: str, spec: Layer, **options) -> Report:
     >>> report.summary["correct"], report.exit_status
     (1, 0)
     """
+    if not isinstance(text, str):
+        raise ValueError(
+            f"text={_short(text)} is not valid: expected the submission as a str"
+            " (check_file reads a file)"
+        )
     return check_source(source_from_text(text), derive(spec), **options)
 
 
@@ -207,10 +228,28 @@ def check_file(
     max_bytes: int = MAX_BYTES,
     **options,
 ) -> Report:
-    """Check a submission file (see :func:`check_source` for the options)."""
+    """Check a submission file (see :func:`check_source` for the options).
+
+    Raises ValueError (:class:`~symcnn.check.source.NotationError`) for a path that is missing,
+    not a regular file, or not a readable derivation.
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise ValueError(f"path={_short(path)} is not valid: expected a file name (str or Path)")
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
+        raise ValueError(f"max_bytes={max_bytes!r} is not valid: expected a whole number >= 1")
     derivation = (
         spec_or_derivation
         if isinstance(spec_or_derivation, Derivation)
         else derive(spec_or_derivation)
     )
-    return check_source(read_source(path, max_bytes=max_bytes), derivation, **options)
+    try:
+        source = read_source(path, max_bytes=max_bytes)
+    except NotationError as error:  # name the file: the caller may read many
+        raise NotationError(error.located(os.fspath(path))) from None
+    return check_source(source, derivation, **options)
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """``repr(value)``, cut past ``limit`` characters: a message stays one line."""
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[:limit] + "..."

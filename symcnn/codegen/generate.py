@@ -92,6 +92,11 @@ def generate(
         An unknown dtype or strategy, a strategy that does not fit the layer, or a layer
         without code generation.
     """
+    if not isinstance(spec, Layer):
+        raise ValueError(
+            f"spec={spec!r} is not valid: expected a layer spec such as"
+            " symcnn.Conv2d(input_shape=(1, 1, 3, 3), kernel=2)"
+        )
     if dtype not in DTYPES:
         raise ValueError(f"dtype={dtype!r} is not valid: expected one of {', '.join(DTYPES)}")
     if strategy != "auto" and strategy not in all_strategies():

@@ -323,6 +323,8 @@ def notes(
         raise ValueError(
             f"derivation={derivation!r} is not valid: expected what symcnn.derive(spec) returns"
         )
+    if not isinstance(zero_based, bool):
+        raise ValueError(f"zero_based={zero_based!r} is not valid: expected True or False")
     notation = Notation.from_letters(letters, loss=loss, zero_based=zero_based)
     options = Options.everything() if all_entries else Options(max_entries=max_entries)
     return Notes(derivation, notation, options)
