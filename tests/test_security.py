@@ -328,3 +328,35 @@ def test_the_public_api_raises_value_error_naming_the_parameter(case):
     assert type(raised.value).__name__ in ("ValueError", "NotationError")
     assert str(raised.value).startswith(named) and "\n" not in str(raised.value)
     assert "expected" in str(raised.value) or "cannot read" in str(raised.value)
+
+
+# -- 9. grade tables: no formulas, no control characters ----------------------------------------
+
+
+def test_grade_tables_neutralise_formulas_and_control_characters(tmp_path, capsys):
+    import csv
+
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    formula = '=HYPERLINK("x","y")'
+    escape = "a\x1b[31mred\nnext.txt"
+    for name in (formula, escape):
+        (folder / name).write_text("dL/dX12 = dL/dO11*W12 + dL/dO12*W11\n")
+    table, markdown = tmp_path / "grades.csv", tmp_path / "grades.md"
+    status, out, _ = run(
+        capsys, "check", folder, *CONV, "--summary-csv", table, "--summary-md", markdown
+    )
+    assert status == 0
+    for text in (out, table.read_text(), markdown.read_text()):
+        assert "\x1b" not in text and "a\\x1b[31mred\\nnext.txt" in text
+    cells = [row["file"] for row in csv.DictReader(table.open())]
+    assert sorted(cells) == sorted(["'" + formula, "a\\x1b[31mred\\nnext.txt"])
+    assert len(table.read_text().splitlines()) == 3  # a header and one line per submission
+
+
+def test_two_outputs_naming_one_file_are_refused_before_the_work(tmp_path, capsys):
+    (tmp_path / "a.txt").write_text("dL/dX12 = dL/dO11*W12 + dL/dO12*W11\n")
+    table = tmp_path / "grades.csv"
+    argv = ["check", tmp_path, *CONV, "--summary-csv", table, "-o", table, "--force"]
+    status, _, err = run(capsys, *argv)
+    assert status == 2 and "name the same file" in err and not table.exists()

@@ -85,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
     outputs = [args.output, args.summary_csv, args.summary_md]
     if not is_folder and (args.summary_csv or args.summary_md):
         raise UsageError("--summary-csv and --summary-md need a folder of submissions as FILE")
+    named = [Path(output).resolve() for output in outputs if output and output != "-"]
+    if len(set(named)) < len(named):  # one would overwrite the other after all the work
+        raise UsageError("-o, --summary-csv and --summary-md name the same file: give each its own")
     for output in outputs:
         check_output_path(output, force=args.force)  # before any work
     derivation = derive(spec, term_limit=DEFAULT_TERM_LIMIT)

@@ -554,17 +554,42 @@ def summary_row(name: str, report: Report | None, error: str | None = None) -> d
     }
 
 
+#: A spreadsheet reads a cell starting with one of these as a formula (``=HYPERLINK(...)``).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def printable(value: Any) -> str:
+    """``value`` as text with every control character (newlines, escape sequences) written as
+    its escape (``\\n``, ``\\x1b``): file names come from whoever named the files."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(
+        character if character.isprintable() else repr(character)[1:-1] for character in text
+    )
+
+
+def _csv_cell(value: Any) -> str:
+    """A cell a spreadsheet shows as text: printable, and a leading formula sign quoted."""
+    text = printable(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 def summary_csv(rows: list[dict[str, Any]]) -> str:
+    """The grade table as CSV; names and messages are made printable and never formulas."""
     stream = io.StringIO()
     writer = csv.DictWriter(stream, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows([{key: _csv_cell(value) for key, value in row.items()} for row in rows])
     return stream.getvalue()
 
 
 def summary_markdown(rows: list[dict[str, Any]]) -> str:
+    """The grade table as Markdown; cells are printable, pipes and HTML escaped."""
+
     def cell(value: Any) -> str:
-        return str(value).replace("|", "\\|").replace("\n", " ")
+        text = printable(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return text.replace("|", "\\|")
 
     lines = [
         "| " + " | ".join(SUMMARY_COLUMNS) + " |",
@@ -577,6 +602,7 @@ def summary_markdown(rows: list[dict[str, Any]]) -> str:
 def summary_text(rows: list[dict[str, Any]]) -> str:
     """The grade table for a terminal."""
     columns = SUMMARY_COLUMNS[:-1]
+    rows = [{key: printable(value) for key, value in row.items()} for row in rows]
     widths = {c: max(len(c), *(len(str(row[c])) for row in rows)) for c in columns}
     lines = ["  ".join(c.ljust(widths[c]) for c in columns).rstrip()]
     for row in rows:
