@@ -360,3 +360,14 @@ def test_two_outputs_naming_one_file_are_refused_before_the_work(tmp_path, capsy
     argv = ["check", tmp_path, *CONV, "--summary-csv", table, "-o", table, "--force"]
     status, _, err = run(capsys, *argv)
     assert status == 2 and "name the same file" in err and not table.exists()
+
+
+# -- 6. generate: --strategy auto never allocates a huge batch to time it -----------------------
+
+
+def test_auto_refuses_to_time_on_arrays_past_the_limit_and_says_what_to_do(capsys):
+    status, _, err = run(
+        capsys, "generate", "conv2d", "--input", "1000000000x1x3x3", "--kernel", "2"
+    )
+    assert status == 2 and err.count("\n") == 1
+    assert "more than the limit of 512 MiB: name a strategy (--strategy unrolled, taps" in err

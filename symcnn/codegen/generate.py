@@ -15,6 +15,7 @@ array([[[[5., 5.],
 from __future__ import annotations
 
 import json
+import math
 import time
 import types
 from dataclasses import dataclass
@@ -38,6 +39,9 @@ CATALOG_MARKER = "# Part of the symcnn catalog"
 DTYPES = ("float64", "float32")
 #: The folder named in the header of a candidate module timed by ``--strategy auto``.
 TIMING_DIRECTORY = "generated"
+#: ``--strategy auto`` times candidates on arrays of the target shape; past this many bytes of
+#: arrays (inputs and outputs) it is refused rather than allocating them.
+TIMING_BYTES = 512 * 2**20
 #: ``--strategy`` values: every strategy, or ``auto`` (the fastest, measured).
 STRATEGY_CHOICES = ("auto", *all_strategies())
 
@@ -108,6 +112,7 @@ def generate(
         structure = prove(spec)
     # [structure] -> [strategy]: named, or the fastest measured on the target shape
     if strategy == "auto":
+        _check_timing_size(spec, dtype)
         return _fastest(structure, dtype, directory, catalog)
     chosen = all_strategies()[strategy]
     why = chosen.why_not(structure)
@@ -283,6 +288,19 @@ def _fastest(structure: Structure, dtype: str, directory: str, catalog: bool) ->
     ]
     module = _module(structure, dtype, all_strategies()[best], directory, measurements, catalog)
     return GeneratedModule(module.filename, module.text, best, timings)
+
+
+def _check_timing_size(spec: Layer, dtype: str) -> None:
+    """Refuse to time on arrays larger than :data:`TIMING_BYTES` (a batch of 10**9, say)."""
+    shapes = [spec.input_shape, spec.output_shape, *spec.parameters().values()]
+    # Inputs, and as many outputs: each array is allocated about twice.
+    size = 2 * sum(math.prod(shape) for shape in shapes) * np.dtype(dtype).itemsize
+    if size > TIMING_BYTES:
+        raise ValueError(
+            f"--strategy auto would time this {spec.type} on {size / 2**20:,.0f} MiB of arrays,"
+            f" more than the limit of {TIMING_BYTES // 2**20} MiB: name a strategy"
+            f" (--strategy {', '.join(all_strategies())})"
+        )
 
 
 def time_module(module: GeneratedModule, spec: Layer, dtype: str, budget: float = 0.3) -> float:
