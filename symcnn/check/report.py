@@ -562,21 +562,23 @@ def summary_csv(rows: list[dict[str, Any]]) -> str:
     return stream.getvalue()
 
 
-def summary_markdown(rows: list[dict[str, Any]]) -> str:
+def summary_markdown(rows: list[dict[str, Any]], columns: tuple[str, ...] = SUMMARY_COLUMNS) -> str:
+    """The grade table as Markdown (``columns``: another command's table, check-code's)."""
+
     def cell(value: Any) -> str:
         return str(value).replace("|", "\\|").replace("\n", " ")
 
     lines = [
-        "| " + " | ".join(SUMMARY_COLUMNS) + " |",
-        "|" + "|".join("---" for _ in SUMMARY_COLUMNS) + "|",
+        "| " + " | ".join(columns) + " |",
+        "|" + "|".join("---" for _ in columns) + "|",
     ]
-    lines += ["| " + " | ".join(cell(row[c]) for c in SUMMARY_COLUMNS) + " |" for row in rows]
+    lines += ["| " + " | ".join(cell(row[c]) for c in columns) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
-def summary_text(rows: list[dict[str, Any]]) -> str:
-    """The grade table for a terminal."""
-    columns = SUMMARY_COLUMNS[:-1]
+def summary_text(rows: list[dict[str, Any]], columns: tuple[str, ...] = SUMMARY_COLUMNS) -> str:
+    """The grade table for a terminal (every column but the last, first_problem, below a row)."""
+    columns = columns[:-1]
     widths = {c: max(len(c), *(len(str(row[c])) for row in rows)) for c in columns}
     lines = ["  ".join(c.ljust(widths[c]) for c in columns).rstrip()]
     for row in rows:

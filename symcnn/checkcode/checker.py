@@ -16,6 +16,7 @@ The pipeline, one stage per function below:
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -49,7 +50,15 @@ class Probe:
     values: dict[str, np.ndarray]  # x (w, b) and dout
     units: list[tuple[int, ...]]  # the output entries run as unit upstream gradients
     expected: dict[str, np.ndarray | None] = field(default_factory=dict)
-    expected_units: list[dict[str, np.ndarray]] = field(default_factory=list)
+    derivation: Derivation | None = None
+    leaves: dict = field(default_factory=dict)  # the derivation's symbols -> the probe's values
+
+    def expected_weight(self, output: str, index: tuple[int, ...], dout: tuple[int, ...]):
+        """The derivation's weight of upstream entry ``dout`` in the output's entry ``index``."""
+        expression = self.derivation.grads[self.kind.outputs[output]][index]
+        values = dict(self.leaves)
+        values.update(bind(self.derivation.tensors.G, unit(self.spec.output_shape, dout)))
+        return evaluate(np.array([expression], dtype=object), values)[0]
 
 
 @dataclass
@@ -99,6 +108,10 @@ class CodeReport:
             return 2
         return 1 if any(f.status == "wrong" for f in self.functions) else 0
 
+    def probes_of(self, verdict: FunctionVerdict) -> list[Probe]:
+        """The probes ``verdict``'s function ran on (those of its layer type)."""
+        return [p for p in self.probes if p.spec.type == verdict.layer_type]
+
     @property
     def summary(self) -> dict[str, int]:
         return {
@@ -146,30 +159,59 @@ def check_code(
         A convention that does not exist, a plain check without a layer or a function, a layer
         the convention cannot express, or a layer check-code does not cover.
     """
-    file = Path(file)
-    plan = _plan(convention, layer, function, forward)
-    # [probes] -> [expected]
-    probes = [probe for _, probe_list in plan for probe in probe_list]
-    for probe in probes:
-        _expect(probe)
-    # [file, probes] -> [answers]
+    return run_plan(
+        Path(file), make_plan(convention, layer, function, forward), time_limit, memory_bytes
+    )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The functions to look for and the probes with their exact answers: one per folder."""
+
+    convention: str
+    groups: list[tuple[dict[str, Any], list[Probe]]]  # (functions, their probes) per layer type
+
+
+def make_plan(
+    convention: str = "cs231n",
+    layer: Layer | None = None,
+    function: str | None = None,
+    forward: str | None = None,
+) -> Plan:
+    """The probes, derived and evaluated (stages 1 and 2); arguments as :func:`check_code`."""
+    groups = _plan(convention, layer, function, forward)
+    for _, probes in groups:
+        for probe in probes:
+            _expect(probe)
+    return Plan(convention, groups)
+
+
+def run_plan(
+    file: Path,
+    plan: Plan,
+    time_limit: float = sandbox.TIME_LIMIT,
+    memory_bytes: int = sandbox.MEMORY_BYTES,
+) -> CodeReport:
+    """Run ``file``'s functions on the plan's probes and judge them (stages 3 and 4)."""
     calls = []
-    for functions, probe_list in plan:
+    for functions, probe_list in plan.groups:
         for probe, params in zip(probe_list, functions["params"], strict=True):
             calls.append(_call(len(calls), probe, functions, params))
     run = sandbox.run_child(file, calls, time_limit=time_limit, memory_bytes=memory_bytes)
-    report = CodeReport(file, convention, probes, [], output=run.output)
+    probes = [probe for _, probe_list in plan.groups for probe in probe_list]
+    report = CodeReport(file, plan.convention, probes, [], output=run.output)
     if run.load != "ok":
         report.problem = _load_problem(run, file)
         return report
-    # [answers, expected] -> [verdicts]
     position = 0
-    for functions, probe_list in plan:
+    for functions, probe_list in plan.groups:
         answers = [run.answers.get(str(position + i)) for i in range(len(probe_list))]
         position += len(probe_list)
-        report.functions += _verdicts(functions, probe_list, answers, run, time_limit)
+        report.functions += _verdicts(functions, probe_list, answers, run)
     if not report.functions:
-        wanted = sorted({n for functions, _ in plan for n in functions.values() if n})
+        wanted = sorted(
+            {functions[r] for functions, _ in plan.groups for r in ("forward", "backward")} - {""}
+        )
         report.problem = f"{file.name} defines none of the functions checked: {', '.join(wanted)}"
     return report
 
@@ -229,9 +271,7 @@ def _expect(probe: Probe) -> None:
             leaves.update(bind(tensors[tensor], probe.values[name]))
     probe.expected = _expected_at(derivation, probe, leaves, probe.values["dout"])
     probe.expected["out"] = evaluate(derivation.output, leaves)
-    for index in probe.units:
-        dout = unit(probe.spec.output_shape, index)
-        probe.expected_units.append(_expected_at(derivation, probe, leaves, dout))
+    probe.derivation, probe.leaves = derivation, leaves
 
 
 def _expected_at(derivation: Derivation, probe: Probe, leaves, dout) -> dict[str, Any]:
@@ -276,7 +316,9 @@ def _load_problem(run: sandbox.Run, file: Path) -> str:
 
 def _ended(returncode: int | None) -> str:
     if returncode is not None and returncode < 0:
-        return f"killed by signal {-returncode}"
+        name = signal.Signals(-returncode).name
+        limit = ", as the CPU-time limit ends it" if name in ("SIGKILL", "SIGXCPU") else ""
+        return f"killed by {name}{limit}"
     return f"exit status {returncode}"
 
 
@@ -288,7 +330,7 @@ def _failure_text(failure: dict, filename: str, during: str) -> str:
 # -- 4. verdicts --------------------------------------------------------------------------------
 
 
-def _verdicts(functions, probes: list[Probe], answers: list, run: sandbox.Run, limit: float):
+def _verdicts(functions, probes: list[Probe], answers: list, run: sandbox.Run):
     defined = run.names
     roles = [r for r in ("forward", "backward") if functions[r] and functions[r] in defined]
     if functions["backward_needs_forward"] and "forward" not in roles and roles:
@@ -332,24 +374,28 @@ def _verdicts(functions, probes: list[Probe], answers: list, run: sandbox.Run, l
                 for verdict in verdicts.values():
                     verdict.status = "unusable"
                     verdict.error = verdict.error or failure
-            continue
-        _compare(probe, number, answer, verdicts)
+        _compare(probe, number, answer, verdicts)  # what returned before a failure counts
     for verdict in verdicts.values():
+        if verdict.status == "correct" and verdict.probes == 0:
+            verdict.status = "unusable"
+            verdict.error = {"kind": "crash", "message": "it never returned on a probe"}
         if verdict.status == "wrong":
             _name_mistakes(verdict, probes, answers)
     return list(verdicts.values())
 
 
 def _compare(probe: Probe, number: int, answer: dict, verdicts: dict[str, FunctionVerdict]) -> None:
-    results = answer["results"]
+    results = answer.get("results", [])
     backward = [r for r in results if r["role"] == "backward"]
     for role, verdict in verdicts.items():
-        if verdict.status == "unusable":
+        if verdict.status == "unusable" or not any(r["role"] == role for r in results):
             continue
         verdict.probes += 1
-        if answer.get("refused_exact") or not _all_exact(results, role):
+        refused = answer.get("refused_exact")
+        if refused and refused.get("function") == verdict.name:
+            verdict.refused_exact = verdict.refused_exact or refused
+        if not _all_exact(results, role):
             verdict.exact = False
-            verdict.refused_exact = verdict.refused_exact or answer.get("refused_exact")
         if role == "forward":
             given = next(r for r in results if r["role"] == "forward")["outputs"]
             pairs = [("out", probe.expected["out"], given["out"])]
@@ -435,7 +481,7 @@ def _routes(probe: Probe, output: str, index: tuple[int, ...], backward: list) -
     """The upstream entries the entry takes, with their weights: expected, and the student's."""
     expected, got = [], []
     for position, dout_index in enumerate(probe.units):
-        weight = probe.expected_units[position][output][index]
+        weight = probe.expected_weight(output, index, dout_index)
         if weight != 0:
             expected.append((dout_index, weight))
         record = backward[1 + position]["outputs"].get(output)
