@@ -158,7 +158,7 @@ For a folder: 0 when every submission is correct, 1 otherwise.""",
   symcnn check-code examples/cs231n_layers.py
   symcnn check-code examples/cs231n_layers_buggy.py --format json
   symcnn check-code solution.py conv2d --input 2x3x6x6 --out-channels 4 --kernel 3 --padding 1
-  symcnn check-code grad.py --convention plain --function backward maxpool2d --input 4x4 --kernel 2
+  symcnn check-code grad.py maxpool2d --input 4x4 --kernel 2 --convention plain --function backward
   symcnn check-code submissions/ --jobs 2 --summary-csv grades.csv
 
 Unlike 'check', this command EXECUTES FILE: in a child process, in a temporary folder, with a

@@ -29,6 +29,10 @@ def layer_words(spec) -> str:
     return words
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def _index(name: str, index: tuple[int, ...] | None) -> str:
     return name if index is None else f"{name}[{', '.join(map(str, index))}]"
 
@@ -92,9 +96,11 @@ def _verdict(report: CodeReport) -> str:
     s = report.summary
     total = len(report.functions)
     if s["unusable"]:
-        head = f"UNUSABLE: {s['unusable']} of {total} functions could not be checked"
+        head = f"UNUSABLE: {s['unusable']} of {_plural(total, 'function')} could not be checked"
     elif s["wrong"]:
-        head = f"WRONG: {s['wrong']} of {total} functions"
+        head = f"WRONG: {s['wrong']} of {_plural(total, 'function')}"
+    elif total == 1:
+        head = "CORRECT: the one function"
     else:
         head = f"CORRECT: all {total} functions"
     return f"{head} ({s['wrong']} wrong, {s['unusable']} unusable, {s['correct']} correct)"
@@ -108,7 +114,7 @@ def _function_lines(verdict: FunctionVerdict, report: CodeReport) -> list[str]:
     if verdict.status == "unusable":
         return [head, f"    {_failure(verdict, report)}"]
     if verdict.status == "correct":
-        return [f"{head}, {verdict.probes} probe layers, {arithmetic}"]
+        return [f"{head}, {_plural(verdict.probes, 'probe layer')}, {arithmetic}"]
     out = [f"{head}, {arithmetic}"]
     if verdict.refused_exact:
         out.append(
@@ -118,9 +124,9 @@ def _function_lines(verdict: FunctionVerdict, report: CodeReport) -> list[str]:
     for output in outputs:
         wrong = verdict.wrong_probes.get(output, [])
         if not wrong:
-            out.append(f"    {output}: correct on all {verdict.probes} probes")
+            out.append(f"    {output}: correct on {_plural(verdict.probes, 'probe')}")
             continue
-        out.append(f"    {output}: wrong on {len(wrong)} of {verdict.probes} probes")
+        out.append(f"    {output}: wrong on {len(wrong)} of {_plural(verdict.probes, 'probe')}")
         shown = [d for d in verdict.differences if d.output == output]
         first = shown[0].probe
         out.append(f"      first on probe {first + 1}: {layer_words(probes[first].spec)}")

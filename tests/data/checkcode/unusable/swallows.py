@@ -6,5 +6,5 @@ def max_pool_forward_naive(x, pool_param):
         try:
             while True:
                 pass
-        except BaseException:  # noqa: S110 (the point of the sample)
+        except BaseException:  # swallowing the interruption is the point of the sample
             pass
