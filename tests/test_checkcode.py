@@ -306,3 +306,19 @@ def test_a_changed_layer_changes_the_mistake_prediction():
     for n, f, i, j in np.ndindex(*spec.output_shape):
         dx_pad[n, :, i : i + 3, j : j + 2] += w[f] * values["dout"][n, f, i, j]
     assert np.array_equal(predicted, dx_pad[:, :, 1:6, 1:7])
+
+
+def test_the_child_imports_only_the_standard_library_and_numpy():
+    """The child shares no code with symcnn: the student's file never runs beside it."""
+    import ast
+
+    child = Path(__file__).parents[1] / "symcnn" / "checkcode" / "child.py"
+    tree = ast.parse(child.read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "a relative import would load symcnn"
+            imported.add(node.module.split(".")[0])
+    assert imported - sys.stdlib_module_names == {"numpy"}
