@@ -193,6 +193,8 @@ UNUSABLE = [
     ("kills.py", "max_pool_forward_naive", "exit status 7"),
     ("misfit.py", "max_pool_forward_naive", "expected a tuple (out, cache)"),
     ("greedy.py", "max_pool_forward_naive", "MemoryError"),
+    ("forward_fails.py", "max_pool_forward_naive", "line 5: NotImplementedError: TODO"),
+    ("forward_fails.py", "max_pool_backward_naive", "not run: max_pool_forward_naive failed"),
 ]
 
 
@@ -205,7 +207,8 @@ def test_a_failing_function_is_a_clear_verdict(small_plan, file, function, messa
     from symcnn.checkcode.report import text
 
     assert message in text(report)
-    assert failed.error["kind"] in ("exception", "memory", "timeout", "crash", "exit", "signature")
+    kinds = ("exception", "memory", "timeout", "crash", "exit", "signature", "not_run")
+    assert failed.error["kind"] in kinds
 
 
 @pytest.mark.parametrize(
@@ -322,3 +325,17 @@ def test_the_child_imports_only_the_standard_library_and_numpy():
             assert node.level == 0, "a relative import would load symcnn"
             imported.add(node.module.split(".")[0])
     assert imported - sys.stdlib_module_names == {"numpy"}
+
+
+def test_a_list_is_as_good_as_a_tuple(small_plan, tmp_path):
+    source = (DATA / "correct.py").read_text()
+    assert "return out, (x, pool_param)" in source
+    listed = tmp_path / "listed.py"
+    listed.write_text(
+        source.replace("return out, (x, pool_param)", "return [out, (x, pool_param)]")
+    )
+    report = run_plan(listed, small_plan)
+    assert [(f.name, f.status) for f in report.functions] == [
+        ("max_pool_forward_naive", "correct"),
+        ("max_pool_backward_naive", "correct"),
+    ]

@@ -377,8 +377,10 @@ def _verdicts(functions, probes: list[Probe], answers: list, run: sandbox.Run):
         _compare(probe, number, answer, verdicts)  # what returned before a failure counts
     for verdict in verdicts.values():
         if verdict.status == "correct" and verdict.probes == 0:
+            failed = [v.name for v in verdicts.values() if v.status == "unusable"]
+            why = f"not run: {failed[0]} failed before it" if failed else "it never returned"
             verdict.status = "unusable"
-            verdict.error = {"kind": "crash", "message": "it never returned on a probe"}
+            verdict.error = {"kind": "not_run", "message": why}
         if verdict.status == "wrong":
             _name_mistakes(verdict, probes, answers)
     return list(verdicts.values())

@@ -153,14 +153,14 @@ def _call(module, name, *args):
 
 
 def _pair(result, name, what):
-    if not isinstance(result, tuple) or len(result) != 2:
+    if not isinstance(result, tuple | list) or len(result) != 2:
         RUNNING[0] = name
         raise Misfit(f"{name} returned {_kind(result)}: expected a tuple {what}")
     return result
 
 
 def _triple(result, name):
-    if not isinstance(result, tuple) or len(result) != 3:
+    if not isinstance(result, tuple | list) or len(result) != 3:
         RUNNING[0] = name
         raise Misfit(f"{name} returned {_kind(result)}: expected a tuple (dx, dw, db)")
     return dict(zip(("dx", "dw", "db"), (encode(v) for v in result), strict=True))
