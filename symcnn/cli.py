@@ -155,7 +155,37 @@ For a folder: 0 when every submission is correct, 1 otherwise.""",
         lambda parser: _check_command().add_arguments(parser),
         lambda args: _check_command().run(args),
     ),
+    Command(
+        "check-code",
+        "run a NumPy implementation of a layer (CS231n's functions) and check it against the"
+        " exact derivation",
+        """examples:
+  symcnn check-code examples/cs231n_layers.py
+  symcnn check-code examples/cs231n_layers_buggy.py --format json
+  symcnn check-code solution.py conv2d --input 2x3x6x6 --out-channels 4 --kernel 3 --padding 1
+  symcnn check-code grad.py maxpool2d --input 4x4 --kernel 2 --convention plain --function backward
+  symcnn check-code submissions/ --jobs 2 --summary-csv grades.csv
+
+Unlike 'check', this command EXECUTES FILE: in a child process, in a temporary folder, with a
+time limit per call, a memory limit, sockets and new processes blocked, and its output captured.
+Run it on code you would run yourself; the limits bound mistakes, not a determined attacker.
+
+Without LAYER, every function found runs on built-in probe layers (strides 1-3, paddings 0-2,
+non-square inputs and kernels, batches, overlapping and tied max-pool windows; ties go to the
+first maximum, as np.argmax). exit status: 0 every function found is correct, 1 one is wrong,
+2 FILE cannot be used (no known function, a signature that does not fit, an exception, a
+timeout or an exit in its code). For a folder: 0 when every file is correct, 1 otherwise.""",
+        lambda parser: _check_code_command().add_arguments(parser),
+        lambda args: _check_code_command().run(args),
+    ),
 ]
+
+
+def _check_code_command():
+    """symcnn.checkcode.command, imported when used."""
+    from .checkcode import command
+
+    return command
 
 
 def _check_command():

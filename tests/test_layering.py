@@ -9,7 +9,7 @@ The layers, lowest first (a module may import its own layer or a lower one, neve
    the other, so the runtime stays the reference that shares nothing with the core;
 2. the outputs: ``printing``, ``formats``, ``notation``, ``files``, ``codegen`` and each kind's
    ``notes`` and ``codegen``;
-3. the checker: ``check`` and each kind's ``check``;
+3. the checker: ``check``, ``checkcode`` and each kind's ``check`` and ``checkcode``;
 4. the entry points: the package's ``__init__`` (the public API), ``cli`` and ``__main__``; nothing
    but ``__main__`` imports ``cli``.
 
@@ -60,7 +60,7 @@ MODULES = {
     },
     RUNTIME: {"runtime", "runtime_base"},
     OUTPUT: {"printing", "formats", "notation", "files", "codegen"},
-    CHECK: {"check"},
+    CHECK: {"check", "checkcode"},  # checkcode: with the checker (it imports its report)
     ENTRY: {"", "cli", "__main__"},  # "": the package itself
 }
 #: A kind's concern module -> its layer.
@@ -72,6 +72,7 @@ CONCERNS = {
     "notes": OUTPUT,
     "codegen": OUTPUT,
     "check": CHECK,
+    "checkcode": CHECK,
 }
 
 

@@ -584,24 +584,25 @@ def summary_csv(rows: list[dict[str, Any]]) -> str:
     return stream.getvalue()
 
 
-def summary_markdown(rows: list[dict[str, Any]]) -> str:
-    """The grade table as Markdown; cells are printable, pipes and HTML escaped."""
+def summary_markdown(rows: list[dict[str, Any]], columns: tuple[str, ...] = SUMMARY_COLUMNS) -> str:
+    """The grade table as Markdown; cells are printable, pipes and HTML escaped (``columns``:
+    another command's table, check-code's)."""
 
     def cell(value: Any) -> str:
         text = printable(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         return text.replace("|", "\\|")
 
     lines = [
-        "| " + " | ".join(SUMMARY_COLUMNS) + " |",
-        "|" + "|".join("---" for _ in SUMMARY_COLUMNS) + "|",
+        "| " + " | ".join(columns) + " |",
+        "|" + "|".join("---" for _ in columns) + "|",
     ]
-    lines += ["| " + " | ".join(cell(row[c]) for c in SUMMARY_COLUMNS) + " |" for row in rows]
+    lines += ["| " + " | ".join(cell(row[c]) for c in columns) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
-def summary_text(rows: list[dict[str, Any]]) -> str:
-    """The grade table for a terminal."""
-    columns = SUMMARY_COLUMNS[:-1]
+def summary_text(rows: list[dict[str, Any]], columns: tuple[str, ...] = SUMMARY_COLUMNS) -> str:
+    """The grade table for a terminal (every column but the last, first_problem, below a row)."""
+    columns = columns[:-1]
     rows = [{key: printable(value) for key, value in row.items()} for row in rows]
     widths = {c: max(len(c), *(len(str(row[c])) for row in rows)) for c in columns}
     lines = ["  ".join(c.ljust(widths[c]) for c in columns).rstrip()]
