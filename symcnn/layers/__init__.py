@@ -12,7 +12,7 @@ have, reported as "not available for LAYER". The registry imports the kinds lazi
 concern at a time, so the runtime loads no SymPy and the symbolic core no printer.
 
 >>> sorted(layer_types())
-['avgpool2d', 'conv2d', 'maxpool2d', 'minpool2d', 'relu']
+['avgpool2d', 'conv2d', 'maxpool2d', 'minpool2d', 'relu', 'sigmoid', 'tanh']
 >>> entry("spec", "conv2d").__name__
 'Conv2d'
 """
@@ -26,7 +26,7 @@ from typing import Any
 
 #: The layer folders, in the order the command line lists their options. A new kind is one
 #: folder and one word here.
-KINDS = ("conv2d", "pool", "relu")
+KINDS = ("conv2d", "pool", "relu", "sigmoid", "tanh")
 
 
 @functools.cache
