@@ -152,6 +152,14 @@ class Layer:
         """The sliding window of a convolution or a pool; None for a layer without one."""
         return None
 
+    @property
+    def target_shape(self) -> tuple[int, ...] | None:
+        """A loss's symbolic target (``T``, the symbols ``t_...``), or None for any other layer.
+
+        The loss is not differentiated with respect to it: it is a leaf beside the input.
+        """
+        return None
+
     def parameters(self) -> dict[str, tuple[int, ...]]:
         """The tensors the loss is differentiated with respect to, by the contract's names
         (``X`` the input, then the layer's own), with their shapes."""

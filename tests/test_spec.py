@@ -252,10 +252,14 @@ def test_layers_table_names_every_layer():
     assert sorted(layer_types()) == [
         "avgpool2d",
         "conv2d",
+        "flatten",
+        "linear",
         "maxpool2d",
         "minpool2d",
+        "mse",
         "relu",
         "sigmoid",
+        "softmax_cross_entropy",
         "tanh",
     ]
     assert all(layer_types()[name].type == name for name in layer_types())

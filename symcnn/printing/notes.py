@@ -241,6 +241,7 @@ def describe(spec: Layer) -> str:
 #: Spec field -> command-line flag (the contract's names), in the order the command writes them.
 _FLAGS = {
     "out_channels": "--out-channels",
+    "out_features": "--out-features",
     "stride": "--stride",
     "padding": "--padding",
     "dilation": "--dilation",
