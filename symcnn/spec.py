@@ -119,6 +119,8 @@ class Layer:
     required: ClassVar[tuple[str, ...]] = ("input_shape",)
     #: Spatial layers read a 2-D input shape ``HxW`` as ``1x1xHxW``; others take it as given.
     spatial: ClassVar[bool] = True
+    #: A loss: the last layer of a network, with a target and one output entry (L itself).
+    is_loss: ClassVar[bool] = False
     input_shape: tuple[int, ...]
     reduction: str = field(default="sum", kw_only=True)
 

@@ -154,7 +154,7 @@ def test_identity_forms_scale_with_the_mean():
 
 def test_every_windowed_layer_type_has_identities_and_a_type_without_is_named():
     # conv2d and the pools state operator identities; the other kinds have none to state
-    without = {"relu", "sigmoid", "tanh", "flatten", "linear", "softmax_cross_entropy", "mse"}
+    without = {"relu", "sigmoid", "tanh", "flatten", "softmax_cross_entropy", "mse"}
     assert set(layers.table("identities")) == set(layers.layer_types()) - without
     spec = Conv2d(input_shape=(2, 2), kernel=1)
     with pytest.raises(ValueError, match="an unpooling to the extreme is not available for"):

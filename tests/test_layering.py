@@ -59,7 +59,7 @@ MODULES = {
         "pooling",
     },
     RUNTIME: {"runtime", "runtime_base"},
-    OUTPUT: {"printing", "formats", "notation", "files", "codegen"},
+    OUTPUT: {"printing", "formats", "notation", "files", "codegen", "network"},
     CHECK: {"check"},
     ENTRY: {"", "cli", "__main__"},  # "": the package itself
 }

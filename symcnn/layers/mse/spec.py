@@ -26,6 +26,7 @@ class MSE(Layer):
     type: ClassVar[str] = "mse"
     options: ClassVar[tuple] = (INPUT,)
     spatial: ClassVar[bool] = False
+    is_loss: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         super().__post_init__()

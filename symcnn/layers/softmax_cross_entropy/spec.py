@@ -37,6 +37,7 @@ class SoftmaxCrossEntropy(Layer):
     type: ClassVar[str] = "softmax_cross_entropy"
     options: ClassVar[tuple] = (INPUT,)
     spatial: ClassVar[bool] = False
+    is_loss: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         super().__post_init__()
