@@ -72,6 +72,7 @@ CONCERNS = {
     "notes": OUTPUT,
     "codegen": OUTPUT,
     "check": CHECK,
+    "network": OUTPUT,
 }
 
 
