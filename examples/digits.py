@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 import tempfile
 import time
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> dict:
     if not args.no_figure:
         words = ["python examples/digits.py", *(argv if argv is not None else sys.argv[1:])]
         plot(losses, args.figure, " ".join(words))
-        print(f"loss curve: {args.figure}")
+        print(f"loss curve: {os.path.relpath(args.figure)}")
     print(f"test accuracy: {result['test']:.3f}")
     return result
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -320,3 +321,16 @@ def test_fractions_flow_through_the_runtime_network():
     x, params, target = _rational_inputs(net, np.random.default_rng(1))
     loss, _ = net_runtime.loss_and_grads(net, x, target, params)
     assert isinstance(loss, Fraction)
+
+
+def test_the_networks_page_shows_what_derive_net_prints(capsys):
+    """docs/networks.md quotes the sweep of examples/tiny.toml: every quoted line is printed."""
+    root = Path(__file__).resolve().parents[1]
+    page = (root / "docs" / "networks.md").read_text()
+    block = page.split("$ symcnn derive --net examples/tiny.toml\n", 1)[1].split("```", 1)[0]
+    assert main(["derive", "--net", str(root / "examples" / "tiny.toml")]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    quoted = [line for line in block.splitlines() if line.strip() != "..."]
+    assert len(quoted) > 10
+    for line in quoted:
+        assert line in printed, line
