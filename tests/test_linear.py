@@ -117,3 +117,15 @@ def test_every_command_takes_linear(capsys):
     capsys.readouterr()
     assert main(["derive", "linear", "--input", "2x3", "--kernel", "2"]) == 2
     assert "--kernel does not apply to linear" in capsys.readouterr().err
+
+
+def test_the_identities_hold_and_are_named():
+    from symcnn import identities
+
+    spec = Linear(input_shape=(2, 3), out_features=2, reduction="mean")
+    found = identities.verify(derive(spec, namespace="l4"))
+    assert [(i.key, i.holds) for i in found] == [
+        ("linear_input", True),
+        ("linear_weight", True),
+        ("linear_bias", True),
+    ]
