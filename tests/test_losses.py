@@ -117,3 +117,18 @@ def test_json_names_the_target_symbols():
     loss = sympy.sympify(data["forward"][0])
     assert {str(s) for s in loss.free_symbols} == {"x_0_0", "x_0_1", "t_0_0", "t_0_1"}
     assert main(["derive", "mse", "--input", "2x3", "--format", "json"]) == 0
+
+
+@pytest.mark.parametrize("spec", [SoftmaxCrossEntropy(input_shape=(2, 2)), MSE(input_shape=(1, 2))])
+@pytest.mark.parametrize("form", ["text", "markdown", "latex"])
+def test_the_notes_print_the_target_and_every_input(spec, form):
+    from symcnn import notes
+
+    printed = getattr(notes(derive(spec)), form)()
+    spell = "{}{}{}" if form == "text" else "{}_{{{}{}}}"
+    digits = "₁₂" if form == "text" else "12"
+    rows = digits[: spec.input_shape[0]]
+    for letter in ("X", "T"):
+        for i in rows:
+            for j in digits:
+                assert spell.format(letter, i, j) in printed, (letter, i, j)

@@ -155,11 +155,7 @@ def test_the_core_never_imports_a_printer():
 def test_every_layer_type_has_printed_notes():
     from symcnn import layers
 
-    # The losses are the exception: their notes would need the target's letter, which the
-    # printers do not have yet (`symcnn derive mse` says "not available"; --format json works).
-    losses = {name for name, cls in layers.layer_types().items() if cls.is_loss}
-    assert losses == {"softmax_cross_entropy", "mse"}
-    assert set(layers.table("notes")) == set(layers.layer_types()) - losses
+    assert set(layers.table("notes")) == set(layers.layer_types())
 
 
 def test_a_layer_type_without_printed_notes_is_refused_by_name():

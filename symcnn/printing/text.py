@@ -78,8 +78,8 @@ class TextPrinter(StrPrinter):
     # -- names --------------------------------------------------------------------------------
 
     def letter(self, tensor: str) -> str:
-        if tensor == "G":
-            return "G"
+        if tensor in ("G", "T"):  # the upstream gradient; a loss's target
+            return tensor
         return self.notation.name(tensor)
 
     def entry_name(self, tensor: str, index: Sequence) -> str:
