@@ -18,7 +18,7 @@ from typing import NoReturn
 
 from . import __version__
 from .files import check_output_path, write_output
-from .options import add_layer_arguments, count, layer_spec
+from .options import UsageError, add_layer_arguments, count, layer_flags_given, layer_spec
 
 # -- commands -----------------------------------------------------------------------------------
 
@@ -26,7 +26,13 @@ from .options import add_layer_arguments, count, layer_spec
 def _add_derive(parser: argparse.ArgumentParser) -> None:
     from .formats import FORMATS
 
-    add_layer_arguments(parser)
+    add_layer_arguments(parser, optional_layer=True)
+    parser.add_argument(
+        "--net",
+        metavar="FILE",
+        help="derive a whole network (a TOML file: input, [[layer]] tables, [loss]) instead"
+        " of one LAYER",
+    )
     out = parser.add_argument_group("output")
     out.add_argument(
         "--format",
@@ -83,6 +89,10 @@ def _run_derive(args: argparse.Namespace) -> int:
     from .derive import DEFAULT_TERM_LIMIT, derive
     from .formats import FORMATS, check_arguments
 
+    if _network_requested(args):
+        from .network.command import run_derive
+
+        return run_derive(args)
     spec = layer_spec(args)
     limit = args.max_terms if args.max_terms is not None else DEFAULT_TERM_LIMIT
     check_arguments(args)  # before the work, not after it
@@ -90,6 +100,20 @@ def _run_derive(args: argparse.Namespace) -> int:
     derivation = derive(spec, term_limit=limit)
     write_output(FORMATS[args.format](derivation, args), args.output, force=args.force)
     return 0
+
+
+def _network_requested(args: argparse.Namespace) -> bool:
+    """True for ``--net FILE``; refuses a LAYER or layer options beside it, and neither."""
+    if args.net is None:
+        if args.layer is None:
+            raise UsageError("give a LAYER (conv2d, ...) or --net FILE")
+        return False
+    if args.layer is not None:
+        raise UsageError(f"give a LAYER or --net FILE, not both (got {args.layer} and --net)")
+    given = layer_flags_given(args)
+    if given:
+        raise UsageError(f"{given[0]} does not apply with --net: the file gives every option")
+    return True
 
 
 def _add_generate(parser: argparse.ArgumentParser) -> None:

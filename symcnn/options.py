@@ -183,6 +183,16 @@ def add_layer_arguments(parser: argparse.ArgumentParser, *, optional_layer: bool
         )
 
 
+def layer_flags_given(args: argparse.Namespace) -> list[str]:
+    """The layer options given on the command line, as flags (for commands that take none)."""
+    given = []
+    for row, _ in _rows():
+        value = getattr(args, row.field, None)
+        if value is not None:
+            given.append(row.flag if isinstance(row, Option) else row.flag(value))
+    return given
+
+
 def layer_spec(args: argparse.Namespace):
     """Build the layer spec from parsed arguments; refuse options of another layer."""
     kind = args.layer

@@ -152,7 +152,18 @@ def _runtime_for(spec: Layer) -> LayerRuntime:
     return layers.entry("runtime", spec.type, "the runtime")
 
 
-def forward(spec: Layer, x: Any, w: Any = None, b: Any = None) -> np.ndarray:
+def _target(spec: Layer, target: Any) -> dict[str, Any]:
+    """A loss's target, passed on to its runtime (which checks it: class indices or values)."""
+    if spec.target_shape is not None:
+        if target is None:
+            raise ValueError(f"target=None is not valid: {spec.type} is a loss and needs a target")
+        return {"target": target}
+    if target is not None:
+        _refuse(spec, "target", target, "it is not a loss")
+    return {}
+
+
+def forward(spec: Layer, x: Any, w: Any = None, b: Any = None, *, target: Any = None) -> np.ndarray:
     """The forward pass of the layer ``spec`` describes.
 
     Parameters
@@ -163,6 +174,9 @@ def forward(spec: Layer, x: Any, w: Any = None, b: Any = None) -> np.ndarray:
         The input, of shape ``spec.input_shape``.
     w : array_like, optional
         conv2d: the weight, of shape ``spec.weight_shape`` (required). Pools take none.
+    target : array_like, optional
+        A loss's target (required for a loss, refused otherwise): class indices of shape
+        ``(N,)`` for softmax_cross_entropy, values shaped like the input for mse.
     b : array_like, optional
         conv2d with ``bias=True``: the bias, of shape ``(out_channels,)``; None adds no bias.
 
@@ -187,10 +201,13 @@ def forward(spec: Layer, x: Any, w: Any = None, b: Any = None) -> np.ndarray:
     """
     runtime = _runtime_for(spec)
     x = checked("x", x, spec.input_shape, "the spec's input_shape")
-    return runtime.forward(spec, x, **_checked_parameters(spec, w=w, b=b))
+    parameters = _checked_parameters(spec, w=w, b=b)
+    return runtime.forward(spec, x, **parameters, **_target(spec, target))
 
 
-def backward(spec: Layer, x: Any, grad_out: Any, w: Any = None) -> dict[str, np.ndarray]:
+def backward(
+    spec: Layer, x: Any, grad_out: Any, w: Any = None, *, target: Any = None
+) -> dict[str, np.ndarray]:
     """Every gradient of the layer ``spec`` describes, for the upstream gradient ``grad_out``.
 
     The loss is ``L = sum(G * O)`` for ``spec.reduction == "sum"`` and ``sum(G * O) / N`` for
@@ -233,7 +250,7 @@ def backward(spec: Layer, x: Any, grad_out: Any, w: Any = None) -> dict[str, np.
     weights = _checked_parameters(spec, w=w)
     if spec.reduction == "mean":
         upstream = upstream / spec.batch  # dL/dO = G / N
-    return runtime.backward(spec, x, upstream, **weights)
+    return runtime.backward(spec, x, upstream, **weights, **_target(spec, target))
 
 
 #: The axes of every spatial input, for the messages of the array-level functions.

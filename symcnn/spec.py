@@ -119,6 +119,8 @@ class Layer:
     required: ClassVar[tuple[str, ...]] = ("input_shape",)
     #: Spatial layers read a 2-D input shape ``HxW`` as ``1x1xHxW``; others take it as given.
     spatial: ClassVar[bool] = True
+    #: A loss: the last layer of a network, with a target and one output entry (L itself).
+    is_loss: ClassVar[bool] = False
     input_shape: tuple[int, ...]
     reduction: str = field(default="sum", kw_only=True)
 
@@ -150,6 +152,14 @@ class Layer:
     @property
     def window(self) -> Window | None:
         """The sliding window of a convolution or a pool; None for a layer without one."""
+        return None
+
+    @property
+    def target_shape(self) -> tuple[int, ...] | None:
+        """A loss's symbolic target (``T``, the symbols ``t_...``), or None for any other layer.
+
+        The loss is not differentiated with respect to it: it is a leaf beside the input.
+        """
         return None
 
     def parameters(self) -> dict[str, tuple[int, ...]]:

@@ -25,10 +25,10 @@ from sympy import Symbol
 from .spec import Layer
 
 #: Tensor name -> the prefix of its symbols in the contract.
-PREFIXES = {"X": "x", "W": "w", "B": "b", "G": "g"}
+PREFIXES = {"X": "x", "W": "w", "B": "b", "G": "g", "T": "t"}
 _TENSORS = {prefix: tensor for tensor, prefix in PREFIXES.items()}
 _NAMESPACE = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
-_SYMBOL_NAME = re.compile(r"^(?:([A-Za-z][A-Za-z0-9]*)_)?([xwbg])((?:_\d+)+)$")
+_SYMBOL_NAME = re.compile(r"^(?:([A-Za-z][A-Za-z0-9]*)_)?([xwbgt])((?:_\d+)+)$")
 
 
 def _prefixed(prefix: str, namespace: str) -> str:
@@ -98,6 +98,8 @@ class Tensors:
     G: np.ndarray
     W: np.ndarray | None = None
     B: np.ndarray | None = None
+    #: A loss's target (``t_...``): a leaf the loss is not differentiated with respect to.
+    T: np.ndarray | None = None
 
     @property
     def namespace(self) -> str:
@@ -143,6 +145,8 @@ class Tensors:
             for name, shape in shapes.items()
         }
         upstream = symbol_array(_prefixed(PREFIXES["G"], namespace), spec.output_shape)
+        if spec.target_shape is not None:  # a loss: its target is a leaf, never differentiated
+            arrays["T"] = symbol_array(_prefixed(PREFIXES["T"], namespace), spec.target_shape)
         return cls(G=upstream, **arrays)
 
     def parameters(self) -> dict[str, np.ndarray]:

@@ -59,7 +59,7 @@ MODULES = {
         "pooling",
     },
     RUNTIME: {"runtime", "runtime_base"},
-    OUTPUT: {"printing", "formats", "notation", "files", "codegen"},
+    OUTPUT: {"printing", "formats", "notation", "files", "codegen", "network"},
     CHECK: {"check", "checkcode"},  # checkcode: with the checker (it imports its report)
     ENTRY: {"", "cli", "__main__"},  # "": the package itself
 }
@@ -73,6 +73,7 @@ CONCERNS = {
     "codegen": OUTPUT,
     "check": CHECK,
     "checkcode": CHECK,
+    "network": OUTPUT,
 }
 
 

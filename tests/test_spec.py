@@ -249,7 +249,19 @@ def test_layer_from_dict_refuses_unknown_types_and_options():
 
 
 def test_layers_table_names_every_layer():
-    assert sorted(layer_types()) == ["avgpool2d", "conv2d", "maxpool2d", "minpool2d", "relu"]
+    assert sorted(layer_types()) == [
+        "avgpool2d",
+        "conv2d",
+        "flatten",
+        "linear",
+        "maxpool2d",
+        "minpool2d",
+        "mse",
+        "relu",
+        "sigmoid",
+        "softmax_cross_entropy",
+        "tanh",
+    ]
     assert all(layer_types()[name].type == name for name in layer_types())
 
 

@@ -16,6 +16,11 @@ from .naming import check_directory
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``symcnn generate``."""
     add_layer_arguments(parser, optional_layer=True)
+    parser.add_argument(
+        "--net",
+        metavar="FILE",
+        help="generate a whole network's training module (a TOML file) instead of one LAYER",
+    )
     out = parser.add_argument_group("generation")
     out.add_argument("--dtype", choices=DTYPES, default="float64", help="float dtype (float64)")
     out.add_argument(
@@ -53,6 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``symcnn generate``; return the exit status."""
+    if args.net is not None:
+        return _run_network(args)
     if args.check or args.catalog:
         if args.layer is not None:
             raise UsageError("--check and --catalog take no LAYER: they cover the whole catalog")
@@ -83,6 +90,20 @@ def _directory(output: str | None) -> str:
     if not output:
         raise UsageError(f"-o '' names no folder: give a folder name (default {DIRECTORY})")
     return output
+
+
+def _run_network(args: argparse.Namespace) -> int:
+    """``--net FILE``: no LAYER, no layer options, no catalog beside it."""
+    from ..network.command import run_generate
+    from ..options import layer_flags_given
+
+    if args.layer is not None or args.check or args.catalog:
+        raise UsageError("--net takes no LAYER, --check or --catalog: the file is the network")
+    given = layer_flags_given(args)
+    if given:
+        raise UsageError(f"{given[0]} does not apply with --net: the file gives every option")
+    _check_folder(Path(check_directory(_directory(args.output), "-o")))
+    return run_generate(args)
 
 
 def _check_folder(folder: Path) -> None:

@@ -89,7 +89,9 @@ class KernelPrinter(NumPyPrinter):
                 base = self._print(factor.base)
                 denominators.append(base if factor.base.is_Symbol else f"({base})")
             else:
-                numerator.append(self._print(factor))
+                printed = self._print(factor)
+                # A sum among the factors keeps its parentheses: g * (1 - t**2), not g * 1 - t**2.
+                numerator.append(f"({printed})" if factor.is_Add else printed)
         return " / ".join([" * ".join(numerator or ["1"]), *denominators])
 
     def _scaled(self, body: str, coefficient: Rational, is_sum: bool) -> str:

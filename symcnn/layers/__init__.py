@@ -11,8 +11,8 @@ A subsystem never asks which layer it has: it looks the type up in its concern's
 have, reported as "not available for LAYER". The registry imports the kinds lazily, one
 concern at a time, so the runtime loads no SymPy and the symbolic core no printer.
 
->>> sorted(layer_types())
-['avgpool2d', 'conv2d', 'maxpool2d', 'minpool2d', 'relu']
+>>> sorted(layer_types())[:6]
+['avgpool2d', 'conv2d', 'flatten', 'linear', 'maxpool2d', 'minpool2d']
 >>> entry("spec", "conv2d").__name__
 'Conv2d'
 """
@@ -26,7 +26,17 @@ from typing import Any
 
 #: The layer folders, in the order the command line lists their options. A new kind is one
 #: folder and one word here.
-KINDS = ("conv2d", "pool", "relu")
+KINDS = (
+    "conv2d",
+    "pool",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "flatten",
+    "linear",
+    "softmax_cross_entropy",
+    "mse",
+)
 
 
 @functools.cache

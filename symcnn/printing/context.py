@@ -98,7 +98,7 @@ def entries_by_index(derivation: Derivation) -> dict:
 
 
 #: The order factors are written in: dL/dO first, then the input, the kernel, the bias.
-_RANK = {"G": 0, "X": 1, "W": 2, "B": 3}
+_RANK = {"G": 0, "X": 1, "W": 2, "B": 3, "T": 4}
 
 
 @lru_cache(maxsize=1 << 16)
@@ -198,7 +198,7 @@ class Context:
     def shapes(self) -> dict[str, tuple[int, ...]]:
         tensors = self.derivation.tensors
         shapes = {"O": self.spec.output_shape, "G": self.spec.output_shape}
-        for name in ("X", "W", "B"):
+        for name in ("X", "W", "B", "T"):  # T: a loss's target
             array = getattr(tensors, name)
             if array is not None:
                 shapes[name] = array.shape

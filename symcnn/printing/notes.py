@@ -100,7 +100,7 @@ class Notes:
     def shapes(self) -> dict[str, tuple[int, ...]]:
         spec = self.derivation.spec
         shapes = {"O": spec.output_shape, "G": spec.output_shape}
-        for name in ("X", "W", "B"):
+        for name in ("X", "W", "B", "T"):  # T: a loss's target
             array = getattr(self.derivation.tensors, name)
             if array is not None:
                 shapes[name] = array.shape
@@ -241,6 +241,7 @@ def describe(spec: Layer) -> str:
 #: Spec field -> command-line flag (the contract's names), in the order the command writes them.
 _FLAGS = {
     "out_channels": "--out-channels",
+    "out_features": "--out-features",
     "stride": "--stride",
     "padding": "--padding",
     "dilation": "--dilation",

@@ -78,8 +78,8 @@ class TextPrinter(StrPrinter):
     # -- names --------------------------------------------------------------------------------
 
     def letter(self, tensor: str) -> str:
-        if tensor == "G":
-            return "G"
+        if tensor in ("G", "T"):  # the upstream gradient; a loss's target
+            return tensor
         return self.notation.name(tensor)
 
     def entry_name(self, tensor: str, index: Sequence) -> str:
@@ -146,7 +146,9 @@ class TextPrinter(StrPrinter):
             elif isinstance(factor, Terms) or factor.is_Add:
                 parts.append(f"({self._print(factor)})")
             elif factor.is_Pow and factor.exp == -1:
-                parts.append(f"1/{self._print(factor.base)}")
+                base = self._print(factor.base)
+                # 1/(1 + e), not 1/1 + e: a compound denominator keeps its parentheses.
+                parts.append(f"1/{base}" if factor.base.is_Atom else f"1/({base})")
             else:
                 parts.append(self._print(factor))
         return "·".join(parts)

@@ -1,0 +1,1 @@
+"""mse: the mean squared error of PyTorch's ``nn.MSELoss()``, averaged over every element."""

@@ -1,0 +1,1 @@
+"""tanh: the hyperbolic tangent entry by entry, PyTorch's semantics."""

@@ -1,0 +1,28 @@
+"""The checker's knowledge of tanh: its claims are checked entry by entry, and the mistake of
+leaving its derivative out (dL/dX written as dL/dO) is named, rebuilt exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import identities
+from ...check.kinds import KindCheck, Pattern
+from ...derive import Derivation
+from .spec import Tanh
+
+
+def _no_derivative(derivation: Derivation) -> dict[str, np.ndarray]:
+    """dL/dX = dL/dO: the activation's derivative left out."""
+    return {"X": identities.upstream_gradient(derivation)}
+
+
+PATTERNS = (
+    Pattern(
+        "tanh_no_derivative",
+        "tanh derivative left out: dL/dX written as dL/dO",
+        {"X": ("dL/dO everywhere", "dL/dO * (1 - tanh(X)^2)")},
+        _no_derivative,
+    ),
+)
+
+TABLE = {Tanh.type: KindCheck(PATTERNS)}

@@ -1,0 +1,70 @@
+"""``symcnn derive --net FILE`` and ``symcnn generate --net FILE``: the network file read, then
+derived in stages (printed, or as JSON) or generated into a training module."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from ..derive import DEFAULT_TERM_LIMIT
+from ..files import check_output_path, write_output
+from ..options import UsageError
+from . import sweep
+from .derive import derive_network
+from .spec import load_network
+
+#: The formats ``derive --net`` writes.
+FORMATS = {"text": sweep.text, "json": sweep.dumps}
+
+
+def load(path: str):
+    """The network file, or a UsageError (one line, exit 2) naming the file and the mistake."""
+    try:
+        return load_network(path)
+    except ValueError as error:
+        raise UsageError(f"--net {error}") from None
+
+
+def run_derive(args: argparse.Namespace) -> int:
+    """Run ``symcnn derive --net FILE``."""
+    if args.format not in FORMATS:
+        raise UsageError(
+            f"--format {args.format} is not available with --net: it takes {', '.join(FORMATS)}"
+        )
+    net = load(args.net)
+    check_output_path(args.output, force=args.force)
+    limit = args.max_terms if args.max_terms is not None else DEFAULT_TERM_LIMIT
+    try:
+        staged = derive_network(net, term_limit=limit)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    write_output(FORMATS[args.format](staged), args.output, force=args.force)
+    return 0
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    """Run ``symcnn generate --net FILE [--dtype ...] [-o DIR]``; print the written paths."""
+    from ..codegen.files import write_generated
+    from .codegen import generate_network
+
+    if args.strategy != "auto":
+        raise UsageError("--strategy does not apply with --net: each layer's kernels are fixed")
+    net = load(args.net)
+    stem = re.sub(r"\W", "_", Path(args.net).stem)
+    stem = stem if stem[:1].isalpha() else f"net_{stem}"
+    directory = args.output or "generated"
+    command = f"symcnn generate --net {args.net} --dtype {args.dtype} -o {directory}"
+    try:
+        files = generate_network(
+            net, stem=stem, command=command, dtype=args.dtype, directory=directory
+        )
+        paths = [
+            write_generated(Path(directory) / name, text, force=args.force)
+            for name, text in files.items()
+        ]
+    except OSError as error:
+        raise UsageError(f"cannot write into {directory}: {error.strerror}") from None
+    for path in paths:
+        print(path)
+    return 0

@@ -1,0 +1,131 @@
+"""linear (PyTorch's nn.Linear) end to end through the registry: the exact derivation against
+the runtime on exact rationals, the runtime against finite differences, the JSON, the notes,
+the checker and the command line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import sympy
+
+from symcnn import derive, layer_from_dict, notes, runtime
+from symcnn.check import check_text
+from symcnn.cli import main
+from symcnn.evaluate import bind, evaluate
+from symcnn.jsonio import dumps
+from symcnn.layers.linear.spec import Linear
+from tests.codegen_helpers import random_fractions
+
+SPECS = [
+    Linear(input_shape=(1, 3), out_features=2),
+    Linear(input_shape=(2, 3), out_features=4, reduction="mean"),
+    Linear(input_shape=(3, 2), out_features=1, bias=False),
+]
+
+
+def _arrays(spec, rng):
+    arrays = {"x": random_fractions(rng, spec.input_shape)}
+    arrays["w"] = random_fractions(rng, spec.weight_shape)
+    arrays["b"] = random_fractions(rng, (spec.out_features,)) if spec.bias else None
+    arrays["g"] = random_fractions(rng, spec.output_shape)
+    return arrays
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=str)
+def test_the_derivation_equals_the_runtime_exactly(spec):
+    rng = np.random.default_rng(3)
+    d = derive(spec)
+    a = _arrays(spec, rng)
+    values = bind(d.tensors.X, a["x"]) | bind(d.tensors.W, a["w"]) | bind(d.tensors.G, a["g"])
+    if spec.bias:
+        values |= bind(d.tensors.B, a["b"])
+    assert (evaluate(d.output, values) == runtime.forward(spec, a["x"], a["w"], a["b"])).all()
+    grads = runtime.backward(spec, a["x"], a["g"], a["w"])
+    assert sorted(grads) == sorted(d.grads)
+    for name, grad in d.grads.items():
+        assert (evaluate(grad, values) == grads[name]).all(), name
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=str)
+def test_the_runtime_gradient_matches_finite_differences(spec):
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal(spec.input_shape), rng.standard_normal(spec.weight_shape)
+    b = rng.standard_normal(spec.out_features) if spec.bias else None
+    g = rng.standard_normal(spec.output_shape)
+    scale = 1 / spec.batch if spec.reduction == "mean" else 1
+    grads = runtime.backward(spec, x, g, w)
+
+    def loss(x, w, b):
+        return scale * float(np.sum(g * runtime.forward(spec, x, w, b)))
+
+    for name, array in (("X", x), ("W", w), ("B", b)):
+        if array is None:
+            continue
+        numeric = np.zeros_like(array)
+        for index in np.ndindex(array.shape):
+            up, down = array.copy(), array.copy()
+            up[index] += 1e-6
+            down[index] -= 1e-6
+            args = {"X": (x, w, b), "W": (x, w, b), "B": (x, w, b)}[name]
+            pick = {"X": 0, "W": 1, "B": 2}[name]
+            hi, lo = list(args), list(args)
+            hi[pick], lo[pick] = up, down
+            numeric[index] = (loss(*hi) - loss(*lo)) / 2e-6
+        assert np.allclose(grads[name], numeric, rtol=1e-6, atol=1e-8), name
+
+
+def test_a_4d_input_is_refused_with_the_fix():
+    with pytest.raises(ValueError, match=r"input_shape=\[1, 1, 2, 2\].*flatten an image first"):
+        Linear(input_shape=(1, 1, 2, 2), out_features=3)
+
+
+def test_json_follows_the_contract_and_reads_back():
+    spec = Linear(input_shape=(2, 3), out_features=2, bias=False)
+    data = json.loads(dumps(derive(spec)))
+    assert data["layer"] == {
+        "type": "linear",
+        "input_shape": [2, 3],
+        "reduction": "sum",
+        "out_features": 2,
+        "bias": False,
+    }
+    assert layer_from_dict(data["layer"]) == spec
+    assert sympy.sympify(data["grads"]["W"][1][2]) == sympy.sympify("g_0_1*x_0_2 + g_1_1*x_1_2")
+
+
+def test_the_notes_print_every_weight():
+    printed = notes(derive(Linear(input_shape=(1, 2), out_features=2))).text()
+    for name in ("W₁₁", "W₁₂", "W₂₁", "W₂₂", "B₁", "B₂"):
+        assert name in printed
+
+
+def test_a_right_hand_derivation_passes_and_a_wrong_one_fails():
+    layer = Linear(input_shape=(1, 2), out_features=1)
+    right = "dL/dW11 = dL/dO11 * X11\ndL/dW12 = dL/dO11 * X12"
+    summary = check_text(right, layer).summary
+    assert (summary["correct"], summary["wrong"]) == (2, 0)
+    wrong = "dL/dW11 = dL/dO11 * X12\ndL/dW12 = dL/dO11 * X12"
+    summary = check_text(wrong, layer).summary
+    assert (summary["correct"], summary["wrong"]) == (1, 1)
+
+
+def test_every_command_takes_linear(capsys):
+    assert main(["derive", "linear", "--input", "2x3", "--out-features", "2"]) == 0
+    assert main(["derive", "linear", "--input", "2x3", "--format", "json", "--no-bias"]) == 0
+    capsys.readouterr()
+    assert main(["derive", "linear", "--input", "2x3", "--kernel", "2"]) == 2
+    assert "--kernel does not apply to linear" in capsys.readouterr().err
+
+
+def test_the_identities_hold_and_are_named():
+    from symcnn import identities
+
+    spec = Linear(input_shape=(2, 3), out_features=2, reduction="mean")
+    found = identities.verify(derive(spec, namespace="l4"))
+    assert [(i.key, i.holds) for i in found] == [
+        ("linear_input", True),
+        ("linear_weight", True),
+        ("linear_bias", True),
+    ]

@@ -1,0 +1,134 @@
+"""The losses, softmax_cross_entropy and mse, as PyTorch's defaults: the derived partial
+against sympy.diff of the derived loss, the derivation against the runtime (exactly for mse,
+at 50 digits for cross-entropy), the runtime against finite differences and against the
+definitions written out here, the target's errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import sympy
+
+from symcnn import derive, runtime
+from symcnn.cli import main
+from symcnn.evaluate import bind, evaluate
+from symcnn.jsonio import dumps
+from symcnn.layers.mse.spec import MSE
+from symcnn.layers.softmax_cross_entropy.spec import SoftmaxCrossEntropy
+from tests.codegen_helpers import random_fractions
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [SoftmaxCrossEntropy(input_shape=(2, 3)), MSE(input_shape=(2, 3)), MSE(input_shape=(3,))],
+)
+def test_the_partials_are_sympy_diff_of_the_loss(spec):
+    d = derive(spec)
+    (entry,) = d.entries
+    assert len(entry.partials) == np.prod(spec.input_shape)
+    for symbol, partial in entry.partials:
+        assert sympy.simplify(sympy.diff(entry.expr, symbol) - partial) == 0
+    g = d.tensors.G[0]
+    for index, grad in np.ndenumerate(d.grads["X"]):
+        assert sympy.simplify(grad - g * sympy.diff(entry.expr, d.tensors.X[index])) == 0
+
+
+def test_mse_derivation_equals_the_runtime_exactly():
+    spec = MSE(input_shape=(2, 2, 3))
+    rng = np.random.default_rng(1)
+    d = derive(spec)
+    x, t = random_fractions(rng, spec.input_shape), random_fractions(rng, spec.input_shape)
+    g = random_fractions(rng, (1,))
+    values = bind(d.tensors.X, x) | bind(d.tensors.T, t) | bind(d.tensors.G, g)
+    assert (evaluate(d.output, values) == runtime.forward(spec, x, target=t)).all()
+    grad = runtime.backward(spec, x, g, target=t)["X"]
+    assert (evaluate(d.grads["X"], values) == grad).all()
+    # nn.MSELoss(): the mean over every element
+    assert runtime.forward(spec, x, target=t)[0] == np.sum((x - t) ** 2) / x.size
+
+
+def test_cross_entropy_derivation_equals_the_runtime_at_50_digits():
+    spec = SoftmaxCrossEntropy(input_shape=(3, 4))
+    rng = np.random.default_rng(4)
+    d = derive(spec)
+    x = rng.standard_normal(spec.input_shape) * 3
+    target = np.array([0, 3, 1])
+    onehot = np.eye(4)[target]
+    values = {s: sympy.Float(float(v), 50) for s, v in zip(d.tensors.X.flat, x.flat, strict=True)}
+    values |= {s: sympy.Integer(int(v)) for s, v in zip(d.tensors.T.flat, onehot.flat, strict=True)}
+    values[d.tensors.G[0]] = sympy.Integer(1)
+    loss = float(d.output[0].evalf(50, subs=values))
+    assert np.isclose(loss, runtime.forward(spec, x, target=target)[0], rtol=1e-14)
+    grad = np.array([float(e.evalf(50, subs=values)) for e in d.grads["X"].flat]).reshape(3, 4)
+    assert np.allclose(grad, runtime.backward(spec, x, np.ones(1), target=target)["X"], rtol=1e-13)
+    # PyTorch's definition, written out: mean over the batch of -log softmax at the target
+    log_softmax = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
+    assert np.isclose(loss, -np.mean(log_softmax[np.arange(3), target]), rtol=1e-14)
+
+
+@pytest.mark.parametrize("kind", ["ce", "mse"])
+def test_the_runtime_gradient_matches_finite_differences(kind):
+    rng = np.random.default_rng(9)
+    if kind == "ce":
+        spec, target = SoftmaxCrossEntropy(input_shape=(4, 5)), np.array([0, 4, 2, 2])
+    else:
+        spec = MSE(input_shape=(2, 3, 2))
+        target = rng.standard_normal(spec.input_shape)
+    x = rng.standard_normal(spec.input_shape)
+    grad = runtime.backward(spec, x, np.array([1.5]), target=target)["X"]
+    numeric = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[index] += 1e-6
+        down[index] -= 1e-6
+        diff = runtime.forward(spec, up, target=target) - runtime.forward(spec, down, target=target)
+        numeric[index] = 1.5 * diff[0] / 2e-6
+    assert np.allclose(grad, numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_cross_entropy_does_not_overflow():
+    spec = SoftmaxCrossEntropy(input_shape=(1, 2))
+    loss = runtime.forward(spec, np.array([[1000.0, 0.0]]), target=[1])
+    assert np.isclose(loss[0], 1000.0)
+
+
+def test_target_errors_name_what_is_valid():
+    spec = SoftmaxCrossEntropy(input_shape=(2, 3))
+    x = np.zeros((2, 3))
+    with pytest.raises(ValueError, match=r"expected class indices 0\.\.2"):
+        runtime.forward(spec, x, target=[0, 3])
+    with pytest.raises(ValueError, match=r"expected \(2,\) integer class indices"):
+        runtime.forward(spec, x, target=[0.0, 1.0])
+    with pytest.raises(ValueError, match="is a loss and needs a target"):
+        runtime.forward(spec, x)
+    with pytest.raises(ValueError, match=r"target must be None for this mse|target has shape"):
+        runtime.forward(MSE(input_shape=(2, 3)), x, target=np.zeros((3, 2)))
+    with pytest.raises(
+        ValueError, match=r"reduction='mean' is not valid: .* already PyTorch's mean"
+    ):
+        MSE(input_shape=(2, 3), reduction="mean")
+
+
+def test_json_names_the_target_symbols():
+    data = json.loads(dumps(derive(SoftmaxCrossEntropy(input_shape=(1, 2)))))
+    assert data["output_shape"] == [1]
+    loss = sympy.sympify(data["forward"][0])
+    assert {str(s) for s in loss.free_symbols} == {"x_0_0", "x_0_1", "t_0_0", "t_0_1"}
+    assert main(["derive", "mse", "--input", "2x3", "--format", "json"]) == 0
+
+
+@pytest.mark.parametrize("spec", [SoftmaxCrossEntropy(input_shape=(2, 2)), MSE(input_shape=(1, 2))])
+@pytest.mark.parametrize("form", ["text", "markdown", "latex"])
+def test_the_notes_print_the_target_and_every_input(spec, form):
+    from symcnn import notes
+
+    printed = getattr(notes(derive(spec)), form)()
+    spell = "{}{}{}" if form == "text" else "{}_{{{}{}}}"
+    digits = "₁₂" if form == "text" else "12"
+    rows = digits[: spec.input_shape[0]]
+    for letter in ("X", "T"):
+        for i in rows:
+            for j in digits:
+                assert spell.format(letter, i, j) in printed, (letter, i, j)
