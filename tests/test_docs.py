@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,49 @@ PYTHON_EXAMPLES = [
 @pytest.mark.parametrize(("page", "number", "code"), PYTHON_EXAMPLES, ids=lambda v: str(v)[:20])
 def test_docs_python_example_runs(page, number, code):
     exec(compile(code, f"{page}[python block {number}]", "exec"), {})
+
+
+README = ROOT / "README.md"
+README_COMMANDS = [
+    line
+    for block in CONSOLE_BLOCK.findall(README.read_text())
+    for line in block.splitlines()
+    if line.startswith("symcnn ")
+]
+
+
+def test_the_readme_has_commands():
+    assert len(README_COMMANDS) >= 8
+    assert any(command.startswith("symcnn check examples/") for command in README_COMMANDS)
+
+
+@pytest.mark.parametrize("command", README_COMMANDS)
+def test_readme_command_runs_as_written(command, tmp_path, monkeypatch, capsys):
+    """Each command of the README, run from a copy of the checkout's examples/ and generated/.
+
+    A `symcnn check` whose report says WRONG (a file) or grades a submission wrong or unusable
+    (a folder) exits 1; every other command exits 0. No output is a traceback or an error.
+    """
+    for folder in ("examples", "generated"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    monkeypatch.chdir(tmp_path)
+    try:
+        status = main(shlex.split(command)[1:])
+    except SystemExit as exit_:
+        status = exit_.code
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and "error:" not in err, err
+    wrong = command.startswith("symcnn check") and bool(
+        re.search(r"^WRONG|  (wrong|unusable)  ", out, re.MULTILINE)
+    )
+    assert status == (1 if wrong else 0), out + err
+    for written in re.findall(r"(?:-o|--summary-md) (\S+)", command):
+        assert (tmp_path / written).exists(), written
+
+
+README_PYTHON = PYTHON_BLOCK.findall(README.read_text())
+
+
+@pytest.mark.parametrize("number", range(len(README_PYTHON)))
+def test_readme_python_example_runs(number):
+    exec(compile(README_PYTHON[number], f"README.md[python block {number}]", "exec"), {})
