@@ -14,6 +14,7 @@ from .layers import layer_from_dict
 from .layers.conv2d.spec import Conv2d
 from .layers.pool.spec import AvgPool2d, MaxPool2d, MinPool2d
 from .printing import notes
+from .printing.figure import figure
 
 __all__ = [
     "AvgPool2d",
@@ -22,6 +23,7 @@ __all__ = [
     "MaxPool2d",
     "MinPool2d",
     "derive",
+    "figure",
     "layer_from_dict",
     "notes",
 ]
