@@ -28,3 +28,18 @@ __all__ = [
     "notes",
 ]
 __version__ = "0.1.0"
+
+
+def _register_with_ipython() -> None:
+    """Inside a running IPython (Jupyter), show a Derivation as its summary and gradients."""
+    import sys
+
+    ipython_module = sys.modules.get("IPython")
+    ipython = ipython_module.get_ipython() if ipython_module is not None else None
+    if ipython is not None:
+        from .printing import display
+
+        display.register(ipython)
+
+
+_register_with_ipython()

@@ -62,6 +62,16 @@ class Derivation:
     upstream_scale: Rational
     entries: tuple[Entry, ...] = field(repr=False)
 
+    def __repr__(self) -> str:
+        """A short summary: the arrays of a layer run to thousands of characters."""
+        shapes = ", ".join(
+            f"{name} {'x'.join(map(str, array.shape))}" for name, array in self.grads.items()
+        )
+        return (
+            f"<Derivation of {self.spec.describe()}: output"
+            f" {'x'.join(map(str, self.output.shape))}; gradients {shapes}>"
+        )
+
     @cached_property
     def loss(self) -> Basic:
         """``L = upstream_scale * sum(G * O)`` (built on demand: it is as large as the layer)."""

@@ -225,7 +225,15 @@ def figure(derivation: Derivation, values: Mapping[Symbol, Any] | None = None):
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(title(derivation), fontsize=10)
+    # A Figure made without pyplot has no rich display of its own: Jupyter shows this PNG.
+    fig._repr_png_ = lambda: _png_bytes(fig)
     return fig
+
+
+def _png_bytes(fig) -> bytes:
+    out = io.BytesIO()
+    fig.savefig(out, format="png", metadata={"Software": None}, dpi=110)
+    return out.getvalue()
 
 
 def render(derivation: Derivation, format: str, values=None) -> bytes | str:
@@ -236,11 +244,11 @@ def render(derivation: Derivation, format: str, values=None) -> bytes | str:
 
     fig = figure(derivation, values)
     out = io.BytesIO()
+    if format == "png":
+        return _png_bytes(fig)
     with matplotlib.rc_context({"svg.hashsalt": "symcnn", "svg.fonttype": "none"}):
-        metadata = {"Date": None} if format == "svg" else {"Software": None}
-        fig.savefig(out, format=format, metadata=metadata, dpi=110)
-    data = out.getvalue()
-    return data.decode() if format == "svg" else data
+        fig.savefig(out, format="svg", metadata={"Date": None}, dpi=110)
+    return out.getvalue().decode()
 
 
 def _grid(ax, height: int, width: int, padding=(0, 0)) -> None:
