@@ -72,10 +72,11 @@ def _required_kernel(spec: Any, kernel_size: Any = None) -> tuple[int, ...]:
 
 def _int_tuple(name: str, value: Any, length: int, *, minimum: int) -> tuple[int, ...]:
     """Accept an int (repeated) or a sequence of ``length`` ints, each >= minimum."""
-    if _integer(value) is not None:
-        if _integer(value) < minimum:
+    single = _integer(value)
+    if single is not None:
+        if single < minimum:
             raise _fail(name, value, f"expected an integer >= {minimum} or {length} of them")
-        return (_integer(value),) * length
+        return (single,) * length
     if not isinstance(value, list | tuple) or len(value) != length:
         raise _fail(name, value, f"expected an integer >= {minimum} or {length} of them")
     checked = []

@@ -62,7 +62,7 @@ def _first_image_entries(derivation: Derivation) -> list:
     ]
 
 
-def _input_cells(entry) -> dict[tuple[int, int], Any]:
+def _input_cells(entry) -> dict[tuple[int, ...], Any]:
     """The input cells (row, column) an entry has a partial for, with that partial."""
     cells = {}
     for symbol, partial in entry.partials:
@@ -154,7 +154,7 @@ def panels(derivation: Derivation, values: Mapping[Symbol, Any] | None = None) -
                 {"size": grid.shape, "values": grid, "shares": _routing(derivation, chosen)},
             )
         )
-    if "W" in spec.parameters():
+    if "W" in spec.parameters() and derivation.tensors.W is not None:
         kernel = derivation.tensors.W[0, 0]
         found.append(
             Panel(
@@ -172,7 +172,14 @@ def _first_channel(derivation: Derivation) -> np.ndarray:
 
 
 def _labels(letter: str, symbols: np.ndarray) -> list[list[str]]:
-    return [[_name(letter, *parse_symbol(s)[1][-2:]) for s in row] for row in symbols]
+    return [[_name(letter, *_index(s)[-2:]) for s in row] for row in symbols]
+
+
+def _index(symbol: Symbol) -> tuple[int, ...]:
+    parsed = parse_symbol(symbol)
+    if parsed is None:
+        raise ValueError(f"{symbol} is not a tensor entry")
+    return parsed[1]
 
 
 def title(derivation: Derivation) -> str:
@@ -226,7 +233,7 @@ def figure(derivation: Derivation, values: Mapping[Symbol, Any] | None = None):
         ax.set_yticks([])
     fig.suptitle(title(derivation), fontsize=10)
     # A Figure made without pyplot has no rich display of its own: Jupyter shows this PNG.
-    fig._repr_png_ = lambda: _png_bytes(fig)
+    fig._repr_png_ = lambda: _png_bytes(fig)  # type: ignore[attr-defined]
     return fig
 
 

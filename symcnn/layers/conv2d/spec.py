@@ -74,7 +74,9 @@ class Conv2d(Layer):
     )
     required: ClassVar[tuple[str, ...]] = ("input_shape", "kernel")
     out_channels: int = 1
-    kernel: tuple[int, int] | None = None  # required: checked in __post_init__
+    # Required, but a dataclass field after defaulted ones needs a default: __post_init__
+    # refuses None, so the type is what every reader sees.
+    kernel: tuple[int, int] = None  # type: ignore[assignment]
     stride: tuple[int, int] = (1, 1)
     padding: tuple[int, int] = (0, 0)
     dilation: tuple[int, int] = (1, 1)
@@ -120,7 +122,7 @@ class Conv2d(Layer):
     def parameters(self) -> dict[str, tuple[int, ...]]:
         shapes = {"X": self.input_shape, "W": self.weight_shape}
         if self.bias:
-            shapes["B"] = self.bias_shape
+            shapes["B"] = (self.out_channels,)
         return shapes
 
     @property

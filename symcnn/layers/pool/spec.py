@@ -51,8 +51,10 @@ class Pool2d(Layer):
     """Fields shared by the pools: a window, its stride (the window by default) and padding."""
 
     required: ClassVar[tuple[str, ...]] = ("input_shape", "kernel")
-    kernel: tuple[int, int] | None = None  # required: checked in __post_init__
-    stride: tuple[int, int] | None = None
+    # Required, but a dataclass field after defaulted ones needs a default: __post_init__
+    # refuses None, so the type is what every reader sees.
+    kernel: tuple[int, int] = None  # type: ignore[assignment]
+    stride: tuple[int, int] = None  # type: ignore[assignment]  # None: the kernel
     padding: tuple[int, int] = (0, 0)
     #: PyTorch's name for ``kernel`` (Python only; not a field: the spec holds ``kernel``).
     kernel_size: InitVar[Any] = None
