@@ -14,6 +14,7 @@ from .layers import layer_from_dict
 from .layers.conv2d.spec import Conv2d
 from .layers.pool.spec import AvgPool2d, MaxPool2d, MinPool2d
 from .printing import notes
+from .printing.figure import figure
 
 __all__ = [
     "AvgPool2d",
@@ -22,7 +23,23 @@ __all__ = [
     "MaxPool2d",
     "MinPool2d",
     "derive",
+    "figure",
     "layer_from_dict",
     "notes",
 ]
 __version__ = "0.1.0"
+
+
+def _register_with_ipython() -> None:
+    """Inside a running IPython (Jupyter), show a Derivation as its summary and gradients."""
+    import sys
+
+    ipython_module = sys.modules.get("IPython")
+    ipython = ipython_module.get_ipython() if ipython_module is not None else None
+    if ipython is not None:
+        from .printing import display
+
+        display.register(ipython)
+
+
+_register_with_ipython()

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
-from . import __version__
+from . import __version__, progress
 from .files import check_output_path, write_output
 from .options import UsageError, add_layer_arguments, count, layer_flags_given, layer_spec
 
@@ -99,6 +99,8 @@ def _run_derive(args: argparse.Namespace) -> int:
     check_output_path(args.output, force=args.force)
     derivation = derive(spec, term_limit=limit)
     write_output(FORMATS[args.format](derivation, args), args.output, force=args.force)
+    if args.output not in (None, "-"):
+        progress.say(f"symcnn derive: wrote {args.output} ({args.format}, {spec.describe()})")
     return 0
 
 
@@ -245,6 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         command.add_arguments(sub)
+        sub.add_argument(
+            "-q",
+            "--quiet",
+            action="store_true",
+            help="no progress bar and no report of what was written (errors still print)",
+        )
         sub.set_defaults(run=command.run)
     return parser
 
@@ -254,7 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        with progress.shown(not args.quiet):
+            return args.run(args)
     except ValueError as error:  # UsageError and every spec refusal
         print(f"symcnn {args.command}: error: {error}", file=sys.stderr)
         return 2

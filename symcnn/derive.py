@@ -24,9 +24,9 @@ from functools import cached_property
 import numpy as np
 from sympy import Add, Basic, Integer, Rational, Symbol
 
-from . import canonical, layers
+from . import canonical, layers, progress
 from .rules import Entry
-from .spec import Layer
+from .spec import Layer, prod
 from .tensors import Tensors
 
 #: Layer type -> the rule that builds its output entries and local partials: every kind's
@@ -61,6 +61,16 @@ class Derivation:
     grads: dict[str, np.ndarray]
     upstream_scale: Rational
     entries: tuple[Entry, ...] = field(repr=False)
+
+    def __repr__(self) -> str:
+        """A short summary: the arrays of a layer run to thousands of characters."""
+        shapes = ", ".join(
+            f"{name} {'x'.join(map(str, array.shape))}" for name, array in self.grads.items()
+        )
+        return (
+            f"<Derivation of {self.spec.describe()}: output"
+            f" {'x'.join(map(str, self.output.shape))}; gradients {shapes}>"
+        )
 
     @cached_property
     def loss(self) -> Basic:
@@ -126,7 +136,8 @@ def _derive(spec: Layer, namespace: str) -> Derivation:
     tensors = Tensors.for_layer(spec, namespace)
     # [symbols] -> [forward entries with their local partials]
     rule = layers.entry("rule", spec.type, "a derivation")
-    entries = tuple(rule(spec, tensors))
+    outputs = prod(spec.output_shape)
+    entries = tuple(progress.bar(rule(spec, tensors), total=outputs, desc="forward entries"))
     output = np.empty(spec.output_shape, dtype=object)
     for entry in entries:
         output[entry.index] = entry.expr
@@ -143,7 +154,8 @@ def _derive(spec: Layer, namespace: str) -> Derivation:
     grads = {}
     for name, symbols in tensors.parameters().items():
         grad = np.empty(symbols.shape, dtype=object)
-        for index, symbol in np.ndenumerate(symbols):
+        cells = progress.bar(np.ndenumerate(symbols), total=symbols.size, desc=f"dL/d{name}")
+        for index, symbol in cells:
             grad[index] = canonical.sum_of_products(chains[symbol], scale)
         grads[name] = grad
     return Derivation(spec, tensors, output, grads, scale, entries)

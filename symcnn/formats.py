@@ -30,6 +30,14 @@ def check_arguments(args: argparse.Namespace) -> None:
     _options(args)
     if args.format == "pdf":
         _pdf_target(args)
+    if args.format == "png":
+        _png_target(args)
+
+
+def _png_target(args: argparse.Namespace) -> None:
+    output = getattr(args, "output", None)
+    if output is None or output == "-":
+        raise ValueError("--format png writes a binary file: pass -o FILE.png")
 
 
 def _notation(args: argparse.Namespace) -> Notation:
@@ -58,10 +66,25 @@ def _pdf(derivation: Derivation, args: argparse.Namespace) -> bytes:
     return notes_for(derivation, args).pdf()
 
 
+def _figure(format: str) -> Renderer:
+    """A figure of the derivation (``symcnn.printing.figure``); PNG is binary, so it needs -o."""
+
+    def render(derivation: Derivation, args: argparse.Namespace) -> str | bytes:
+        from .printing import figure
+
+        if format == "png":
+            _png_target(args)
+        return figure.render(derivation, format)
+
+    return render
+
+
 FORMATS: dict[str, Renderer] = {
     "json": lambda derivation, args: jsonio.dumps(derivation),
     "text": lambda derivation, args: notes_for(derivation, args).text(),
     "latex": lambda derivation, args: notes_for(derivation, args).latex(),
     "markdown": lambda derivation, args: notes_for(derivation, args).markdown(),
     "pdf": _pdf,
+    "png": _figure("png"),
+    "svg": _figure("svg"),
 }

@@ -86,9 +86,9 @@ class Switch:
 INPUT = Option(
     "--input",
     "input_shape",
-    "input shape NxCxHxW (required); a layer with a window reads HxW as 1x1xHxW, an"
-    " elementwise one as N samples of F features",
-    dims("input", (2, 4)),
+    "input shape NxCxHxW (required); a layer with a window reads CxHxW as 1xCxHxW and HxW"
+    " as 1x1xHxW, an elementwise one as N samples of F features",
+    dims("input", (2, 3, 4)),
     metavar="SHAPE",
 )
 KERNEL = Option(

@@ -50,8 +50,21 @@ def _positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
     return number
 
 
-def _required_kernel(spec: Any) -> tuple[int, ...]:
-    """The kernel is the one option without a default (the contract's ``--kernel`` is required)."""
+def _required_kernel(spec: Any, kernel_size: Any = None) -> tuple[int, ...]:
+    """The kernel is the one option without a default (the contract's ``--kernel`` is required).
+
+    ``kernel_size`` is PyTorch's name for it, accepted from Python; given both, they must agree.
+    """
+    if kernel_size is not None:
+        if spec.kernel is not None and _int_tuple(
+            "kernel", spec.kernel, 2, minimum=1
+        ) != _int_tuple("kernel_size", kernel_size, 2, minimum=1):
+            raise _fail(
+                "kernel_size",
+                kernel_size,
+                f"it names the kernel, given differently as kernel={spec.kernel!r}: give one",
+            )
+        return _int_tuple("kernel_size", kernel_size, 2, minimum=1)
     if spec.kernel is None:
         raise _fail("kernel", None, f"{spec.type} needs a kernel: expected an integer >= 1 or 2")
     return _int_tuple("kernel", spec.kernel, 2, minimum=1)
@@ -59,10 +72,11 @@ def _required_kernel(spec: Any) -> tuple[int, ...]:
 
 def _int_tuple(name: str, value: Any, length: int, *, minimum: int) -> tuple[int, ...]:
     """Accept an int (repeated) or a sequence of ``length`` ints, each >= minimum."""
-    if _integer(value) is not None:
-        if _integer(value) < minimum:
+    single = _integer(value)
+    if single is not None:
+        if single < minimum:
             raise _fail(name, value, f"expected an integer >= {minimum} or {length} of them")
-        return (_integer(value),) * length
+        return (single,) * length
     if not isinstance(value, list | tuple) or len(value) != length:
         raise _fail(name, value, f"expected an integer >= {minimum} or {length} of them")
     checked = []
@@ -126,17 +140,18 @@ class Layer:
 
     def __post_init__(self) -> None:
         shape = self.input_shape
-        ranks = (2, 4) if self.spatial else (1, 2, 3, 4)
+        ranks = (2, 3, 4) if self.spatial else (1, 2, 3, 4)
         if not isinstance(shape, list | tuple) or len(shape) not in ranks:
             wanted = (
-                "expected 4 integers (N, C, H, W) or 2 (H, W)"
+                "expected 4 integers (N, C, H, W), 3 (C, H, W) or 2 (H, W)"
                 if self.spatial
                 else "expected 1 to 4 integers (the batch first)"
             )
             raise _fail("input_shape", shape, wanted)
         shape = _int_tuple("input_shape", shape, len(shape), minimum=1)
-        if self.spatial and len(shape) == 2:
-            shape = (1, 1, *shape)  # HxW means a single image with one channel
+        if self.spatial and len(shape) < 4:
+            # HxW is one image with one channel; CxHxW one image (PyTorch's unbatched input)
+            shape = (1,) * (4 - len(shape)) + shape
         object.__setattr__(self, "input_shape", shape)
         if self.reduction not in REDUCTIONS:
             raise _fail("reduction", self.reduction, "expected one of " + ", ".join(REDUCTIONS))

@@ -140,7 +140,7 @@ REFUSALS = [
     (["--input", "0x3", "--kernel", "2"], ["input_shape=(0, 3)", ">= 1"]),
     (["--input", "3x3"], ["conv2d needs --kernel"]),
     (["--kernel", "2"], ["conv2d needs --input"]),
-    (["--input", "3x3x3", "--kernel", "2"], ["input='3x3x3'", "NxN or NxNxNxN"]),
+    (["--input", "3x3x3x3x3", "--kernel", "2"], ["input='3x3x3x3x3'", "NxN or NxNxN or NxNxNxN"]),
     (["--input", "3x3", "--kernel", "2x2x2"], ["kernel='2x2x2'", "N or NxN"]),
     (["--input", "²x3", "--kernel", "2"], ["input='²x3'"]),
     (["--input", "3x3", "--kernel", "4"], ["kernel=[4, 4]", "more than the padded input's 3"]),

@@ -57,6 +57,7 @@ MODULES = {
         "identities",
         "jsonio",
         "pooling",
+        "progress",  # bars and reports: the standard library (tqdm loaded when drawn)
     },
     RUNTIME: {"runtime", "runtime_base"},
     OUTPUT: {"printing", "formats", "notation", "files", "codegen", "network"},

@@ -7,6 +7,7 @@ pdflatex fails these tests; on a developer's machine they are skipped with the r
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -38,13 +39,24 @@ def test_check_reports_drift(tmp_path, rendered, capsys):
         (tmp_path / name).write_text(text, encoding="utf-8")
         if name.endswith(".tex"):
             (tmp_path / name).with_suffix(".pdf").write_bytes(b"%PDF")
+            (tmp_path / name).with_suffix(".svg").write_text("<svg/>")
     assert gallery.main(["--check", "--folder", str(tmp_path)]) == 0
     page = tmp_path / "conv2d-3x3-k2x2.md"
     page.write_text(page.read_text() + "edited\n")
     (tmp_path / "conv2d-3x3-k2x2-s2.pdf").unlink()
+    (tmp_path / "relu-2x3.svg").unlink()
     assert gallery.main(["--check", "--folder", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "conv2d-3x3-k2x2.md: differs" in err and "conv2d-3x3-k2x2-s2.pdf: missing" in err
+    assert "relu-2x3.svg: missing" in err
+
+
+def test_every_gallery_page_shows_its_figure(rendered):
+    for name in rendered:
+        if name.endswith(".tex"):
+            figure = Path(name).with_suffix(".svg").name
+            assert f"]({figure})" in rendered[Path(name).with_suffix(".md").name]
+            assert (gallery.GALLERY / figure).read_text().startswith("<?xml")
 
 
 def test_the_catalog_covers_the_issue():

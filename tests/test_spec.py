@@ -144,7 +144,7 @@ INPUT = (1, 2, 5, 5)
 
 #: (layer class, options, the parameter and value named, what the message says is valid)
 REFUSALS = [
-    (Conv2d, {"input_shape": (1, 1, 3)}, "input_shape=(1, 1, 3)", "4 integers"),
+    (Conv2d, {"input_shape": (1, 1, 1, 3, 3)}, "input_shape=(1, 1, 1, 3, 3)", "4 integers"),
     (Conv2d, {"input_shape": 5}, "input_shape=5", "4 integers"),
     (Conv2d, {"input_shape": "3x3"}, "input_shape='3x3'", "4 integers"),
     (Conv2d, {"input_shape": (0, 3)}, "input_shape=(0, 3)", ">= 1"),

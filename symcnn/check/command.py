@@ -8,6 +8,7 @@ import stat
 import sys
 from pathlib import Path
 
+from .. import progress
 from ..derive import DEFAULT_TERM_LIMIT, derive
 from ..files import check_output_path, write_output
 from ..options import UsageError, add_layer_arguments, count, layer_spec
@@ -135,7 +136,7 @@ def _run_folder(folder: Path, derivation, options, args: argparse.Namespace) -> 
     if not files:
         raise UsageError(f"the folder {folder} holds no submissions")
     rows, results = [], []
-    for path in files:
+    for path in progress.bar(files, total=len(files), desc="submissions", unit="file"):
         report, error = _check_one(path, derivation, options, args.max_bytes)
         rows.append(reports.summary_row(path.name, report, error))
         results.append(

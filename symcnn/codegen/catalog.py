@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from .. import layers
+from .. import layers, progress
 from .files import is_catalog_module, refusal, write_generated
 from .generate import generate
 from .kinds import CatalogModule
@@ -40,7 +40,7 @@ def entries() -> Iterable[tuple[CatalogModule, str]]:
 def render_catalog() -> dict[str, str]:
     """Every catalog module rendered in memory: file name -> text."""
     rendered = {}
-    for entry in CATALOG:
+    for entry in progress.bar(CATALOG, total=len(CATALOG), desc="catalog", unit="module"):
         structure = prove(entry.spec)  # one proof serves every dtype of the entry
         for dtype in entry.dtypes:
             module = generate(

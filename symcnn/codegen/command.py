@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .. import progress
 from ..options import UsageError, add_layer_arguments, layer_spec
 from .catalog import DIRECTORY, stale_files, write_catalog
 from .files import write_generated
@@ -128,6 +129,7 @@ def _check(folder: Path) -> int:
             file=sys.stderr,
         )
         return 1
+    progress.say(f"symcnn generate: {folder}/ is up to date (the catalog re-rendered, identical)")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""The derivation gallery in ``docs/gallery/``: one page per example, as Markdown, LaTeX and PDF.
+"""The derivation gallery in ``docs/gallery/``: one page per example, as Markdown, LaTeX and PDF,
+with a figure (SVG) of how its gradient flows.
 
 One function (:func:`render_gallery`) renders every source file in memory from :data:`CATALOG`;
 the command writes them and compiles the PDFs, or checks that nothing drifted::
@@ -9,6 +10,8 @@ the command writes them and compiles the PDFs, or checks that nothing drifted::
 The drift check compares the ``.md`` and ``.tex`` sources byte for byte and requires a ``.pdf``
 beside each ``.tex``. The PDFs are reproducible on one TeX installation (no dates, no random IDs)
 but not across TeX versions, so their bytes are not compared; the tests compile every ``.tex``.
+The figures likewise: ``.svg`` beside each page is required, its bytes (fixed for one matplotlib
+version) are not compared; ``tests/test_printing_figure.py`` holds what they draw.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from .example import Example
 from .notes import describe
 from .pdf import compile_pdf
 
+#: Files beside each page's .tex whose presence, not bytes, the drift check holds.
+BINARY = (".pdf", ".svg")
 #: The checkout's gallery folder.
 GALLERY = Path(__file__).resolve().parents[2] / "docs" / "gallery"
 
@@ -36,7 +41,16 @@ def _page_links(example: Example) -> str:
     return (
         f"\nThe same notes as a PDF: [{example.slug}.pdf]({example.slug}.pdf)"
         f" (LaTeX source: [{example.slug}.tex]({example.slug}.tex)).\n"
+        f"\nHow the gradient flows (`symcnn.figure`):\n\n![{example.title}]({example.slug}.svg)\n"
     )
+
+
+def _figures(catalog: Sequence[Example]) -> dict[str, str]:
+    """Each page's figure, by file name (SVG text)."""
+    from ..derive import derive
+    from .figure import render
+
+    return {f"{example.slug}.svg": render(derive(example.spec), "svg") for example in catalog}
 
 
 def _index(catalog: Sequence[Example]) -> str:
@@ -80,17 +94,26 @@ def drift(folder: Path, files: dict[str, str]) -> list[str]:
             problems.append(f"{name}: differs from what the catalog renders")
         if name.endswith(".tex") and not path.with_suffix(".pdf").exists():
             problems.append(f"{Path(name).with_suffix('.pdf')}: missing")
-    expected = set(files) | {str(Path(n).with_suffix(".pdf")) for n in files if n.endswith(".tex")}
+        if name.endswith(".tex") and not path.with_suffix(".svg").exists():
+            problems.append(f"{Path(name).with_suffix('.svg')}: missing")
+    expected = set(files) | {
+        str(Path(n).with_suffix(suffix)) for n in files if n.endswith(".tex") for suffix in BINARY
+    }
     for path in sorted(folder.glob("*")):
         if path.name not in expected:
             problems.append(f"{path.name}: not in the catalog")
     return problems
 
 
-def write_gallery(folder: Path, files: dict[str, str]) -> list[Path]:
-    """Write every source and compile a PDF beside each .tex; stray files are removed."""
+def write_gallery(
+    folder: Path, files: dict[str, str], catalog: Sequence[Example] = CATALOG
+) -> list[Path]:
+    """Write every source, compile a PDF beside each .tex, draw each figure; remove strays."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
+    for name, svg in sorted(_figures(catalog).items()):
+        (folder / name).write_text(svg, encoding="utf-8")
+        written.append(folder / name)
     for name, text in sorted(files.items()):
         path = folder / name
         path.write_text(text, encoding="utf-8")

@@ -4,11 +4,17 @@
 (2, 2)
 >>> AvgPool2d(input_shape=(4, 4), kernel=2).parameters()
 {'X': (1, 1, 4, 4)}
+
+PyTorch's ``kernel_size`` is accepted from Python for ``kernel``, and an unbatched ``(C, H, W)``
+input as a batch of one:
+
+>>> MaxPool2d(input_shape=(2, 4, 4), kernel_size=2).output_shape
+(1, 2, 2, 2)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from typing import Any, ClassVar
 
 from ...options import INPUT, KERNEL, PADDING, REDUCTION, STRIDE, Option, Switch
@@ -45,14 +51,18 @@ class Pool2d(Layer):
     """Fields shared by the pools: a window, its stride (the window by default) and padding."""
 
     required: ClassVar[tuple[str, ...]] = ("input_shape", "kernel")
-    kernel: tuple[int, int] | None = None  # required: checked in __post_init__
-    stride: tuple[int, int] | None = None
+    # Required, but a dataclass field after defaulted ones needs a default: __post_init__
+    # refuses None, so the type is what every reader sees.
+    kernel: tuple[int, int] = None  # type: ignore[assignment]
+    stride: tuple[int, int] = None  # type: ignore[assignment]  # None: the kernel
     padding: tuple[int, int] = (0, 0)
+    #: PyTorch's name for ``kernel`` (Python only; not a field: the spec holds ``kernel``).
+    kernel_size: InitVar[Any] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, kernel_size: Any) -> None:
         super().__post_init__()
         set_ = object.__setattr__
-        set_(self, "kernel", _required_kernel(self))
+        set_(self, "kernel", _required_kernel(self, kernel_size))
         stride = self.kernel if self.stride is None else self.stride
         set_(self, "stride", _int_tuple("stride", stride, 2, minimum=1))
         set_(self, "padding", _int_tuple("padding", self.padding, 2, minimum=0))
@@ -96,8 +106,8 @@ class ExtremePool2d(Pool2d):
     options: ClassVar[tuple] = (INPUT, KERNEL, STRIDE, PADDING, TIES, REDUCTION)
     ties: str = "first"
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    def __post_init__(self, kernel_size: Any) -> None:
+        super().__post_init__(kernel_size)
         if self.ties not in TIE_RULES:
             raise _fail("ties", self.ties, "expected one of " + ", ".join(TIE_RULES))
 
@@ -118,8 +128,8 @@ class AvgPool2d(Pool2d):
     options: ClassVar[tuple] = (INPUT, KERNEL, STRIDE, PADDING, REDUCTION, COUNT_INCLUDE_PAD)
     count_include_pad: bool = True
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    def __post_init__(self, kernel_size: Any) -> None:
+        super().__post_init__(kernel_size)
         if not isinstance(self.count_include_pad, bool):
             raise _fail("count_include_pad", self.count_include_pad, "expected True or False")
 
