@@ -387,8 +387,8 @@ class LatexWriter:
     def elision(self, elision: Elision) -> str:
         return (
             rf"\noindent$\vdots$\quad\emph{{{elision.shown} of {elision.total} {elision.what}"
-            r" shown: the first, second, middle and last along each axis;"
-            r" \texttt{symcnn derive --all-entries} lists every one.}"
+            + (" shown: " + elision.where + ";" if elision.where else " shown;")
+            + r" \texttt{symcnn derive --all-entries} lists every one.}"
         )
 
     def delta_note(self) -> str:

@@ -53,7 +53,7 @@ from .nodes import (
     Terms,
     Whole,
 )
-from .selection import representatives
+from .selection import describe, representatives
 
 #: The shared step builders, and the context's names that the printers and tests import from here.
 __all__ = [
@@ -225,7 +225,10 @@ def forward_step(ctx: Context) -> Step:
     total = int(np.prod(shape))
     blocks = [
         Paragraph(("Each output entry, written out:",)),
-        Display(equations, elision=elision(len(shown), total, "output entries")),
+        Display(
+            equations,
+            elision=elision(len(shown), total, "output entries", describe(shape, shown)),
+        ),
     ]
     return Step("forward", "Forward pass", tuple(blocks))
 
@@ -278,7 +281,7 @@ def local_step(ctx: Context) -> Step:
             Display(
                 tuple(eq for _, eq in equations),
                 packed=compact,
-                elision=elision(len(shown), total, "output entries"),
+                elision=elision(len(shown), total, "output entries", describe(shape, shown)),
             )
         )
     return Step("local", "Local gradients", tuple(blocks))
@@ -288,7 +291,7 @@ def chain_step(ctx: Context) -> Step:
     """The chain rule for every gradient entry: written out, then substituted and simplified."""
     output_shape = ctx.spec.output_shape
     outputs = int(np.prod(output_shape))
-    i, k, m = Symbol("i"), Symbol("k"), Symbol("M")
+    i, k, m = Symbol("i"), Symbol("m"), Symbol("M")
     has_parameters = len(ctx.derivation.grads) > 1
     blocks: list = [
         Paragraph(
@@ -326,7 +329,8 @@ def chain_step(ctx: Context) -> Step:
         shown = representatives(array.shape, ctx.options.max_entries)
         equations = tuple(_chain_equation(ctx, name, index) for index in shown)
         blocks.append(Heading(("Gradient with respect to ", Whole(name))))
-        blocks.append(Display(equations, elision=elision(len(shown), array.size, "entries")))
+        where = describe(array.shape, shown)
+        blocks.append(Display(equations, elision=elision(len(shown), array.size, "entries", where)))
     return Step("chain", "Chain rule", tuple(blocks))
 
 
