@@ -59,6 +59,7 @@ _SEPARATOR = re.compile(r"\\qquad(?![A-Za-z])|\\quad(?![A-Za-z])|;")
 DRAWN = "⎡⎢⎣⎤⎥⎦⎛⎜⎝⎞⎟⎠"
 #: A line ending in one of these continues on the next line (a claim cannot end in them).
 _CONTINUES = ("+", "-", "*", "=", "\\cdot", "\\times", "·", "×", "−")
+_UNDERLINE = re.compile(r"[ \t]*(?:-{3,}|={3,}|\*{3,}|_{3,})[ \t]*(?=\n|$)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
@@ -266,6 +267,12 @@ def split_statements(source: Source) -> list[Statement]:
             position += 1
             continue
         if line_start and mode == "text":
+            underline = _UNDERLINE.match(text, position)
+            if underline:
+                # A Markdown heading underline (or rule) ends the line above; it joins nothing.
+                out.flush()
+                position = underline.end()
+                continue
             out.whole_line = True
             line_start = False
         if mode == "text":
