@@ -154,3 +154,25 @@ def test_describe_names_second_and_middle():
 def test_chain_rule_index_is_not_the_channel_letter():
     text = _text(Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2)))
     assert "Σ[m=1..M] ∂L/∂Oₘ" in text
+
+
+def test_output_format_follows_the_extension(tmp_path, capsys):
+    from symcnn.cli import main
+
+    args = ["derive", "conv2d", "--input", "3x3", "--kernel", "2"]
+    assert main([*args, "-o", str(tmp_path / "notes.tex")]) == 0
+    assert (tmp_path / "notes.tex").read_text().startswith("%")
+    assert main([*args, "-o", str(tmp_path / "notes.md")]) == 0
+    assert main([*args, "-o", str(tmp_path / "notes.json")]) == 0
+    assert (tmp_path / "notes.json").read_text().startswith("{")
+    assert main([*args, "-o", str(tmp_path / "guess.docx")]) == 2
+    assert "names no format" in capsys.readouterr().err
+    assert not (tmp_path / "guess.docx").exists()
+
+
+def test_pdf_extension_writes_a_pdf(tmp_path):
+    from symcnn.cli import main
+
+    target = tmp_path / "guess.pdf"
+    assert main(["derive", "conv2d", "--input", "3x3", "--kernel", "2", "-o", str(target)]) == 0
+    assert target.read_bytes().startswith(b"%PDF")
