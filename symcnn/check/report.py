@@ -386,8 +386,10 @@ def diagnosis_messages(report: Report) -> list[str]:
         "this": "from 0" if report.zero_based else "from 1",
         "other": "from 1" if report.zero_based else "from 0",
         "option": "no --zero-based" if report.zero_based else "--zero-based",
-        **(kind.fields(spec) if kind.fields else {}),
     }
+    # A kind's words may themselves name the letters (its right forms: "conv({X}, {dO})").
+    own = kind.fields(spec) if kind.fields else {}
+    fields.update({name: words.format(**fields) for name, words in own.items()})
     messages = []
     for diagnosis in report.diagnoses:
         pattern = diagnosis.pattern
