@@ -105,3 +105,26 @@ def test_require_all_passes_a_complete_file(tmp_path, capsys):
     assert main(["check", str(complete), *ARGS, "--require-all"]) == 0
     out, _ = capsys.readouterr()
     assert "every one of the 14 entries answered" in out
+
+
+def test_a_comparison_mask_with_explanation_is_read():
+    from symcnn.layers.pool.spec import MaxPool2d
+
+    pool = MaxPool2d(input_shape=(1, 1, 2, 2), kernel=(2, 2), ties="all")
+    text = "dL/dX11 = dL/dO11 * (X11 >= max(X11, X12, X21, X22)), the mask of the maximal cell\n"
+    assert [r.status for r in _answered(check_text(text, pool))] == ["correct"]
+    wrong = "dL/dX12 = dL/dO11 * (X11 >= max(X11, X12, X21, X22))\n"
+    assert [r.status for r in _answered(check_text(wrong, pool))] == ["wrong"]
+
+
+def test_delta_shorthand_with_three_indices_on_one_channel():
+    right = check_text("δX111 = δO111*W111\n", LAYER)
+    assert [r.status for r in _answered(right)] == ["correct"]
+    # a leading 2 names a sample or channel this layer does not have: not read, and said so
+    other = check_text("δX211 = 0\n", LAYER)
+    assert other.exit_status == 2
+
+
+def test_transpose_conv_claim_is_read():
+    report = check_text("dL/dX = transpose_conv(dL/dO, W)\n", LAYER)
+    assert {r.status for r in _answered(report)} == {"correct"}

@@ -787,6 +787,14 @@ class Reader:
         axes = self.notation.shown_axes(shape)
         if index.joined and len(axes) > 1:
             digits = index.groups[0]
+            first = "0" if self.zero_based else "1"
+            hidden = len(shape) - len(axes)
+            extra = len(digits) - len(axes)
+            single_digit = all(shape[axis] <= 9 for axis in axes)  # no index of two digits
+            if 0 < extra <= hidden and digits[:extra] == first * extra and single_digit:
+                # δX111 on a one-sample, one-channel layer: the leading digits name axes of
+                # size 1 (a sample or a channel, either reading gives the same entry).
+                digits = digits[extra:]
             if len(digits) != len(axes):
                 raise NotationError(
                     f"{entry.written()}: {len(digits)} digits for {len(axes)} indices is"
@@ -1023,6 +1031,11 @@ class Reader:
         stars = (False, *node.stars) if node.stars else (False,) * len(node.factors)
         for factor, star in zip(node.factors, stars, strict=True):
             value = self.value(factor)
+            masks = any(isinstance(other, Derivative | Upstream) for other in node.factors)
+            if is_condition(value) and masks and not isinstance(value, Symbol):
+                # dL/dO11 * (X11 >= max(...)): a comparison times a value is the mask students
+                # write, 1 where it holds and 0 elsewhere (the Iverson bracket).
+                value = Piecewise((1, value), (0, True))
             _number_only(value, factor)
             if result is None:
                 result = value
