@@ -141,7 +141,7 @@ def test_jupyter_latex_is_the_documents_valid_latex(tmp_path):
     assert "Backpropagation through a 2-D convolution" in latex
     assert r"\frac{\partial L}{\partial W_{11}}" in latex
     host = (
-        "\\documentclass{article}\\usepackage{amsmath,amssymb}\\begin{document}\n"
+        "\\documentclass{article}\\usepackage{amsmath,amssymb,graphicx}\\begin{document}\n"
         + latex
         + "\\end{document}\n"
     )

@@ -176,3 +176,37 @@ def test_pdf_extension_writes_a_pdf(tmp_path):
     target = tmp_path / "guess.pdf"
     assert main(["derive", "conv2d", "--input", "3x3", "--kernel", "2", "-o", str(target)]) == 0
     assert target.read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        Conv2d(input_shape=(1, 2, 4, 4), out_channels=2, kernel=(2, 2)),
+        Conv2d(input_shape=(1, 1, 5, 5), kernel=(3, 3), stride=(2, 2), padding=(1, 1)),
+        Conv2d(input_shape=(1, 1, 6, 6), kernel=(3, 3), stride=(2, 2), padding=(1, 1)),
+    ],
+    ids=str,
+)
+def test_no_matrix_runs_past_the_margin(spec, tmp_path):
+    # These overflowed by 438, 102 and 173 pt: each matrix equation is now fitted to the width.
+    import re
+    import subprocess
+
+    from test_printing_gallery import require_pdflatex
+
+    require_pdflatex()
+    tex = tmp_path / "notes.tex"
+    tex.write_text(symcnn.notes(symcnn.derive(spec)).latex())
+    subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name],
+        cwd=tmp_path,
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    log = (tmp_path / "notes.log").read_text(errors="replace")
+    # "detected at line": an overfull display (prose overfulls are "in paragraph").
+    widths = [
+        float(w) for w in re.findall(r"Overfull \\hbox \(([0-9.]+)pt too wide\) detected", log)
+    ]
+    assert widths == [], widths

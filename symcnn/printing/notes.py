@@ -26,7 +26,7 @@ from ..notation import Notation
 from ..spec import Layer
 from . import document
 from .kind import kind_notes
-from .latex import LatexWriter, NotesLatexPrinter, escape
+from .latex import FIT_MACROS, LatexWriter, NotesLatexPrinter, escape
 from .markdown import MarkdownWriter
 from .model import Step
 from .steps import Options, build_steps
@@ -146,7 +146,7 @@ class Notes:
 
     def latex(self) -> str:
         """The notes as a standalone LaTeX document that pdflatex compiles."""
-        body = LatexWriter(self.latex_printer()).render(self.steps)
+        body = FIT_MACROS + LatexWriter(self.latex_printer()).render(self.steps)
         return document.render(
             "notes.tex.j2",
             header=HEADER,

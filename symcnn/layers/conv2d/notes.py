@@ -291,7 +291,7 @@ def input_full_convolution(ctx: Context, identity: Identity) -> Iterable:
         " over ",
         Partial(Loss(), Whole("O")),
         " zero-padded on every side by one less than the kernel's size"
-        + (" (its dilated size, D(K − 1) + 1)" if dilation != (1, 1) else "")
+        + (" (its dilated size, D(K - 1) + 1)" if dilation != (1, 1) else "")
         + " (full convolution in the notes' sense, where convolution means correlation): ",
         Equals(
             Apply("full conv", a, r),
