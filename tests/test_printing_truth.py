@@ -210,3 +210,11 @@ def test_no_matrix_runs_past_the_margin(spec, tmp_path):
         float(w) for w in re.findall(r"Overfull \\hbox \(([0-9.]+)pt too wide\) detected", log)
     ]
     assert widths == [], widths
+
+
+def test_notes_say_which_axes_three_subscripts_name():
+    channels = _text(Conv2d(input_shape=(1, 2, 3, 3), kernel=(2, 2)))
+    assert "Subscripts list an entry's (channel, row, column) for X" in channels
+    samples = _text(Conv2d(input_shape=(2, 1, 3, 3), kernel=(2, 2)))
+    assert "Subscripts list an entry's (sample, row, column) for X" in samples
+    assert "Subscripts" not in _text(Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2)))
