@@ -37,9 +37,10 @@ def _add_derive(parser: argparse.ArgumentParser) -> None:
     out.add_argument(
         "--format",
         choices=sorted(FORMATS),
-        default="text",
+        default=None,
         help="text (terminal), latex (a standalone document), markdown (GitHub, MkDocs),"
-        " pdf (compiled by pdflatex; needs -o FILE.pdf), json (the contract's object) (text)",
+        " pdf (compiled by pdflatex; needs -o FILE.pdf), json (the contract's object)"
+        " (default: from the extension of -o FILE, else text)",
     )
     out.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     out.add_argument(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import PurePath
 
 from . import jsonio
 from .derive import Derivation
@@ -22,8 +23,50 @@ def notes_for(derivation: Derivation, args: argparse.Namespace) -> Notes:
     return Notes(derivation, _notation(args), _options(args))
 
 
+#: File extension -> the format ``-o FILE`` means when ``--format`` is not given.
+EXTENSIONS = {
+    ".txt": "text",
+    ".text": "text",
+    ".tex": "latex",
+    ".latex": "latex",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".json": "json",
+    ".pdf": "pdf",
+}
+
+
+def format_of_output(output: str | None) -> str:
+    """The format an output file's extension asks for: text for stdout or no extension.
+
+    Raises
+    ------
+    ValueError
+        For an extension that names no format (``-o notes.docx``): plain text in such a file
+        would be a surprise, so the user is asked for ``--format``.
+    """
+    if output is None or output == "-":
+        return "text"
+    suffix = PurePath(output).suffix.lower()
+    if not suffix:
+        return "text"
+    name = EXTENSIONS.get(suffix, suffix[1:] if suffix[1:] in FORMATS else None)
+    if name is None:
+        known = ", ".join(sorted(set(EXTENSIONS) | {f".{n}" for n in FORMATS}))
+        raise ValueError(
+            f"-o {output}: the extension {suffix!r} names no format; pass --format"
+            f" ({', '.join(sorted(FORMATS))}) or use one of {known}"
+        )
+    return name
+
+
 def check_arguments(args: argparse.Namespace) -> None:
-    """Refuse the format's own options before the derivation runs, not after it."""
+    """Refuse the format's own options before the derivation runs, not after it.
+
+    Without ``--format`` the format is the output file's extension (:func:`format_of_output`).
+    """
+    if getattr(args, "format", None) is None:
+        args.format = format_of_output(getattr(args, "output", None))
     if args.format == "json":
         return
     _notation(args)

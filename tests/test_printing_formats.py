@@ -130,11 +130,24 @@ def test_markdown_math_survives_github():
             assert not re.search(r"\\[,;:!{}]", line), line
 
 
-def test_jupyter_display_is_latex_math():
+def test_jupyter_latex_is_the_documents_valid_latex(tmp_path):
+    # It was headings as nested display math and paragraphs as $$\text{...}$$ that never wrap.
+    from test_printing_gallery import require_pdflatex
+
+    require_pdflatex()
     n = symcnn.notes(derive(Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2))))
     latex = n._repr_latex_()
-    assert latex.startswith("$$") and r"\section" not in latex
+    assert r"\section{Setup}" in latex and "$$" not in latex
+    assert "Backpropagation through a 2-D convolution" in latex
     assert r"\frac{\partial L}{\partial W_{11}}" in latex
+    host = (
+        "\\documentclass{article}\\usepackage{amsmath,amssymb,graphicx}\\begin{document}\n"
+        + latex
+        + "\\end{document}\n"
+    )
+    from symcnn.printing.pdf import compile_pdf
+
+    assert compile_pdf(host).startswith(b"%PDF")
     assert n._repr_markdown_().startswith("## 1. Setup")
     assert repr(n).startswith("<Notes conv2d: input 1×1×3×3")
 

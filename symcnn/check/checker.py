@@ -16,7 +16,7 @@ from ..spec import Layer
 from .compare import Record, compare
 from .diagnose import INDEX_SHIFT, Diagnosis, diagnose, entry_hints
 from .parse import FailedStatement, ParsedStatement, parse_statement
-from .resolve import MAX_TERMS, Letters, Reader, Skipped, infer_letters
+from .resolve import MAX_TERMS, Letters, Reader, Skipped, infer_letters, unread_claims
 from .source import (
     MAX_BYTES,
     NotationError,
@@ -148,14 +148,16 @@ def _check(source, derivation, *, letters, loss, zero_based, max_terms) -> Repor
     # [text] -> [statements]
     statements = split_statements(source)
     # [statements] -> [expression trees in the reader's notation]
-    parsed = [parse_statement(statement) for statement in statements]
-    parsed = [p for p in parsed if isinstance(p, ParsedStatement | FailedStatement)]
+    readings = [parse_statement(statement) for statement in statements]
+    parsed = [p for p in readings if isinstance(p, ParsedStatement | FailedStatement)]
     # [trees] -> [letters]
     has_kernel = "W" in derivation.grads
     chosen: Letters = infer_letters(parsed, has_kernel, letters=letters, loss=loss)
     # [trees + letters] -> [claims in the contract's symbols]
     reader = Reader(derivation, chosen, zero_based=zero_based, max_terms=max_terms)
     claims = reader.read(parsed, source)
+    # [statements left without a verdict] -> [claims reported as not read]
+    unread_claims(statements, readings, claims, chosen)
     if not claims.claims and not claims.unusable:
         reason = f" ({claims.skipped[0].reason})" if claims.skipped else ""
         raise NotationError(

@@ -37,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--zero-based", action="store_true", help="indices count from 0 (default: from 1)"
     )
     reading.add_argument(
+        "--require-all",
+        action="store_true",
+        help="exit 1 when the file leaves entries of dL/dX, dL/dW or dL/dB unanswered"
+        " (by default a file whose claims are all right exits 0 however few it makes)",
+    )
+    reading.add_argument(
         "--max-bytes",
         type=count("max-bytes", least=1),
         default=MAX_BYTES,
@@ -107,6 +113,12 @@ def run(args: argparse.Namespace) -> int:
     write_output(rendered, args.output, force=args.force)
     if report.exit_status == 2:
         print(f"symcnn check: error: {reports.first_error(report)}", file=sys.stderr)
+    if report.exit_status == 0 and args.require_all and report.summary["unchecked"]:
+        print(
+            f"symcnn check: {report.summary['unchecked']} entries not answered (--require-all)",
+            file=sys.stderr,
+        )
+        return 1
     return report.exit_status
 
 
@@ -154,4 +166,5 @@ def _run_folder(folder: Path, derivation, options, args: argparse.Namespace) -> 
     else:
         rendered = reports.summary_text(rows)
     write_output(rendered, args.output, force=args.force)
-    return 0 if all(row["verdict"] in ("correct", "incomplete") for row in rows) else 1
+    passing = ("correct",) if args.require_all else ("correct", "incomplete")
+    return 0 if all(row["verdict"] in passing for row in rows) else 1

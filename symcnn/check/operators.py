@@ -12,7 +12,7 @@ layer without padding:
 - ``transpose_conv(A, K[, s])``: the transposed convolution, every entry of A spreading a copy
   of K (steps of ``s``) -- ``full_conv(dilate(A, s), rot180(K))``.
 - ``rot180``, ``dilate(A, s[, s2])``, ``pad(A, p[, p2])``, ``crop(A, p[, p2])`` (removes ``p``
-  from every side), ``sum(A)`` (a number).
+  from every side), ``block(A, r, c)`` (the top-left r×c block), ``sum(A)`` (a number).
 
 Built from :mod:`symcnn.identities`, so the checker's operators and the identities the
 printers state are the same functions.
@@ -64,6 +64,20 @@ def extend(array: np.ndarray, size: Pair) -> np.ndarray:
     """Zero rows and columns appended up to ``size`` (the rows no strided window reached)."""
     rows, cols = max(size[0] - array.shape[0], 0), max(size[1] - array.shape[1], 0)
     return identities.pad(array, (0, 0), (rows, cols))
+
+
+def block(array: np.ndarray, size: Pair) -> np.ndarray:
+    """The top-left ``size`` block (the kernel's taps of a correlation larger than the kernel)."""
+    rows, cols = array.shape
+    if size[0] > rows or size[1] > cols:
+        raise ValueError(f"block {size[0]}x{size[1]} is larger than the {rows}x{cols} array")
+    return array[: size[0], : size[1]]
+
+
+def _block_shape(shapes: list[Pair], size: Pair) -> tuple[Pair, int]:
+    (ah, aw) = shapes[0]
+    out = (min(ah, size[0]), min(aw, size[1]))
+    return out, out[0] * out[1]
 
 
 def total(array: np.ndarray):
@@ -181,6 +195,14 @@ OPERATORS: dict[str, Operator] = {
     "sum": Operator(1, (0, 0), total, _scalar, "sum(A)"),
     "every": Operator(
         1, (1, 2), lambda a, *s: every(a, _pair(s)), _every_shape, "every(A, step)", positive=True
+    ),
+    "block": Operator(
+        1,
+        (1, 2),
+        lambda a, *s: block(a, _pair(s)),
+        _block_shape,
+        "block(A, rows, cols)",
+        positive=True,
     ),
     "extend": Operator(
         1,

@@ -68,6 +68,7 @@ OPERATOR_NAMES = {
     "sum": "sum",
     "every": "every",
     "extend": "extend",
+    "block": "block",
     # routing through the layer's pooling windows
     "max_unpool": "max_unpool",
     "maxunpool": "max_unpool",
@@ -935,18 +936,94 @@ def parse_statement(statement: Statement) -> ParsedStatement | FailedStatement |
     it does not (with its left side, if that alone reads), and None for a statement with no
     ``=`` that is not a lone expression either (prose).
     """
+    label = _LABEL.match(statement.text)
+    if label and CLAIM_START.match(statement.text, label.end()):
+        # "(b) dL/dX12 = ..." would read as the product b·dL/dX12: the label is no factor.
+        statement = statement.slice(label.end(), len(statement.text))
     try:
         check_depth(statement)
         raw = _parse(statement, "start_statement")
         members = tuple(interpret(member) for member in raw)
         return ParsedStatement(statement, members)
     except NotationError as error:
+        recovered = _after_words(statement) or _before_prose(statement)
+        if recovered is not None:
+            return recovered
         return _chain_prefix(statement, error) or FailedStatement(
             statement, _left_side(statement), error
         )
     except RecursionError:  # pragma: no cover - check_depth bounds the nesting
         error = NotationError("nested too deeply", statement.offset(0))
         return FailedStatement(statement, None, error)
+
+
+#: Where a claim's left side can begin: a derivative (``\\frac{\\partial``, ``∂``, ``dL/``) or
+#: the δ shorthand.
+CLAIM_START = re.compile(r"\\frac\s*\{\s*\\partial|\\partial|∂|\\delta|δ|(?<![A-Za-z\\])d[A-Za-z]")
+
+#: Words in front of a claim (``Therefore``, ``Answer:``, ``(b)``, ``\\text{Hence }``): letters,
+#: spaces, punctuation and ``\\text{...}``, but no ``=`` and no math.
+_LEADING_WORDS = re.compile(
+    r"(?:\s|\\text\s*\{[^{}=]*\}|\\quad|\\qquad|\([A-Za-z0-9ivx]{1,4}\)|[A-Za-z]{2,}\b|[:.,;!?])+"
+)
+
+#: An enumeration label in front of a claim: ``(b)``, ``b)``, ``(iii)``, ``2.``.
+_LABEL = re.compile(r"\s*(?:\(?(?:[a-h]|[ivx]{1,4}|\d{1,2})\)|\d{1,2}\.)\s+")
+
+#: Prose after a claim: a comma, semicolon or dash, then a word of three letters or more.
+_TRAILING_PROSE = re.compile(r"\s*(?:,|;|—|--|\s\()\s*(?:\\text\s*\{)?[A-Za-z]{3,}")
+
+
+def _read_whole(statement: Statement) -> ParsedStatement | None:
+    """``statement`` read in full as a chain of two sides or more, or None."""
+    try:
+        raw = _parse(statement, "start_statement")
+        members = tuple(interpret(member) for member in raw)
+    except NotationError:
+        return None
+    return ParsedStatement(statement, members) if len(members) >= 2 else None
+
+
+def _after_words(statement: Statement) -> ParsedStatement | None:
+    """``Therefore dL/dX12 = ...``: the claim after the words in front of it, if it reads.
+
+    Only words may stand in front (:data:`_LEADING_WORDS`), and only before the first ``=``;
+    what follows them must read in full, or with prose after it (:func:`_before_prose`).
+    """
+    text = statement.text
+    equals = text.find("=")
+    if equals < 0:
+        return None
+    for match in CLAIM_START.finditer(text, 0, equals):
+        start = match.start()
+        if start == 0 or not _LEADING_WORDS.fullmatch(text[:start]):
+            continue
+        rest = statement.slice(start, len(text))
+        found = _read_whole(rest) or _before_prose(rest)
+        if found is not None:
+            return found
+    return None
+
+
+def _before_prose(statement: Statement) -> ParsedStatement | None:
+    """``dL/dX12 = ..., written out with ...``: the claim before the prose after it, if it reads."""
+    text = statement.text
+    equals = text.find("=")
+    if equals < 0:
+        return None
+    depth = 0
+    for position, char in enumerate(text):
+        if char in "({[":
+            depth += 1
+        elif char in ")}]":
+            depth -= 1
+        if position <= equals or depth != 0:
+            continue
+        if _TRAILING_PROSE.match(text, position):
+            found = _read_whole(statement.slice(0, position))
+            if found is not None:
+                return found
+    return None
 
 
 def _chain_prefix(statement: Statement, error: NotationError) -> ParsedStatement | None:

@@ -195,7 +195,7 @@ def text(report: Report) -> str:
     lines = [
         f"{report.source.name}: {layer_summary(report)}",
         f"read with {report.letters.describe()}; indices counted {base}",
-        _verdict(summary),
+        _verdict(summary, sum(grad.size for grad in report.derivation.grads.values())),
     ]
     wrong = [(i, r) for i, r in enumerate(report.records) if r.status == "wrong"]
     if wrong:
@@ -230,14 +230,23 @@ def text(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _verdict(summary: dict[str, int]) -> str:
+def _verdict(summary: dict[str, int], entries: int) -> str:
+    """The headline: the verdict, and how many of the layer's entries the file answered."""
     claimed = summary["correct"] + summary["wrong"] + summary["invalid"]
+    answered = entries - summary["unchecked"]
+    extent = (
+        f"every one of the {entries} entries answered"
+        if answered == entries
+        else f"{answered} of {entries} entries answered"
+    )
     if summary["invalid"]:
-        head = f"UNUSABLE CLAIMS: {summary['invalid']} could not be read"
+        head = f"UNUSABLE CLAIMS: {summary['invalid']} could not be read; {extent}"
     elif summary["wrong"]:
-        head = f"WRONG: {summary['wrong']} of {claimed} claims"
+        head = f"WRONG: {summary['wrong']} of {claimed} claims; {extent}"
+    elif answered < entries:
+        head = f"CORRECT BUT INCOMPLETE: all {claimed} claims correct; only {extent}"
     else:
-        head = f"CORRECT: all {claimed} claims"
+        head = f"CORRECT: all {claimed} claims; {extent}"
     counts = ", ".join(f"{summary[s]} {s}" for s in ("wrong", "invalid", "correct", "unchecked"))
     return f"{head} ({counts})"
 
@@ -377,8 +386,10 @@ def diagnosis_messages(report: Report) -> list[str]:
         "this": "from 0" if report.zero_based else "from 1",
         "other": "from 1" if report.zero_based else "from 0",
         "option": "no --zero-based" if report.zero_based else "--zero-based",
-        **(kind.fields(spec) if kind.fields else {}),
     }
+    # A kind's words may themselves name the letters (its right forms: "conv({X}, {dO})").
+    own = kind.fields(spec) if kind.fields else {}
+    fields.update({name: words.format(**fields) for name, words in own.items()})
     messages = []
     for diagnosis in report.diagnoses:
         pattern = diagnosis.pattern

@@ -75,7 +75,7 @@ from .parse import (
     Tuple,
     Upstream,
 )
-from .source import NotationError, Source
+from .source import DRAWN, NotationError, Source
 
 #: The letter of the upstream gradient itself (the contract's g): ∂L/∂O = upstream_scale * G.
 UPSTREAM_LETTER = "G"
@@ -797,6 +797,14 @@ class Reader:
         axes = self.notation.shown_axes(shape)
         if index.joined and len(axes) > 1:
             digits = index.groups[0]
+            first = "0" if self.zero_based else "1"
+            hidden = len(shape) - len(axes)
+            extra = len(digits) - len(axes)
+            single_digit = all(shape[axis] <= 9 for axis in axes)  # no index of two digits
+            if 0 < extra <= hidden and digits[:extra] == first * extra and single_digit:
+                # δX111 on a one-sample, one-channel layer: the leading digits name axes of
+                # size 1 (a sample or a channel, either reading gives the same entry).
+                digits = digits[extra:]
             if len(digits) != len(axes):
                 raise NotationError(
                     f"{entry.written()}: {len(digits)} digits for {len(axes)} indices is"
@@ -1033,6 +1041,11 @@ class Reader:
         stars = (False, *node.stars) if node.stars else (False,) * len(node.factors)
         for factor, star in zip(node.factors, stars, strict=True):
             value = self.value(factor)
+            masks = any(isinstance(other, Derivative | Upstream) for other in node.factors)
+            if is_condition(value) and masks and not isinstance(value, Symbol):
+                # dL/dO11 * (X11 >= max(...)): a comparison times a value is the mask students
+                # write, 1 where it holds and 0 elsewhere (the Iverson bracket).
+                value = Piecewise((1, value), (0, True))
             _number_only(value, factor)
             if result is None:
                 result = value
@@ -1268,3 +1281,59 @@ def _written(node: Node) -> str:
     if isinstance(node, Derivative | Entry):
         return node.written()
     return "the left side"
+
+
+# -- the net: a line that holds a claim is checked or said not to be read -------------------------
+
+
+def _claim_pattern(letters: Letters) -> re.Pattern:
+    """A derivative of the loss with respect to X, W or B (or the δ shorthand), then ``=``."""
+    tensors = "".join(re.escape(t) for t in (letters.input, letters.kernel, letters.bias) if t)
+    loss = re.escape(letters.loss)
+    denominator = rf"(?:\\partial\s*|∂|(?<![A-Za-z\\])d)\s*\{{?\s*[{tensors}](?![A-Za-z])"
+    return re.compile(
+        rf"(?:\\frac\s*\{{\s*\\partial\s*{loss}\s*\}}\s*\{{\s*{denominator}"
+        rf"|(?:\\partial\s*|∂|(?<![A-Za-z\\])d){loss}\s*/\s*{denominator}"
+        rf"|(?:\\delta\s*|δ)\s*\{{?\s*[{tensors}](?![A-Za-z]))"
+        r"[^=]*="
+    )
+
+
+def unread_claims(statements, parsed, claims: Claims, letters: Letters) -> None:
+    """Statements that hold a claim (a gradient of the loss, then ``=``) and gave no verdict.
+
+    Each is added to ``claims`` at its first character, with why it was not read: no line that
+    looks like a claim is passed over in silence. A claim of entries or of a whole gradient is
+    :class:`Unusable` (the file does not exit 0); a matrix drawn over several lines or one
+    channel's slice (``∂L/∂W⁽¹,²⁾ = ⎡...``, as the text notes print them) is listed as
+    :class:`Skipped`: not read, and said so.
+    """
+    answered = [c.offset for c in claims.claims]
+    answered += [u.offset for u in claims.unusable] + [s.offset for s in claims.skipped]
+    pattern = _claim_pattern(letters)
+    for statement, reading in zip(statements, parsed, strict=True):
+        match = pattern.search(statement.text)
+        if match is None:
+            continue
+        start, end = statement.offset(0), statement.offset(len(statement.text))
+        if isinstance(reading, ParsedStatement):
+            start = min(start, reading.statement.offset(0))
+        if any(start <= offset <= end for offset in answered):
+            continue
+        if isinstance(reading, FailedStatement):
+            why = reading.error.message
+        elif re.search(r"[A-Za-z]\s*_?\{?\s*[-−]\s*\d", statement.text[: statement.text.find("=")]):
+            why = "a negative index names no entry (indices count from 1, or 0 with --zero-based)"
+        elif isinstance(reading, ParsedStatement):
+            why = "its left side is not one gradient entry or whole gradient of the layer"
+        else:
+            why = "it does not read as an equation"
+        written = statement.text.strip()
+        written = written if len(written) <= 60 else written[:57] + "..."
+        offset = statement.offset(match.start())
+        drawn = any(char in DRAWN or char in "⁽⁾" for char in statement.text)
+        drawn = drawn or re.search(r"\^\s*\{?\s*\(", statement.text) is not None
+        if drawn or (isinstance(reading, FailedStatement) and reading.error.not_a_claim):
+            claims.skipped.append(Skipped(f"not read: {why}", offset, written))
+        else:
+            claims.unusable.append(Unusable(f"not read: {why}", offset, written))

@@ -60,6 +60,9 @@ _SEPARATOR = re.compile(r"\\qquad(?![A-Za-z])|\\quad(?![A-Za-z])|;")
 DRAWN = "⎡⎢⎣⎤⎥⎦⎛⎜⎝⎞⎟⎠"
 #: A line ending in one of these continues on the next line (a claim cannot end in them).
 _CONTINUES = ("+", "-", "*", "=", "\\cdot", "\\times", "·", "×", "−")
+_FIT_OPEN = re.compile(r"\\symcnnfit\s*\{")
+_FIT_CLOSE = re.compile(r"\}\s*\\\]")
+_UNDERLINE = re.compile(r"[ \t]*(?:-{3,}|={3,}|\*{3,}|_{3,})[ \t]*(?=\n|$)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
@@ -269,6 +272,7 @@ def split_statements(source: Source) -> list[Statement]:
     mode = "text"  # "text", "inline" or "display"
     closer = ""  # what ends the current math mode
     matrix_depth = 0
+    fit_open = False
     line_has_math = False
     line_start = True
     position = 0
@@ -295,6 +299,12 @@ def split_statements(source: Source) -> list[Statement]:
             position += 1
             continue
         if line_start and mode == "text":
+            underline = _UNDERLINE.match(text, position)
+            if underline:
+                # A Markdown heading underline (or rule) ends the line above; it joins nothing.
+                out.flush()
+                position = underline.end()
+                continue
             out.whole_line = True
             line_start = False
         if mode == "text":
@@ -321,6 +331,19 @@ def split_statements(source: Source) -> list[Statement]:
             matrix_depth = max(matrix_depth, 0)
             out.add(environment.group(), position)
             position = environment.end()
+            continue
+        fitted = _FIT_OPEN.match(text, position) if char == "\\" else None
+        if fitted:
+            # symcnn's own notes wrap a matrix display in \symcnnfit{...} (scaled to the page):
+            # the wrapper and its closing brace before \] are no part of the math.
+            out.blank(len(fitted.group()), position)
+            position = fitted.end()
+            fit_open = True
+            continue
+        if fit_open and char == "}" and _FIT_CLOSE.match(text, position):
+            out.blank(1, position)
+            position += 1
+            fit_open = False
             continue
         erased = (
             (_ERASED_WITH_ARGUMENT.match(text, position) or _ERASED.match(text, position))

@@ -269,9 +269,12 @@ class Context:
         return list(itertools.product(*axis_positions(shape[:-2], self.options.slices)))
 
 
-def elision(shown: int, total: int, what: str) -> Elision | None:
-    """The note under a listing that shows ``shown`` of ``total``; None when it shows all."""
-    return Elision(shown, total, what) if shown < total else None
+def elision(shown: int, total: int, what: str, where: str = "") -> Elision | None:
+    """The note under a listing that shows ``shown`` of ``total``; None when it shows all.
+
+    ``where`` says in words which positions were kept (:func:`selection.describe`).
+    """
+    return Elision(shown, total, what, where) if shown < total else None
 
 
 def pair(values: tuple[int, int]) -> Basic:

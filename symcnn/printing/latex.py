@@ -381,14 +381,23 @@ class LatexWriter:
         return rf"\subsection*{{{text}}}"
 
     def display(self, equations: list[list[str]], aligned: bool) -> str:
+        if any("bmatrix" in line for lines in equations for line in lines):
+            # A matrix equation is one box, scaled down to the text width only when wider
+            # (FIT_MACROS): no matrix runs past the margin. Listings without matrices stay
+            # align*, which may break across pages.
+            inner = "aligned" if aligned else "gathered"
+            return "\n".join(
+                f"\\[\\symcnnfit{{\\begin{{{inner}}}\n{join_lines([lines])}\n\\end{{{inner}}}}}\\]"
+                for lines in equations
+            )
         environment = "align*" if aligned else "gather*"
         return f"\\begin{{{environment}}}\n{join_lines(equations)}\n\\end{{{environment}}}"
 
     def elision(self, elision: Elision) -> str:
         return (
             rf"\noindent$\vdots$\quad\emph{{{elision.shown} of {elision.total} {elision.what}"
-            r" shown: the first, second, middle and last along each axis;"
-            r" \texttt{symcnn derive --all-entries} lists every one.}"
+            + (" shown: " + elision.where + ";" if elision.where else " shown;")
+            + r" \texttt{symcnn derive --all-entries} lists every one.}"
         )
 
     def delta_note(self) -> str:
@@ -476,6 +485,17 @@ class LatexWriter:
             used = self.width  # a broken sum ends its line
         lines.append(current)
         return lines
+
+
+#: ``\\symcnnfit{math}``: the math in display style, scaled to the line width only when it is
+#: wider (needs graphicx). Defined in the document body, so that a notebook's LaTeX export,
+#: which embeds the body, has it too.
+FIT_MACROS = (
+    "\\ifdefined\\symcnnbox\\else\\newsavebox{\\symcnnbox}\\fi\n"
+    "\\providecommand{\\symcnnfit}[1]{\\sbox{\\symcnnbox}{$\\displaystyle #1$}%\n"
+    "  \\ifdim\\wd\\symcnnbox>\\linewidth\\resizebox{\\linewidth}{!}{\\usebox{\\symcnnbox}}%\n"
+    "  \\else\\usebox{\\symcnnbox}\\fi}\n"
+)
 
 
 def join_lines(equations: list[list[str]]) -> str:

@@ -37,6 +37,7 @@ class MarkdownWriter(LatexWriter):
 
     def elision(self, elision: Elision) -> str:
         return (
-            f"⋮ *{elision.shown} of {elision.total} {elision.what} shown: the first, second,"
-            " middle and last along each axis; `symcnn derive --all-entries` lists every one.*"
+            f"⋮ *{elision.shown} of {elision.total} {elision.what} shown"
+            + (f": {elision.where}" if elision.where else "")
+            + "; `symcnn derive --all-entries` lists every one.*"
         )

@@ -21,10 +21,15 @@ from sympy import Basic
 
 @dataclass(frozen=True)
 class Equation:
-    """``sides[0] = sides[1] = ...``; equations of one ``group`` may share a printed line."""
+    """``sides[0] = sides[1] = ...``; equations of one ``group`` may share a printed line.
+
+    ``checked``: every ``=`` was evaluated on this layer, both sides equal in shape and entries
+    (:func:`symcnn.printing.checked.checked` builds such equations).
+    """
 
     sides: tuple[Basic, ...]
     group: Hashable = None
+    checked: bool = False
 
     @property
     def lhs(self) -> Basic:
@@ -42,6 +47,7 @@ class Elision:
     shown: int
     total: int
     what: str
+    where: str = ""  # which positions along each axis are shown, in words
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ Backpropagation through a 2-D convolution
 >>> n["forward"].title
 'Forward pass'
 
-In a notebook the notes display as LaTeX (``_repr_latex_``), and so does each step.
+In a notebook the notes display as Markdown with math (``_repr_markdown_``); ``_repr_latex_``
+is the PDF's LaTeX, for a notebook's LaTeX and PDF exports.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ..notation import Notation
 from ..spec import Layer
 from . import document
 from .kind import kind_notes
-from .latex import LatexWriter, NotesLatexPrinter, escape
+from .latex import FIT_MACROS, LatexWriter, NotesLatexPrinter, escape
 from .markdown import MarkdownWriter
 from .model import Step
 from .steps import Options, build_steps
@@ -145,7 +146,7 @@ class Notes:
 
     def latex(self) -> str:
         """The notes as a standalone LaTeX document that pdflatex compiles."""
-        body = LatexWriter(self.latex_printer()).render(self.steps)
+        body = FIT_MACROS + LatexWriter(self.latex_printer()).render(self.steps)
         return document.render(
             "notes.tex.j2",
             header=HEADER,
@@ -178,37 +179,20 @@ class Notes:
         return self.text()
 
     def _repr_latex_(self) -> str:
-        """For Jupyter: every step as display math (MathJax renders no LaTeX sections)."""
-        return "\n".join(step_latex(self, step) for step in self.steps)
+        """The PDF's own LaTeX, title and sections included: what a notebook exports to LaTeX.
+
+        Jupyter displays :meth:`_repr_markdown_` (it ranks Markdown above LaTeX); this is the
+        body of :meth:`latex`'s document, valid LaTeX that compiles with amsmath, as
+        nbconvert's LaTeX and PDF exports put it into their own document.
+        """
+        document_text = self.latex()
+        start = document_text.index("\\begin{document}") + len("\\begin{document}")
+        end = document_text.rindex("\\end{document}")
+        # Wide matrices need more columns than amsmath's default 10, in any host document.
+        return "\\setcounter{MaxMatrixCols}{32}" + document_text[start:end].rstrip() + "\n"
 
     def _repr_markdown_(self) -> str:
         return MarkdownWriter(self.latex_printer()).render(self.steps)
-
-
-def step_latex(notes: Notes, step: Step) -> str:
-    """One step as MathJax-ready LaTeX: its title, prose as ``\\text``, displays as ``aligned``."""
-    writer = _JupyterWriter(notes.latex_printer())
-    return writer.render([step])
-
-
-class _JupyterWriter(MarkdownWriter):
-    """Everything inside ``$$`` blocks, since a notebook's LaTeX output is typeset by MathJax."""
-
-    def text(self, text: str) -> str:
-        return text.replace("\\", "").replace("{", "(").replace("}", ")")
-
-    def section(self, number: int, title: str) -> str:
-        return rf"$$\textbf{{{self.text(title)}}}$$"
-
-    def subsection(self, text: str) -> str:
-        return f"$$\\textit{{{text}}}$$"
-
-    def prose(self, parts) -> str:
-        pieces = [
-            rf"\text{{{self.text(p)}}}" if isinstance(p, str) else self.printer.inline(p)
-            for p in parts
-        ]
-        return "$$" + "".join(pieces) + "$$"
 
 
 def describe(spec: Layer) -> str:

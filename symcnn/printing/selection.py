@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import itertools
 
-#: Positions kept along one axis, from the mildest cut to the strongest.
+#: Positions kept along one axis, from the mildest cut to the strongest (a level that keeps as
+#: many as the one before it is skipped).
 _LEVELS = (
     lambda n: list(range(n)),
     lambda n: sorted({0, 1, n // 2, n - 1}),
@@ -47,9 +48,49 @@ def axis_positions(sizes: tuple[int, ...], budget: int | None) -> list[list[int]
         if not candidates:
             break
         axis = max(candidates, key=lambda a: (len(kept[a]), -a))
-        levels[axis] += 1
-        kept[axis] = _LEVELS[levels[axis]](sizes[axis])
+        before = len(kept[axis])
+        while levels[axis] < len(_LEVELS) - 1 and len(kept[axis]) == before:
+            levels[axis] += 1
+            kept[axis] = _LEVELS[levels[axis]](sizes[axis])
     return kept
+
+
+#: Axis names of a listing, by the tensor's number of axes (4-D: sample, channel, row, column).
+_AXIS_NAMES = {1: ("entry",), 2: ("row", "column"), 4: ("sample", "channel", "row", "column")}
+
+
+def _position_word(position: int, size: int) -> str:
+    words = []
+    if position == 0:
+        words.append("first")
+    elif position == 1:
+        words.append("second")
+    if position == size // 2 and position not in (0, size - 1):
+        words.append("middle")
+    if position == size - 1 and position != 0:
+        words.append("last")
+    return " (the ".join(words) + ")" * (len(words) - 1) if words else f"number {position + 1}"
+
+
+def describe(shape: tuple[int, ...], shown: list[tuple[int, ...]]) -> str:
+    """Which positions along each axis a listing of ``shown`` indices of ``shape`` keeps.
+
+    >>> describe((1, 1, 3, 3), [(0, 0, 0, 0), (0, 0, 0, 2), (0, 0, 2, 0), (0, 0, 2, 2)])
+    'the first and last rows, the first and last columns'
+    """
+    names = _AXIS_NAMES.get(len(shape), tuple(f"axis {a + 1}" for a in range(len(shape))))
+    parts = []
+    for axis, size in enumerate(shape):
+        if size <= 1:
+            continue
+        kept = sorted({index[axis] for index in shown})
+        if len(kept) == size:
+            parts.append(f"every {names[axis]}")
+            continue
+        words = [_position_word(p, size) for p in kept]
+        listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+        parts.append(f"the {listed} {names[axis]}" + ("s" if len(words) > 1 else ""))
+    return ", ".join(parts)
 
 
 def representatives(shape: tuple[int, ...], max_entries: int | None) -> list[tuple[int, ...]]:

@@ -53,7 +53,7 @@ from .nodes import (
     Terms,
     Whole,
 )
-from .selection import representatives
+from .selection import describe, representatives
 
 #: The shared step builders, and the context's names that the printers and tests import from here.
 __all__ = [
@@ -104,6 +104,9 @@ def setup_step(ctx: Context) -> Step:
         ".",
     ]
     blocks.append(Paragraph(tuple(shapes)))
+    subscripts = _subscript_parts(ctx)
+    if subscripts:
+        blocks.append(Paragraph(subscripts))
     blocks.append(Paragraph(tuple(_option_parts(ctx))))
     if spec.window is not None:
         blocks.append(Paragraph(("The output size along each axis:",)))
@@ -111,6 +114,38 @@ def setup_step(ctx: Context) -> Step:
     blocks.append(Paragraph(tuple(_matrix_intro(ctx))))
     blocks.append(Display(tuple(_setup_matrices(ctx)), packed=True))
     return Step("setup", "Setup", tuple(blocks))
+
+
+#: What each axis of a 4-D tensor is, for the sentence on subscripts.
+_AXIS_WORDS = {
+    "X": ("sample", "channel", "row", "column"),
+    "O": ("sample", "channel", "row", "column"),
+    "W": ("output channel", "input channel", "row", "column"),
+}
+
+
+def _subscript_parts(ctx: Context) -> tuple:
+    """Which axes a subscript lists, per tensor, when one of them shows more than row, column.
+
+    Axes of size 1 are not written, so three indices mean (channel, row, column) on one layer
+    and (sample, row, column) on another: the notes say which.
+    """
+    described = []
+    for name, words in _AXIS_WORDS.items():
+        shape = ctx.shapes.get(name)
+        if shape is None or len(shape) != 4:
+            continue
+        shown = [words[axis] for axis in range(2) if shape[axis] > 1] + ["row", "column"]
+        described.append((name, shown))
+    if all(len(shown) == 2 for _, shown in described):
+        return ()
+    parts: list = ["Subscripts list an entry's "]
+    for number, (name, shown) in enumerate(described):
+        if number:
+            parts.append("; " if number < len(described) - 1 else " and ")
+        parts += [f"({', '.join(shown)}) for ", Whole(name)]
+    parts.append(" (axes of size 1 are left out).")
+    return tuple(parts)
 
 
 def _option_parts(ctx: Context) -> Iterable:
@@ -225,7 +260,10 @@ def forward_step(ctx: Context) -> Step:
     total = int(np.prod(shape))
     blocks = [
         Paragraph(("Each output entry, written out:",)),
-        Display(equations, elision=elision(len(shown), total, "output entries")),
+        Display(
+            equations,
+            elision=elision(len(shown), total, "output entries", describe(shape, shown)),
+        ),
     ]
     return Step("forward", "Forward pass", tuple(blocks))
 
@@ -278,7 +316,7 @@ def local_step(ctx: Context) -> Step:
             Display(
                 tuple(eq for _, eq in equations),
                 packed=compact,
-                elision=elision(len(shown), total, "output entries"),
+                elision=elision(len(shown), total, "output entries", describe(shape, shown)),
             )
         )
     return Step("local", "Local gradients", tuple(blocks))
@@ -288,7 +326,7 @@ def chain_step(ctx: Context) -> Step:
     """The chain rule for every gradient entry: written out, then substituted and simplified."""
     output_shape = ctx.spec.output_shape
     outputs = int(np.prod(output_shape))
-    i, k, m = Symbol("i"), Symbol("k"), Symbol("M")
+    i, k, m = Symbol("i"), Symbol("m"), Symbol("M")
     has_parameters = len(ctx.derivation.grads) > 1
     blocks: list = [
         Paragraph(
@@ -326,7 +364,8 @@ def chain_step(ctx: Context) -> Step:
         shown = representatives(array.shape, ctx.options.max_entries)
         equations = tuple(_chain_equation(ctx, name, index) for index in shown)
         blocks.append(Heading(("Gradient with respect to ", Whole(name))))
-        blocks.append(Display(equations, elision=elision(len(shown), array.size, "entries")))
+        where = describe(array.shape, shown)
+        blocks.append(Display(equations, elision=elision(len(shown), array.size, "entries", where)))
     return Step("chain", "Chain rule", tuple(blocks))
 
 

@@ -154,6 +154,17 @@ class TextPrinter(StrPrinter):
         return "·".join(parts)
 
     def _print_Mul(self, expr: Basic) -> str:
+        numerator, denominator = expr.as_numer_denom()
+        if denominator != 1 and not denominator.is_Number:
+            # g·C_in/G, not C_in·1/G·g: a symbolic fraction reads as one.
+            top = self._print(numerator)
+            top = f"({top})" if numerator.is_Add else top
+            bottom = self._print(denominator)
+            return (
+                f"{top}/({bottom})"
+                if denominator.is_Add or denominator.is_Mul
+                else f"{top}/{bottom}"
+            )
         return self._print_Product(Product(*expr.as_ordered_factors()))
 
     def _print_Add(self, expr: Basic, order=None) -> str:
@@ -414,8 +425,9 @@ def _prose(printer: TextPrinter, parts: Sequence, width: int = WIDTH) -> str:
 
 def _elision(elision: Elision) -> str:
     return (
-        f"  ⋮  ({elision.shown} of {elision.total} {elision.what} shown: first, second, middle"
-        " and last along each axis; `symcnn derive --all-entries` lists every one)"
+        f"  ⋮  ({elision.shown} of {elision.total} {elision.what} shown"
+        + (f": {elision.where}" if elision.where else "")
+        + "; `symcnn derive --all-entries` lists every one)"
     )
 
 

@@ -14,6 +14,7 @@ from ... import identities
 from ...check.kinds import KindCheck, NotApplicable, Pattern
 from ...check.operators import conv, full_conv
 from ...derive import Derivation
+from .check_right_forms import right_forms
 
 # The operator forms of the identities, with the operators of each mistake put in.
 input_gradient = identities.conv2d_input_gradient
@@ -78,8 +79,10 @@ def _input_kernel_swapped(d: Derivation) -> dict[str, np.ndarray]:
     }
 
 
-RIGHT_X = "full_conv({dO}, rot180({W}))"
-RIGHT_W = "conv({X}, {dO})"
+# The right forms are the layer's full identities (stride, padding, dilation and all), built and
+# proven by check_right_forms.py and filled in per layer through KindCheck.fields.
+RIGHT_X = "{right_X}"
+RIGHT_W = "{right_W}"
 
 #: The known mistakes of a convolution, in the order they are listed when several match.
 PATTERNS: tuple[Pattern, ...] = (
@@ -104,9 +107,9 @@ PATTERNS: tuple[Pattern, ...] = (
         {
             "X": (
                 "full_conv({dO}, rot180({W})), {dO} not dilated",
-                "full_conv(dilate({dO}, {S}), rot180({W}))",
+                RIGHT_X,
             ),
-            "W": ("conv({X}, {dO}), {dO} not dilated", "conv({X}, dilate({dO}, {S}))"),
+            "W": ("conv({X}, {dO}), {dO} not dilated", RIGHT_W),
         },
         _stride_dilation_missing,
     ),
@@ -116,7 +119,7 @@ PATTERNS: tuple[Pattern, ...] = (
         {
             "X": (
                 "the gradient of the padded input, read from its corner",
-                "crop(full_conv({dO}, rot180({W})), {P})",
+                RIGHT_X,
             ),
         },
         _padding_not_cropped,
@@ -147,4 +150,4 @@ PATTERNS: tuple[Pattern, ...] = (
     ),
 )
 
-TABLE = {"conv2d": KindCheck(patterns=PATTERNS, upstream_terms=True)}
+TABLE = {"conv2d": KindCheck(patterns=PATTERNS, fields=right_forms, upstream_terms=True)}

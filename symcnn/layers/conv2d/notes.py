@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-from sympy import Basic, S, Symbol
+from sympy import Basic, Symbol
 
 from ... import identities as ops
 from ...identities import Identity
+from ...printing.checked import checked
 from ...printing.context import Context, display, pair
 from ...printing.example import Example
 from ...printing.identity_steps import verdict
@@ -97,28 +98,80 @@ def _channel_of(ctx: Context, k: int, c: int) -> int:
     return (k // out_per_group) * in_per_group + c
 
 
+def _ordinal(step: int) -> str:
+    """``2nd``, ``3rd``, ``4th``: the words "every 2nd response"."""
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(step % 10 if step % 100 not in (11, 12, 13) else 0)
+    return f"{step}{suffix or 'th'}"
+
+
+def _every(values: tuple[int, int]) -> str:
+    if values[0] == values[1]:
+        return _ordinal(values[0])
+    return f"{_ordinal(values[0])} row and {_ordinal(values[1])} column"
+
+
+def _channel_symbols(ctx: Context) -> tuple[Symbol, Symbol]:
+    """(input channel, weight channel): ``c`` for both without groups, ``c`` and ``c'`` with."""
+    c = Symbol("c")
+    return c, (Symbol("c'") if ctx.spec.groups > 1 else c)
+
+
+def _group_sentence(ctx: Context) -> list:
+    """What ``c`` and ``c'`` are under groups (one line shared by both identities)."""
+    groups = ctx.spec.groups
+    return [
+        f"; with {groups} groups, output channel ",
+        Symbol("k"),
+        " of group ",
+        Symbol("g"),
+        " reads only the input channels of that group: input channel ",
+        Equals(Symbol("c"), Symbol("g") * Symbol("C_in") / Symbol("G") + Symbol("c'")),
+        " is weight channel ",
+        Symbol("c'"),
+        " of its group (groups counted from 0)",
+    ]
+
+
+def _response(ctx: Context, sample: int, out_k: int, channel: int) -> np.ndarray:
+    """corr(pad(X), dilate(dL/dO)) for one sample, output channel and input channel."""
+    spec = ctx.spec
+    tensors = ctx.derivation.tensors
+    image = ops.pad(tensors.X[sample, channel], spec.padding)
+    return ops.correlate(image, ops.dilate(_upstream(ctx, sample, out_k), spec.stride))
+
+
+def _weight_term(ctx: Context, response: np.ndarray, node: Basic) -> tuple[Basic, np.ndarray]:
+    """``block(every(corr(...), D), K)`` as far as this layer needs it, with its value."""
+    spec = ctx.spec
+    value = response
+    if spec.dilation != (1, 1):
+        value = value[:: spec.dilation[0], :: spec.dilation[1]]
+        node = Apply("every", node, pair(spec.dilation))
+    if value.shape != tuple(spec.kernel):
+        value = ops.crop(value, (0, 0), spec.kernel)
+        node = Apply("block", node, Shape(spec.kernel))
+    return node, value
+
+
 def weight_correlation(ctx: Context, identity: Identity) -> Iterable:
     """The kernel gradient as a correlation of X with the stride-dilated dL/dO, on this layer."""
     spec = ctx.spec
     stride, padding, dilation = spec.stride, spec.padding, spec.dilation
-    n, c, k = Symbol("n"), Symbol("c"), Symbol("k")
-    yield Heading(
-        (
-            "The kernel gradient is a correlation of ",
-            Whole("X"),
-            " with the stride-dilated ",
-            Partial(Loss(), Whole("O")),
-        )
-    )
-    image = Whole("X", (n, c))
+    n, k = Symbol("n"), Symbol("k")
+    channel_c, weight_c = _channel_symbols(ctx)
+    heading: tuple = ("The kernel gradient is a correlation of ", Whole("X"), " with ")
+    if stride != (1, 1):
+        heading += ("the stride-dilated ",)
+    yield Heading((*heading, Partial(Loss(), Whole("O"))))
+    image = Whole("X", (n, channel_c))
     upstream = Partial(Loss(), Whole("O", (n, k)))
     if any(padding):
         image = Apply("pad", image, pair(padding))
     if stride != (1, 1):
         upstream = Apply("dilate", upstream, pair(stride))
-    form: Basic = Apply("corr", image, upstream)
-    if dilation != (1, 1):
-        form = Apply("every", form, pair(dilation))
+    sample_response = _response(ctx, 0, 0, _channel_of(ctx, 0, 0))
+    form, _ = _weight_term(ctx, sample_response, Apply("corr", image, upstream))
+    blocked = isinstance(form, Apply) and form.name == "block"
     if spec.batch > 1:
         form = SumOver(form, (n, 0, Symbol("N") - 1))
     prose = [
@@ -139,58 +192,107 @@ def weight_correlation(ctx: Context, identity: Identity) -> Iterable:
     if any(padding):
         prose += ["; the input is zero-padded as in the forward pass"]
     if dilation != (1, 1):
-        prose += ["; with kernel dilation only every ", pair(dilation), "-th response is kept"]
+        prose += [
+            "; with kernel dilation ",
+            pair(dilation),
+            f" only every {_every(dilation)} response is kept (",
+            Apply("every", Symbol("A"), pair(dilation)),
+            ")",
+        ]
+    if blocked:
+        prose += [
+            "; the correlation is larger than the kernel, because the strided windows leave"
+            " input rows or columns at the bottom or right unread, and only its top-left ",
+            Shape(spec.kernel),
+            " block is the kernel gradient (",
+            Apply("block", Symbol("A"), Shape(spec.kernel)),
+            " keeps it): the rows and columns past it would be taps beyond the kernel",
+        ]
+    if spec.groups > 1:
+        prose += _group_sentence(ctx)
     if spec.batch > 1:
         prose += ["; the samples of the batch add up"]
     yield Paragraph((*prose, ":"))
-    yield Display((Equation((Partial(Loss(), Whole("W", (k, c))), form)),))
+    yield Display((Equation((Partial(Loss(), Whole("W", (k, weight_c))), form)),))
     equations = []
     tensors = ctx.derivation.tensors
     for part in ctx.slices(ctx.shapes["W"]):
-        out_k, weight_c = part
-        channel = _channel_of(ctx, out_k, weight_c)
+        out_k, weight_channel = part
+        channel = _channel_of(ctx, out_k, weight_channel)
         samples = list(range(spec.batch))
         shown = _some(samples)
-        concrete = []
-        for sample in shown:
+        nodes, values = [], []
+        for sample in samples:
             image_grid: Basic = _plain_grid(ctx, ops.pad(tensors.X[sample, channel], padding))
             upstream_grid = _plain_grid(ctx, ops.dilate(_upstream(ctx, sample, out_k), stride))
-            term: Basic = Apply("corr", image_grid, upstream_grid)
-            if dilation != (1, 1):
-                term = Apply("every", term, pair(dilation))
-            concrete.append(term)
+            node, value = _weight_term(
+                ctx,
+                _response(ctx, sample, out_k, channel),
+                Apply("corr", image_grid, upstream_grid),
+            )
+            values.append(value)
+            if sample in shown:
+                nodes.append(node)
+        total = values[0]
+        for value in values[1:]:
+            total = total + value
         result = ctx.grid(ctx.derivation.grads["W"], "grad:W", part)
         lhs = Partial(Loss(), Whole("W", part))
-        equations.append(Equation((lhs, _sum_or_one(concrete, len(shown) < len(samples)), result)))
+        gradient = ctx.derivation.grads["W"][part]
+        equations.append(
+            checked(
+                (lhs, gradient),
+                (_sum_or_one(nodes, len(shown) < len(samples)), total),
+                (result, gradient),
+            )
+        )
     yield Display(tuple(equations))
     yield verdict(identity)
+
+
+def _padded_size(ctx: Context) -> tuple[int, int]:
+    _, _, height, width = ctx.spec.input_shape
+    return (height + 2 * ctx.spec.padding[0], width + 2 * ctx.spec.padding[1])
 
 
 def input_full_convolution(ctx: Context, identity: Identity) -> Iterable:
     """The input gradient as a full convolution with the rotated kernel, every matrix shown."""
     spec = ctx.spec
     stride, padding, dilation = spec.stride, spec.padding, spec.dilation
-    n, c, k = Symbol("n"), Symbol("c"), Symbol("k")
+    n, k = Symbol("n"), Symbol("k")
+    channel_c, weight_c = _channel_symbols(ctx)
     yield Heading(("The input gradient is a full convolution with the 180-degree-rotated kernel",))
     upstream: Basic = Partial(Loss(), Whole("O", (n, k)))
     if stride != (1, 1):
         upstream = Apply("dilate", upstream, pair(stride))
-    kernel: Basic = Whole("W", (k, c))
+    kernel: Basic = Whole("W", (k, weight_c))
     if dilation != (1, 1):
         kernel = Apply("dilate", kernel, pair(dilation))
     form: Basic = Apply("full conv", upstream, Apply("rot180", kernel))
+    padded = _padded_size(ctx)
+    kernel_h, kernel_w = (dilation[i] * (spec.kernel[i] - 1) + 1 for i in (0, 1))
+    full_size = tuple(
+        (spec.output_shape[2 + i] - 1) * stride[i] + (kernel_h, kernel_w)[i] for i in (0, 1)
+    )
+    extended = full_size != padded
+    if extended:
+        form = Apply("extend", form, Shape(padded))
     if any(padding):
         form = Apply("crop", form, pair(padding))
     if spec.out_channels > 1:
-        form = SumOver(form, (k, 0, Symbol("C_out") - 1))
+        if spec.groups > 1:
+            g, c_out, groups = Symbol("g"), Symbol("C_out"), Symbol("G")
+            form = SumOver(form, (k, g * c_out / groups, (g + 1) * c_out / groups - 1))
+        else:
+            form = SumOver(form, (k, 0, Symbol("C_out") - 1))
     a, r = Symbol("A"), Symbol("R")
-    kernel_h, kernel_w = (dilation[i] * (spec.kernel[i] - 1) + 1 for i in (0, 1))
     prose = [
         "Rotate the kernel by 180 degrees (flip it vertically, then horizontally) and slide it"
         " over ",
         Partial(Loss(), Whole("O")),
-        " zero-padded on every side by one less than the kernel size (full convolution in the"
-        " notes' sense, where convolution means correlation): ",
+        " zero-padded on every side by one less than the kernel's size"
+        + (" (its dilated size, D(K - 1) + 1)" if dilation != (1, 1) else "")
+        + " (full convolution in the notes' sense, where convolution means correlation): ",
         Equals(
             Apply("full conv", a, r),
             Apply("corr", Apply("pad", a, pair((kernel_h - 1, kernel_w - 1))), r),
@@ -204,24 +306,35 @@ def input_full_convolution(ctx: Context, identity: Identity) -> Iterable:
             pair(stride),
             ", ",
             Partial(Loss(), Whole("O")),
-            " is first dilated (zeros between its entries), and the rows and columns at the end"
-            " that no strided window reached get no gradient: ",
-            Apply("extend", Symbol("F"), Symbol("size")),
-            " appends zero rows and columns up to the padded input's size",
+            " is first dilated (zeros between its entries)",
+        ]
+    if extended:
+        prose += [
+            ". The rows and columns at the end that no strided window reached get no gradient: ",
+            Apply("extend", a, Shape(padded)),
+            " appends zero rows and columns to ",
+            a,
+            " up to the padded input's size ",
+            Shape(padded),
         ]
     if any(padding):
         prose += [". The padding is cropped off at the end, since it is not part of the input"]
     if spec.out_channels > 1:
-        prose += [". Every output channel that reads the input channel adds its share"]
+        if spec.groups > 1:
+            prose += [". Every output channel ", Symbol("k"), " of the input channel's group "]
+            prose += [Symbol("g"), " reads it and adds its share"]
+            prose += _group_sentence(ctx)
+        else:
+            prose += [". Every output channel reads the input channel and adds its share"]
     yield Paragraph((*prose, ":"))
-    yield Display((Equation((Partial(Loss(), Whole("X", (n, c))), form)),))
+    yield Display((Equation((Partial(Loss(), Whole("X", (n, channel_c))), form)),))
     for part in ctx.slices(ctx.shapes["X"]):
         yield Display(tuple(_input_slice_equations(ctx, part)))
     yield verdict(identity)
 
 
 def _input_slice_equations(ctx: Context, part: tuple[int, int]) -> list[Equation]:
-    """dL/dX for one sample and channel, every intermediate matrix shown."""
+    """dL/dX for one sample and channel, every intermediate matrix shown and checked."""
     spec = ctx.spec
     stride, padding, dilation = spec.stride, spec.padding, spec.dilation
     tensors = ctx.derivation.tensors
@@ -231,89 +344,72 @@ def _input_slice_equations(ctx: Context, part: tuple[int, int]) -> list[Equation
     group, weight_c = divmod(channel, in_per_group)
     readers = list(range(group * out_per_group, (group + 1) * out_per_group))
     _, _, height, width = spec.input_shape
-    padded = (height + 2 * padding[0], width + 2 * padding[1])
+    padded = _padded_size(ctx)
+    gradient = ctx.derivation.grads["X"][part]
     result = ctx.grid(ctx.derivation.grads["X"], "grad:X", part)
     lhs = Partial(Loss(), Whole("X", part))
     equations = []
     crops = []
-    for out_k in _some(readers):
-        weight_name = Whole("W", (out_k, weight_c))
+    shown = _some(readers)
+    for out_k in readers:
         kernel_plane = ops.dilate(tensors.W[out_k, weight_c], dilation)
         rotated = ops.rot180(kernel_plane)
+        spread = ops.dilate(_upstream(ctx, sample, out_k), stride)
+        kh, kw = kernel_plane.shape
+        framed = ops.pad(spread, (kh - 1, kw - 1))
+        full = ops.correlate(framed, rotated)
+        grown = ops.fit(full, padded)
+        cropped = ops.crop(grown, padding, (height, width))
+        crops.append(cropped)
+        if out_k not in shown:
+            continue
+        weight_name = Whole("W", (out_k, weight_c))
         kernel_name: Basic = weight_name
         if dilation != (1, 1):
             kernel_name = Apply("dilate", weight_name, pair(dilation))
         equations.append(
-            Equation(
-                (
-                    Apply("rot180", kernel_name),
-                    Apply("rot180", _plain_grid(ctx, kernel_plane)),
-                    _plain_grid(ctx, rotated),
-                )
+            checked(
+                (Apply("rot180", kernel_name), ops.rot180(kernel_plane)),
+                (Apply("rot180", _plain_grid(ctx, kernel_plane)), ops.rot180(kernel_plane)),
+                (_plain_grid(ctx, rotated), rotated),
             )
         )
-        spread = ops.dilate(_upstream(ctx, sample, out_k), stride)
         upstream_name = _name_upstream(sample, out_k, stride)
         if stride != (1, 1):
-            equations.append(Equation((upstream_name, _plain_grid(ctx, spread))))
-        kh, kw = kernel_plane.shape
-        framed = ops.pad(spread, (kh - 1, kw - 1))
-        full = _Correlation(framed, rotated)
-        extended = _Window(full, (0, 0), padded)
-        cropped = _Window(extended, padding, (height, width))
-        crops.append(cropped)
-        chain: list[Basic] = [
-            Apply("full conv", upstream_name, Apply("rot180", kernel_name)),
-            Apply("corr", _plain_grid(ctx, framed), _plain_grid(ctx, rotated)),
-            _plain_grid(ctx, full),
+            equations.append(checked((upstream_name, spread), (_plain_grid(ctx, spread), spread)))
+
+        def wrap(node: Basic, grows: bool = grown.shape != full.shape) -> Basic:
+            # The same extension and cropping on every side, so each "=" compares like sizes.
+            if grows:
+                node = Apply("extend", node, Shape(padded))
+            if any(padding):
+                node = Apply("crop", node, pair(padding))
+            return node
+
+        chain = [
+            (wrap(Apply("full conv", upstream_name, Apply("rot180", kernel_name))), cropped),
+            (wrap(Apply("corr", _plain_grid(ctx, framed), _plain_grid(ctx, rotated))), cropped),
         ]
-        if extended.shape != full.shape:
-            chain += [Apply("extend", chain.pop(), Shape(padded)), _plain_grid(ctx, extended)]
-        if any(padding):
-            chain += [Apply("crop", chain.pop(), pair(padding)), _plain_grid(ctx, cropped)]
+        if wrap(Symbol("A")) != Symbol("A"):
+            chain.append((wrap(_plain_grid(ctx, full)), cropped))
         if len(readers) == 1:
-            chain[-1] = result  # the last matrix is the derived gradient itself
-            equations.append(Equation((lhs, *chain)))
+            # The last matrix is the derived gradient itself.
+            equations.append(checked((lhs, gradient), *chain, (result, gradient)))
             return equations
-        equations.append(Equation(tuple(chain)))
-    total = _sum_or_one([_plain_grid(ctx, crop) for crop in crops], len(crops) < len(readers))
-    equations.append(Equation((lhs, total, result)))
+        chain.append((_plain_grid(ctx, cropped), cropped))
+        equations.append(checked(*chain))
+    total = crops[0]
+    for crop in crops[1:]:
+        total = total + crop
+    shown_crops = [_plain_grid(ctx, crops[readers.index(k)]) for k in shown]
+    equations.append(
+        checked(
+            (lhs, gradient),
+            (_sum_or_one(shown_crops, len(shown) < len(readers)), total),
+            (result, gradient),
+        )
+    )
     return equations
-
-
-class _Correlation:
-    """``corr(image, kernel)``, each entry computed by the core's operator when it is shown.
-
-    A large layer shows a few corners of each matrix: computing only those keeps its notes fast.
-    """
-
-    ndim = 2
-
-    def __init__(self, image: np.ndarray, kernel: np.ndarray) -> None:
-        self.image, self.kernel = image, kernel
-        self.shape = (image.shape[0] - kernel.shape[0] + 1, image.shape[1] - kernel.shape[1] + 1)
-
-    def __getitem__(self, position: tuple[int, int]) -> Basic:
-        row, col = position
-        kh, kw = self.kernel.shape
-        return ops.correlate(self.image[row : row + kh, col : col + kw], self.kernel)[0, 0]
-
-
-class _Window:
-    """The ``shape`` window of ``source`` starting at ``offset``; zero outside ``source``.
-
-    Extending with zeros (``offset`` 0, a larger shape) and cropping (a positive offset) alike.
-    """
-
-    ndim = 2
-
-    def __init__(self, source, offset: tuple[int, int], shape: tuple[int, int]) -> None:
-        self.source, self.offset, self.shape = source, offset, shape
-
-    def __getitem__(self, position: tuple[int, int]) -> Basic:
-        row, col = position[0] + self.offset[0], position[1] + self.offset[1]
-        rows, cols = self.source.shape
-        return self.source[row, col] if 0 <= row < rows and 0 <= col < cols else S.Zero
 
 
 def _name_upstream(sample: int, out_k: int, stride: tuple[int, int]) -> Basic:

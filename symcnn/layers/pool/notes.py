@@ -15,6 +15,7 @@ from sympy import Basic, Integer, Symbol
 
 from ...derive import Derivation
 from ...identities import Identity
+from ...printing.checked import checked
 from ...printing.context import Context, entries_by_index, index_of
 from ...printing.example import Example
 from ...printing.identity_steps import verdict
@@ -181,32 +182,67 @@ def example_step(ctx: Context, pool: Extreme) -> Step:
     return Step("example", "A worked example with a tie", tuple(blocks))
 
 
+def _routing_words(ctx: Context, extreme: Extreme) -> list:
+    """Where each window sends its dL/dO under the tie rule, and whether that is a gradient."""
+    word = extreme.adjective
+    upstream = Partial(Loss(), Element("O", (Symbol("m"),)))
+    ties = ctx.spec.ties
+    if ties == "first":
+        where = [
+            f" back to its {word} cell, the one the forward pass kept (when cells tie, the first"
+            " of them in row-major order, as PyTorch)"
+        ]
+    elif ties == "split":
+        where = [f" back to its {word} cells in equal shares (all of it when there is no tie)"]
+    else:
+        where = [
+            f" back to every one of its {word} cells, whole: a window with three tied cells sends"
+            " it three times"
+        ]
+    words = ["Each window sends its ", upstream, *where]
+    words += [
+        "; every other cell of the window gets nothing, padded cells never win, and where"
+        " windows overlap the shares add up. "
+    ]
+    if ties == "all":
+        words += [
+            "ties=all is not a gradient: where t cells tie, the weights it gives them add up to t,"
+            " so it multiplies the window's total by t; it is the mask ",
+            f"x == {extreme.short}(window)",
+            " that students write. ties=first and ties=split are gradients (subgradients at a"
+            " tie): their weights add up to 1, a convex combination of the tied cells' one-sided"
+            " derivatives",
+        ]
+    else:
+        words += [
+            f"ties={ties} is a gradient (a subgradient at a tie): the weights it gives the tied"
+            " cells add up to 1, a convex combination of their one-sided derivatives; ties=all"
+            " (the mask ",
+            f"x == {extreme.short}(window)",
+            ") would add up to the number of tied cells and is not one",
+        ]
+    words += [":"]
+    return words
+
+
 def unpool_routing(ctx: Context, identity: Identity, extreme: Extreme) -> Iterable:
     """The input gradient as the max- or min-unpool routing, at the worked example's input."""
-    kind, word = extreme.short, extreme.adjective
+    kind = extreme.short
     yield Heading(
         (f"The input gradient is the {kind}-unpool routing of ", Partial(Loss(), Whole("O")))
     )
-    yield Paragraph(
-        (
-            "Each window sends its ",
-            Partial(Loss(), Element("O", (Symbol("k"),))),
-            f" back to its {word} cell, the one the forward pass kept (with ties settled by the"
-            f" rule ties={ctx.spec.ties}); every other cell of the window gets nothing, padded"
-            " cells never win, and where windows overlap the shares add up:",
-        )
-    )
+    yield Paragraph(tuple(_routing_words(ctx, extreme)))
     form = Apply(f"{kind}-unpool", Partial(Loss(), Whole("O")))
     yield Display((Equation((Partial(Loss(), Whole("X")), form)),))
     if ctx.example is not None:
         yield Paragraph(("At the worked example's input the routing gives:",))
-        evaluated = np.vectorize(lambda e: e.xreplace(ctx.example), otypes=[object])(identity.form)
+        at_example = np.vectorize(lambda e: e.xreplace(ctx.example), otypes=[object])
+        evaluated = at_example(identity.form)
+        derived = at_example(ctx.derivation.grads["X"])
         equations = [
-            Equation(
-                (
-                    Apply(f"{kind}-unpool", Partial(Loss(), Whole("O", part))),
-                    ctx.grid(evaluated, "example-grad:X", part),
-                )
+            checked(
+                (Apply(f"{kind}-unpool", Partial(Loss(), Whole("O", part))), evaluated[part]),
+                (ctx.grid(evaluated, "example-grad:X", part), derived[part]),
             )
             for part in ctx.slices(ctx.shapes["X"])
         ]
@@ -231,7 +267,10 @@ def even_spreading(ctx: Context, identity: Identity) -> Iterable:
     equations = [Equation((Partial(Loss(), Whole("X")), form))]
     for part in ctx.slices(ctx.shapes["X"]):
         lhs = Apply("spread", Partial(Loss(), Whole("O", part)), Shape(spec.kernel))
-        equations.append(Equation((lhs, ctx.grid(identity.form, "grad:X", part))))
+        grid = ctx.grid(identity.form, "grad:X", part)
+        equations.append(
+            checked((lhs, identity.form[part]), (grid, ctx.derivation.grads["X"][part]))
+        )
     yield Display(tuple(equations))
     yield verdict(identity)
 
