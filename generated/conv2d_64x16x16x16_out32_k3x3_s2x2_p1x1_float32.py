@@ -4,6 +4,7 @@
 """Generated kernels of conv2d 64x16x16x16 -> 64x32x8x8 (float32), from its exact derivation.
 
 Strategy: gemm (gather the taps into columns, then one matrix product (BLAS)).
+Batch: derived and tuned for 64 (SPEC's); any batch N >= 1 runs.
 
 Derived at the structure size (input 2x2x16x16, out_channels 2, groups 1),
 its every forward and gradient entry rebuilt exactly from the taps below. The derived
@@ -75,19 +76,32 @@ def _output(name, value, shape, dtype):
     return _checked(name, value, shape, dtype)
 
 
+def _batched(name, value, *shapes):
+    """``shapes`` with the batch of ``value`` (its first axis): the batch is a run-time size."""
+    given, shape = np.shape(value), shapes[0]
+    if given == shape:  # the batch derived and tuned for: nothing to build
+        return shapes
+    if len(given) != len(shape) or given[1:] != shape[1:] or given[0] < 1:
+        expected = ", ".join(["N", *map(str, shape[1:])])
+        raise ValueError(f"{name} has shape {given}: expected ({expected}) for a batch N >= 1")
+    return tuple((given[0], *other[1:]) for other in shapes)
+
+
 def forward(x, w, b=None, *, out=None):
     """The output of the layer: ``x`` INPUT_SHAPE, ``w`` WEIGHT_SHAPE, ``b`` BIAS_SHAPE or None.
 
-    ``out``, if given, is written in place and returned. Raises ValueError on an array of the
-    wrong shape or dtype.
+    The batch (the first axis of ``x`` and ``out``) may be any size. ``out``, if given, is
+    written in place and returned. Raises ValueError on an array of the wrong shape or dtype.
     """
-    x = _checked("x", x, INPUT_SHAPE)
+    input_shape, output_shape = _batched("x", x, INPUT_SHAPE, OUTPUT_SHAPE)
+    x = _checked("x", x, input_shape)
+    batch = input_shape[0]
     w = _checked("w", w, WEIGHT_SHAPE, x.dtype)
     if b is None:
         b = np.zeros(BIAS_SHAPE, dtype=x.dtype)
     b = _checked("b", b, BIAS_SHAPE, x.dtype)
-    out = _output("out", out, OUTPUT_SHAPE, x.dtype)
-    columns = np.zeros((16, 3, 3, 64, 8, 8), dtype=x.dtype)  # taps on the padding read zeros
+    out = _output("out", out, output_shape, x.dtype)
+    columns = np.zeros((16, 3, 3, batch, 8, 8), dtype=x.dtype)  # taps on the padding read zeros
     columns[:, 0, 0, :, 1:8, 1:8] = x[:, :, 1:14:2, 1:14:2].transpose(1, 0, 2, 3)
     columns[:, 0, 1, :, 1:8, 0:8] = x[:, :, 1:14:2, 0:15:2].transpose(1, 0, 2, 3)
     columns[:, 0, 2, :, 1:8, 0:8] = x[:, :, 1:14:2, 1:16:2].transpose(1, 0, 2, 3)
@@ -97,8 +111,8 @@ def forward(x, w, b=None, *, out=None):
     columns[:, 2, 0, :, 0:8, 1:8] = x[:, :, 1:16:2, 1:14:2].transpose(1, 0, 2, 3)
     columns[:, 2, 1, :, 0:8, 0:8] = x[:, :, 1:16:2, 0:15:2].transpose(1, 0, 2, 3)
     columns[:, 2, 2, :, 0:8, 0:8] = x[:, :, 1:16:2, 1:16:2].transpose(1, 0, 2, 3)
-    rows = w.reshape(32, 144) @ columns.reshape(144, 4096)
-    out[...] = rows.reshape(32, 64, 8, 8).transpose(1, 0, 2, 3)
+    rows = w.reshape(32, 144) @ columns.reshape(144, batch * 64)
+    out[...] = rows.reshape(32, batch, 8, 8).transpose(1, 0, 2, 3)
     out += b[:, None, None]
     return out
 
@@ -108,16 +122,19 @@ def backward(x, w, grad_out, *, out=None):
 
     reduction sum: dL/dO is grad_out.
     ``out``, if given, is a tuple of arrays written in place (its last entry None without a
-    bias). Raises ValueError on an array of the wrong shape or dtype.
+    bias). The batch (the first axis of ``x``, ``grad_out`` and ``grad_x``) may be any size.
+    Raises ValueError on an array of the wrong shape or dtype.
     """
-    x = _checked("x", x, INPUT_SHAPE)
+    input_shape, output_shape = _batched("x", x, INPUT_SHAPE, OUTPUT_SHAPE)
+    x = _checked("x", x, input_shape)
+    batch = input_shape[0]
     w = _checked("w", w, WEIGHT_SHAPE, x.dtype)
-    grad_out = _checked("grad_out", grad_out, OUTPUT_SHAPE, x.dtype)
+    grad_out = _checked("grad_out", grad_out, output_shape, x.dtype)
     grad_x, grad_w, grad_b = (None, None, None) if out is None else out
-    grad_x = _output("grad_x", grad_x, INPUT_SHAPE, x.dtype)
+    grad_x = _output("grad_x", grad_x, input_shape, x.dtype)
     grad_w = _output("grad_w", grad_w, WEIGHT_SHAPE, x.dtype)
     grad_b = _output("grad_b", grad_b, BIAS_SHAPE, x.dtype)
-    columns = np.zeros((16, 3, 3, 64, 8, 8), dtype=x.dtype)  # taps on the padding read zeros
+    columns = np.zeros((16, 3, 3, batch, 8, 8), dtype=x.dtype)  # taps on the padding read zeros
     columns[:, 0, 0, :, 1:8, 1:8] = x[:, :, 1:14:2, 1:14:2].transpose(1, 0, 2, 3)
     columns[:, 0, 1, :, 1:8, 0:8] = x[:, :, 1:14:2, 0:15:2].transpose(1, 0, 2, 3)
     columns[:, 0, 2, :, 1:8, 0:8] = x[:, :, 1:14:2, 1:16:2].transpose(1, 0, 2, 3)
@@ -127,10 +144,10 @@ def backward(x, w, grad_out, *, out=None):
     columns[:, 2, 0, :, 0:8, 1:8] = x[:, :, 1:16:2, 1:14:2].transpose(1, 0, 2, 3)
     columns[:, 2, 1, :, 0:8, 0:8] = x[:, :, 1:16:2, 0:15:2].transpose(1, 0, 2, 3)
     columns[:, 2, 2, :, 0:8, 0:8] = x[:, :, 1:16:2, 1:16:2].transpose(1, 0, 2, 3)
-    upstream = grad_out.transpose(1, 0, 2, 3).reshape(32, 4096)
-    grad_w[...] = (upstream @ columns.reshape(144, 4096).T).reshape(32, 16, 3, 3)
+    upstream = grad_out.transpose(1, 0, 2, 3).reshape(32, batch * 64)
+    grad_w[...] = (upstream @ columns.reshape(144, batch * 64).T).reshape(32, 16, 3, 3)
     grad_columns = w.reshape(32, 144).T @ upstream
-    grad_columns = grad_columns.reshape(16, 3, 3, 64, 8, 8)
+    grad_columns = grad_columns.reshape(16, 3, 3, batch, 8, 8)
     grad_x[...] = 0
     grad_x[:, :, 1:14:2, 1:14:2] += grad_columns[:, 0, 0, :, 1:8, 1:8].transpose(1, 0, 2, 3)
     grad_x[:, :, 1:14:2, 0:15:2] += grad_columns[:, 0, 1, :, 1:8, 0:8].transpose(1, 0, 2, 3)

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from codegen_helpers import compare_exactly, compare_with_runtime
+from codegen_helpers import compare_exactly, compare_with_runtime, other_batches
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symcnn.cli import main
+from symcnn.codegen.bodies import KernelCode
 from symcnn.codegen.catalog import CATALOG, entries, render_catalog, stale_files
 from symcnn.codegen.files import write_generated
 from symcnn.codegen.generate import MARKER, GeneratedModule, generate, load
@@ -50,6 +51,23 @@ def test_small_catalog_modules_equal_the_derivation_exactly(catalog):
     assert len(small) >= 3  # the notes' examples
     for entry, dtype in small:
         compare_exactly(_catalog_module(catalog, entry, dtype), entry.spec)
+
+
+def test_every_catalog_module_runs_other_batches_as_the_runtime(catalog):
+    """The batch is a run-time size: one sample, and one more than derived, match too."""
+    for entry, dtype in entries():
+        kernels = _catalog_module(catalog, entry, dtype)
+        for batch in other_batches(entry.spec):
+            compare_with_runtime(kernels, entry.spec, dtype, batch=batch)
+
+
+def test_small_catalog_modules_at_other_batches_equal_the_derivation_exactly(catalog):
+    small = [(entry, dtype) for entry, dtype in entries() if entry.spec.multiply_terms <= 2000]
+    assert len(small) >= 3
+    for entry, dtype in small:
+        kernels = _catalog_module(catalog, entry, dtype)
+        for batch in other_batches(entry.spec):
+            compare_exactly(kernels, entry.spec, batch=batch)
 
 
 def test_drift_generated_folder_matches_symcnn_generate_check(catalog, capsys):
@@ -124,7 +142,9 @@ def test_generated_conv2d_matches_the_runtime(spec, dtype):
     structure = prove(spec)
     for strategy in applicable(structure):
         module = generate(spec, dtype=dtype, strategy=strategy.name, structure=structure)
-        compare_with_runtime(load(module), spec, dtype, seed=1)
+        kernels = load(module)
+        compare_with_runtime(kernels, spec, dtype, seed=1)
+        compare_with_runtime(kernels, spec, dtype, seed=1, batch=other_batches(spec)[-1])
 
 
 @settings(max_examples=10)
@@ -133,7 +153,9 @@ def test_generated_conv2d_equals_the_derivation_exactly(spec):
     structure = prove(spec)
     for strategy in applicable(structure):
         module = generate(spec, strategy=strategy.name, structure=structure)
-        compare_exactly(load(module), spec, seed=2)
+        kernels = load(module)
+        compare_exactly(kernels, spec, seed=2)
+        compare_exactly(kernels, spec, seed=2, batch=other_batches(spec)[0])
 
 
 # -- the generated files are ruff-clean ------------------------------------------------------------
@@ -214,7 +236,7 @@ def small_kernels():
 
 
 def test_wrong_shape_names_expected_and_given(small_kernels):
-    with pytest.raises(ValueError, match=r"x has shape \(1, 1, 4, 4\): expected \(1, 1, 3, 3\)"):
+    with pytest.raises(ValueError, match=r"x has shape \(1, 1, 4, 4\): expected \(N, 1, 3, 3\)"):
         small_kernels.forward(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 2, 2)))
     with pytest.raises(ValueError, match=r"grad_out has shape \(1, 1, 3, 3\): expected"):
         small_kernels.backward(
@@ -382,7 +404,7 @@ def test_a_kind_without_windows_plugs_in_its_own_reading_and_strategy(monkeypatc
     def elementwise(structure, printer):
         forward = ["    out[...] = np.maximum(x, 0)"]
         backward = ["    grad_x[...] = np.where(x > 0, grad_out, 0)"]
-        return types.SimpleNamespace(forward=forward, backward=backward, notes=[])
+        return KernelCode(forward, backward)
 
     x, g = Symbol("x_0_0_0_0"), Symbol("g_0_0_0_0")
     derivation = types.SimpleNamespace(

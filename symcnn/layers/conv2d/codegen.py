@@ -32,7 +32,7 @@ from ...codegen.bodies import (
     unpack_scalars,
 )
 from ...codegen.kinds import CatalogModule, KindCodegen, Legend
-from ...codegen.printer import INDENT, KernelPrinter, call, span, statement
+from ...codegen.printer import INDENT, LINE_LENGTH, KernelPrinter, call, span, statement
 from ...codegen.structure import Reading, Structure
 from ...codegen.terms import (
     ONE,
@@ -157,7 +157,7 @@ def conv2d_unrolled(structure: Structure, printer: KernelPrinter) -> KernelCode:
     forward += assign_entries(printer, "out", expressions["output"], rows=True)
     backward = []
     if spec.reduction == "mean":
-        backward.append(f"{INDENT}grad_out = grad_out / {batch}  # dL/dO = G / N")
+        backward.append(f"{INDENT}grad_out = grad_out / batch  # dL/dO = G / N")
     backward += [
         unpack_rows("grad_out", spec.output_shape, "g"),
         unpack_rows("x", spec.input_shape, "x"),
@@ -175,32 +175,49 @@ def conv2d_unrolled(structure: Structure, printer: KernelPrinter) -> KernelCode:
 
 
 def _gradient_sums(printer: KernelPrinter, name: str, array: np.ndarray, batch: int) -> list[str]:
-    """Parameter gradients: each entry the derived sum over one sample, summed over samples
-    (with a batch of one the rows are scalars and there is nothing to sum)."""
+    """Parameter gradients: each entry the derived sum over one sample, summed over samples.
+
+    Derived for a batch of one, the module runs one sample on Python scalars, each entry
+    written straight in (a call to ``np.sum`` would cost more than the arithmetic), and any
+    other batch on rows, each entry summed over the batch: the same sums, in two branches.
+    """
+    if batch > 1:
+        return _row_sums(printer, name, array, INDENT)
+    one = INDENT * 2
+    lines = [f"{INDENT}if batch == 1:  # one sample: Python scalars, written straight in"]
+    for index, expr in np.ndenumerate(array):
+        target = entry_target(name, index, False)
+        if expr == 0:
+            lines.append(f"{one}{target} = 0")
+        else:
+            lines += split_lines(sum_statement(printer, target, expr, one))
+    lines.append(f"{INDENT}else:  # rows: each entry summed over the batch")
+    return lines + _row_sums(printer, name, array, one)
+
+
+def _row_sums(printer: KernelPrinter, name: str, array: np.ndarray, indent: str) -> list[str]:
     lines = []
     for index, expr in np.ndenumerate(array):
         target = entry_target(name, index, False)
         if expr == 0:
-            lines.append(f"{INDENT}{target} = 0")
-        elif batch == 1:
-            lines += split_lines(sum_statement(printer, target, expr))
+            lines.append(f"{indent}{target} = 0")
         else:
             terms = [printer.doprint(term) for term in (expr.args if expr.is_Add else (expr,))]
-            lines.append(_sum_call(target, terms))
+            lines.append(_sum_call(target, terms, indent))
     return lines
 
 
-def _sum_call(target: str, terms: list[str]) -> str:
+def _sum_call(target: str, terms: list[str], indent: str) -> str:
     """``target = np.sum(t1 + t2 + ...)``, wrapped like ruff wraps a call holding a sum."""
-    line = f"{INDENT}{target} = np.sum({' + '.join(terms)})"
-    if len(line) <= 100:
+    line = f"{indent}{target} = np.sum({' + '.join(terms)})"
+    if len(line) <= LINE_LENGTH:
         return line
-    inner = INDENT * 2
+    inner = indent + INDENT
     flat = inner + " + ".join(terms)
-    if len(flat) <= 100:
-        return f"{INDENT}{target} = np.sum(\n{flat}\n{INDENT})"
+    if len(flat) <= LINE_LENGTH:
+        return f"{indent}{target} = np.sum(\n{flat}\n{indent})"
     body = "\n".join([inner + terms[0], *(f"{inner}+ {term}" for term in terms[1:])])
-    return f"{INDENT}{target} = np.sum(\n{body}\n{INDENT})"
+    return f"{indent}{target} = np.sum(\n{body}\n{indent})"
 
 
 # -- taps and gemm: the shared naming of grouped views -------------------------------------------
@@ -223,15 +240,15 @@ class _Views:
 
 
 def _conv2d_views(spec: Conv2d) -> _Views:
-    batch, _, height, width = spec.input_shape
+    _, _, height, width = spec.input_shape
     out_channels, in_per_group, kh, kw = spec.weight_shape
     _, _, out_height, out_width = spec.output_shape
     groups = spec.groups
     if groups == 1:
         return _Views("x", "w", "out", "grad_out", "grad_x", "grad_w", 2, 2, [], [])
     out_per_group = out_channels // groups
-    x_shape = f"({batch}, {groups}, {in_per_group}, {height}, {width})"
-    o_shape = f"({batch}, {groups}, {out_per_group}, {out_height}, {out_width})"
+    x_shape = f"(batch, {groups}, {in_per_group}, {height}, {width})"
+    o_shape = f"(batch, {groups}, {out_per_group}, {out_height}, {out_width})"
     w_shape = f"({groups}, {out_per_group}, {in_per_group}, {kh}, {kw})"
     comment = "  # views with the group as an axis of its own"
     forward = [
@@ -283,7 +300,7 @@ def conv2d_taps(structure: Structure, printer: KernelPrinter) -> KernelCode:
     forward = [*views.setup_forward, *_bias_lines(spec, "out")]
     backward = []
     if spec.reduction == "mean":
-        backward.append(f"{INDENT}grad_out = grad_out / {spec.batch}  # dL/dO = G / N")
+        backward.append(f"{INDENT}grad_out = grad_out / batch  # dL/dO = G / N")
     backward += [*views.setup_backward, f"{INDENT}grad_x[...] = 0", f"{INDENT}grad_w[...] = 0"]
     lead = ", ".join([":"] * views.weight_lead)
     for tap in structure.taps:
@@ -349,23 +366,23 @@ def conv2d_gemm(structure: Structure, printer: KernelPrinter) -> KernelCode:
     per group: the channels of a group are consecutive rows).
     """
     spec: Conv2d = structure.spec
-    batch, channels, _, _ = spec.input_shape
+    _, channels, _, _ = spec.input_shape
     out_channels, in_per_group, kh, kw = spec.weight_shape
     _, _, out_height, out_width = spec.output_shape
     groups = spec.groups
-    positions = batch * out_height * out_width
+    positions = f"batch * {out_height * out_width}"
     per_group = in_per_group * kh * kw
     allocate = "np.empty" if _complete(structure) else "np.zeros"
     why = "" if allocate == "np.empty" else "  # taps on the padding read zeros"
     gather = [
-        f"{INDENT}columns = {allocate}(({channels}, {kh}, {kw}, {batch}, {out_height},"
+        f"{INDENT}columns = {allocate}(({channels}, {kh}, {kw}, batch, {out_height},"
         f" {out_width}), dtype=x.dtype){why}",
     ]
     for tap in structure.taps:
         target = f"columns[:, {tap.p}, {tap.q}, :, {span(tap.out_rows)}, {span(tap.out_cols)}]"
         source = printer.region("x", 2, tap.in_rows, tap.in_cols) + ".transpose(1, 0, 2, 3)"
         gather.append(statement(INDENT, target, "=", [source], ""))
-    by_channel = f"({out_channels}, {batch}, {out_height}, {out_width})"
+    by_channel = f"({out_channels}, batch, {out_height}, {out_width})"
     if groups == 1:
         weight_rows = f"w.reshape({out_channels}, {per_group})"
         column_rows = f"columns.reshape({per_group}, {positions})"
@@ -407,12 +424,12 @@ def conv2d_gemm(structure: Structure, printer: KernelPrinter) -> KernelCode:
         forward.append(f"{INDENT}out += b[:, None, None]")
     backward = []
     if spec.reduction == "mean":
-        backward.append(f"{INDENT}grad_out = grad_out / {batch}  # dL/dO = G / N")
+        backward.append(f"{INDENT}grad_out = grad_out / batch  # dL/dO = G / N")
     backward += [
         *gather,
         f"{INDENT}upstream = grad_out.transpose(1, 0, 2, 3).reshape({out_channels}, {positions})",
         *gradient_products,
-        f"{INDENT}grad_columns = grad_columns.reshape({channels}, {kh}, {kw}, {batch},"
+        f"{INDENT}grad_columns = grad_columns.reshape({channels}, {kh}, {kw}, batch,"
         f" {out_height}, {out_width})",
         f"{INDENT}grad_x[...] = 0",
     ]
