@@ -32,7 +32,15 @@ from ...codegen.bodies import (
     unpack_scalars,
 )
 from ...codegen.kinds import CatalogModule, KindCodegen, Legend
-from ...codegen.printer import INDENT, LINE_LENGTH, KernelPrinter, call, span, statement
+from ...codegen.printer import (
+    INDENT,
+    LINE_LENGTH,
+    KernelPrinter,
+    bare_call,
+    call,
+    span,
+    statement,
+)
 from ...codegen.structure import Reading, Structure
 from ...codegen.terms import (
     ONE,
@@ -444,6 +452,94 @@ def conv2d_gemm(structure: Structure, printer: KernelPrinter) -> KernelCode:
     return KernelCode(flatten(forward), flatten(backward))
 
 
+def conv2d_gather(structure: Structure, printer: KernelPrinter) -> KernelCode:
+    """conv2d as per-sample matrix products on contiguous operands; dL/dX by gather.
+
+    The columns are laid out ``(N, C, kh, kw, OH, OW)``, so that each sample's product
+    ``W (K, C*kh*kw) @ columns[n] (C*kh*kw, OH*OW)`` writes its output ``(K, OH*OW)`` in place
+    (one batched ``np.matmul``, no transpose after it). dL/dX is gathered the same way: each
+    tap spreads dL/dO back onto the input cells it links to (``spread``, laid out
+    ``(N, K, kh, kw, H, W)``: dL/dO dilated by the stride, padded, once per kernel position),
+    and ``W^T (C, K*kh*kw) @ spread[n]`` sums every tap into dL/dX at once: the correlation of
+    the dilated, padded dL/dO with the rotated kernel, read off the taps. dL/dW is a product
+    per sample, summed over the batch.
+    """
+    spec: Conv2d = structure.spec
+    _, channels, height, width = spec.input_shape
+    out_channels, in_per_group, kh, kw = spec.weight_shape
+    _, _, out_height, out_width = spec.output_shape
+    groups = spec.groups
+    out_per_group = out_channels // groups
+    allocate = "np.empty" if _complete(structure) else "np.zeros"
+    why = "" if allocate == "np.empty" else "  # taps on the padding read zeros"
+    gather = [
+        f"{INDENT}columns = {allocate}((batch, {channels}, {kh}, {kw}, {out_height},"
+        f" {out_width}), dtype=x.dtype){why}",
+    ]
+    for tap in structure.taps:
+        target = f"columns[:, :, {tap.p}, {tap.q}, {span(tap.out_rows)}, {span(tap.out_cols)}]"
+        source = printer.region("x", 2, tap.in_rows, tap.in_cols)
+        gather.append(statement(INDENT, target, "=", [source], ""))
+    positions, cells = out_height * out_width, height * width
+    if groups == 1:
+        weight_rows = f"w.reshape({out_channels}, {in_per_group * kh * kw})"
+        column_rows = f"columns.reshape(batch, {channels * kh * kw}, {positions})"
+        out_rows = f"out.reshape(batch, {out_channels}, {positions})"
+        upstream = f"grad_out.reshape(batch, {out_channels}, {positions})"
+        rotated = f"w.transpose(1, 0, 2, 3).reshape({channels}, {out_channels * kh * kw})"
+        spread_rows = f"spread.reshape(batch, {out_channels * kh * kw}, {cells})"
+        grad_x_rows = f"grad_x.reshape(batch, {channels}, {cells})"
+    else:
+        per_group = in_per_group * kh * kw
+        weight_rows = f"w.reshape({groups}, {out_per_group}, {per_group})"
+        column_rows = f"columns.reshape(batch, {groups}, {per_group}, {positions})"
+        out_rows = f"out.reshape(batch, {groups}, {out_per_group}, {positions})"
+        upstream = f"grad_out.reshape(batch, {groups}, {out_per_group}, {positions})"
+        rotated = (
+            f"w.reshape({groups}, {out_per_group}, {in_per_group}, {kh}, {kw})"
+            f".transpose(0, 2, 1, 3, 4).reshape({groups}, {in_per_group},"
+            f" {out_per_group * kh * kw})"
+        )
+        spread_rows = f"spread.reshape(batch, {groups}, {out_per_group * kh * kw}, {cells})"
+        grad_x_rows = f"grad_x.reshape(batch, {groups}, {in_per_group}, {cells})"
+    transposed = "(0, 2, 1)" if groups == 1 else "(0, 1, 3, 2)"
+    forward = [*gather]
+    forward += split_lines(
+        bare_call(INDENT, "np.matmul", [weight_rows, column_rows, f"out={out_rows}"])
+    )
+    if spec.bias:
+        forward.append(f"{INDENT}out += b[:, None, None]")
+    backward = []
+    if spec.reduction == "mean":
+        backward.append(f"{INDENT}grad_out = grad_out / batch  # dL/dO = G / N")
+    backward += gather
+    backward += split_lines(
+        call(
+            INDENT,
+            "grad_w_samples",
+            "=",
+            "np.matmul",
+            [upstream, f"{column_rows}.transpose{transposed}"],
+        )
+    )
+    backward.append(
+        f"{INDENT}grad_w[...] = grad_w_samples.sum(axis=0).reshape({_shape(spec.weight_shape)})"
+    )
+    backward.append(
+        f"{INDENT}spread = np.zeros((batch, {out_channels}, {kh}, {kw}, {height}, {width}),"
+        " dtype=x.dtype)"
+    )
+    for tap in structure.taps:
+        target = f"spread[:, :, {tap.p}, {tap.q}, {span(tap.in_rows)}, {span(tap.in_cols)}]"
+        source = printer.region("grad_out", 2, tap.out_rows, tap.out_cols)
+        backward.append(statement(INDENT, target, "=", [source], ""))
+    backward += split_lines(
+        bare_call(INDENT, "np.matmul", [rotated, spread_rows, f"out={grad_x_rows}"])
+    )
+    backward += _bias_gradient(spec)
+    return KernelCode(flatten(forward), flatten(backward))
+
+
 def _shape(shape: tuple[int, ...]) -> str:
     return ", ".join(map(str, shape))
 
@@ -464,7 +560,12 @@ def legend(spec: Conv2d) -> Legend:
 TABLE = {
     "conv2d": KindCodegen(
         reading=Reading(reduced, IndexMaps.of, conv2d_recover, conv2d_maps, expression),
-        strategies={"unrolled": conv2d_unrolled, "taps": conv2d_taps, "gemm": conv2d_gemm},
+        strategies={
+            "unrolled": conv2d_unrolled,
+            "taps": conv2d_taps,
+            "gemm": conv2d_gemm,
+            "gather": conv2d_gather,
+        },
         template="conv2d.py.jinja",
         legend=legend,
         forward_arguments=("x", "w", "b"),
