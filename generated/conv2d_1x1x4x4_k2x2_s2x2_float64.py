@@ -84,11 +84,13 @@ def _batched(name, value, *shapes):
     return tuple((given[0], *other[1:]) for other in shapes)
 
 
-def forward(x, w, b=None, *, out=None):
+def forward(x, w, b=None, *, out=None, workspace=None):
     """The output of the layer: ``x`` INPUT_SHAPE, ``w`` WEIGHT_SHAPE, ``b`` BIAS_SHAPE or None.
 
     The batch (the first axis of ``x`` and ``out``) may be any size. ``out``, if given, is
-    written in place and returned. Raises ValueError on an array of the wrong shape or dtype.
+    written in place and returned. ``workspace``, if given, is a dict that keeps the large
+    temporaries (the columns, shared with ``backward``) between calls instead of allocating
+    them anew; one dict per thread. Raises ValueError on an array of the wrong shape or dtype.
     """
     input_shape, output_shape = _batched("x", x, INPUT_SHAPE, OUTPUT_SHAPE)
     x = _checked("x", x, input_shape)
@@ -133,13 +135,14 @@ def forward(x, w, b=None, *, out=None):
     return out
 
 
-def backward(x, w, grad_out, *, out=None):
+def backward(x, w, grad_out, *, out=None, workspace=None):
     """``(grad_x, grad_w, grad_b)`` for the upstream gradient ``grad_out`` (OUTPUT_SHAPE).
 
     reduction sum: dL/dO is grad_out.
     ``out``, if given, is a tuple of arrays written in place (its last entry None without a
     bias). The batch (the first axis of ``x``, ``grad_out`` and ``grad_x``) may be any size.
-    Raises ValueError on an array of the wrong shape or dtype.
+    ``workspace`` is as in ``forward``. Raises ValueError on an array of the wrong shape or
+    dtype.
     """
     input_shape, output_shape = _batched("x", x, INPUT_SHAPE, OUTPUT_SHAPE)
     x = _checked("x", x, input_shape)

@@ -103,11 +103,23 @@ def _batched(name, value, *shapes):
     return tuple((given[0], *other[1:]) for other in shapes)
 
 
-def forward(x, w, b=None, *, out=None):
+def _buffer(workspace, name, shape, dtype, zeros=False):
+    """A temporary array: new, or kept in the caller's ``workspace`` dict between calls."""
+    if workspace is None:
+        return np.zeros(shape, dtype=dtype) if zeros else np.empty(shape, dtype=dtype)
+    key = (__name__, name, shape, np.dtype(dtype))
+    if key not in workspace:
+        workspace[key] = np.zeros(shape, dtype=dtype) if zeros else np.empty(shape, dtype=dtype)
+    return workspace[key]
+
+
+def forward(x, w, b=None, *, out=None, workspace=None):
     """The output of the layer: ``x`` INPUT_SHAPE, ``w`` WEIGHT_SHAPE, ``b`` BIAS_SHAPE or None.
 
     The batch (the first axis of ``x`` and ``out``) may be any size. ``out``, if given, is
-    written in place and returned. Raises ValueError on an array of the wrong shape or dtype.
+    written in place and returned. ``workspace``, if given, is a dict that keeps the large
+    temporaries (the columns, shared with ``backward``) between calls instead of allocating
+    them anew; one dict per thread. Raises ValueError on an array of the wrong shape or dtype.
     """
     input_shape, output_shape = _batched("x", x, INPUT_SHAPE, OUTPUT_SHAPE)
     x = _checked("x", x, input_shape)
@@ -117,7 +129,7 @@ def forward(x, w, b=None, *, out=None):
         b = np.zeros(BIAS_SHAPE, dtype=x.dtype)
     b = _checked("b", b, BIAS_SHAPE, x.dtype)
     out = _output("out", out, output_shape, x.dtype)
-    columns = np.empty((1, 5, 5, batch, 24, 24), dtype=x.dtype)
+    columns = _buffer(workspace, "columns", (1, 5, 5, batch, 24, 24), x.dtype)
     columns[:, 0, 0, :, 0:24, 0:24] = x[:, :, 0:24, 0:24].transpose(1, 0, 2, 3)
     columns[:, 0, 1, :, 0:24, 0:24] = x[:, :, 0:24, 1:25].transpose(1, 0, 2, 3)
     columns[:, 0, 2, :, 0:24, 0:24] = x[:, :, 0:24, 2:26].transpose(1, 0, 2, 3)
@@ -143,19 +155,21 @@ def forward(x, w, b=None, *, out=None):
     columns[:, 4, 2, :, 0:24, 0:24] = x[:, :, 4:28, 2:26].transpose(1, 0, 2, 3)
     columns[:, 4, 3, :, 0:24, 0:24] = x[:, :, 4:28, 3:27].transpose(1, 0, 2, 3)
     columns[:, 4, 4, :, 0:24, 0:24] = x[:, :, 4:28, 4:28].transpose(1, 0, 2, 3)
-    rows = w.reshape(6, 25) @ columns.reshape(25, batch * 576)
+    rows = _buffer(workspace, "rows", (6, batch * 576), x.dtype)
+    np.matmul(w.reshape(6, 25), columns.reshape(25, batch * 576), out=rows)
     out[...] = rows.reshape(6, batch, 24, 24).transpose(1, 0, 2, 3)
     out += b[:, None, None]
     return out
 
 
-def backward(x, w, grad_out, *, out=None):
+def backward(x, w, grad_out, *, out=None, workspace=None):
     """``(grad_x, grad_w, grad_b)`` for the upstream gradient ``grad_out`` (OUTPUT_SHAPE).
 
     reduction sum: dL/dO is grad_out.
     ``out``, if given, is a tuple of arrays written in place (its last entry None without a
     bias). The batch (the first axis of ``x``, ``grad_out`` and ``grad_x``) may be any size.
-    Raises ValueError on an array of the wrong shape or dtype.
+    ``workspace`` is as in ``forward``. Raises ValueError on an array of the wrong shape or
+    dtype.
     """
     input_shape, output_shape = _batched("x", x, INPUT_SHAPE, OUTPUT_SHAPE)
     x = _checked("x", x, input_shape)
@@ -166,7 +180,7 @@ def backward(x, w, grad_out, *, out=None):
     grad_x = _output("grad_x", grad_x, input_shape, x.dtype)
     grad_w = _output("grad_w", grad_w, WEIGHT_SHAPE, x.dtype)
     grad_b = _output("grad_b", grad_b, BIAS_SHAPE, x.dtype)
-    columns = np.empty((1, 5, 5, batch, 24, 24), dtype=x.dtype)
+    columns = _buffer(workspace, "columns", (1, 5, 5, batch, 24, 24), x.dtype)
     columns[:, 0, 0, :, 0:24, 0:24] = x[:, :, 0:24, 0:24].transpose(1, 0, 2, 3)
     columns[:, 0, 1, :, 0:24, 0:24] = x[:, :, 0:24, 1:25].transpose(1, 0, 2, 3)
     columns[:, 0, 2, :, 0:24, 0:24] = x[:, :, 0:24, 2:26].transpose(1, 0, 2, 3)
@@ -194,7 +208,8 @@ def backward(x, w, grad_out, *, out=None):
     columns[:, 4, 4, :, 0:24, 0:24] = x[:, :, 4:28, 4:28].transpose(1, 0, 2, 3)
     upstream = grad_out.transpose(1, 0, 2, 3).reshape(6, batch * 576)
     grad_w[...] = (upstream @ columns.reshape(25, batch * 576).T).reshape(6, 1, 5, 5)
-    grad_columns = w.reshape(6, 25).T @ upstream
+    grad_columns = _buffer(workspace, "grad_columns", (25, batch * 576), x.dtype)
+    np.matmul(w.reshape(6, 25).T, upstream, out=grad_columns)
     grad_columns = grad_columns.reshape(1, 5, 5, batch, 24, 24)
     grad_x[...] = 0
     grad_x[:, :, 0:24, 0:24] += grad_columns[:, 0, 0, :, 0:24, 0:24].transpose(1, 0, 2, 3)

@@ -18,7 +18,10 @@ from symcnn.spec import Layer
 
 #: The parameters of the generated functions, per layer kind (the contract's signatures).
 SIGNATURES = {
-    "conv2d": {"forward": ["x", "w", "b", "out"], "backward": ["x", "w", "grad_out", "out"]},
+    "conv2d": {
+        "forward": ["x", "w", "b", "out", "workspace"],
+        "backward": ["x", "w", "grad_out", "out", "workspace"],
+    },
     "pool": {"forward": ["x", "out"], "backward": ["x", "grad_out", "out"]},
 }
 #: Largest error allowed, relative to the largest entry of the reference.

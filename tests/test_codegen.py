@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -156,6 +158,29 @@ def test_generated_conv2d_equals_the_derivation_exactly(spec):
         kernels = load(module)
         compare_exactly(kernels, spec, seed=2)
         compare_exactly(kernels, spec, seed=2, batch=other_batches(spec)[0])
+
+
+def test_a_workspace_is_reused_between_calls_and_stays_correct():
+    """Temporaries kept in the caller's workspace: forward and backward share the columns, a
+    second call with other inputs (and another batch) still matches the runtime, and the zeros
+    of a reused buffer (padding, stride gaps) are still zeros."""
+    for spec in LAYOUT_SPECS:
+        structure = prove(spec)
+        for strategy in ("gemm", "gather"):
+            kernels = load(generate(spec, strategy=strategy, structure=structure))
+            workspace = {}
+            shim = types.SimpleNamespace(
+                SPEC=kernels.SPEC,
+                INPUT_SHAPE=kernels.INPUT_SHAPE,
+                OUTPUT_SHAPE=kernels.OUTPUT_SHAPE,
+                forward=functools.partial(kernels.forward, workspace=workspace),
+                backward=functools.partial(kernels.backward, workspace=workspace),
+            )
+            for seed, batch in ((1, None), (2, None), (3, spec.batch + 1), (4, None)):
+                compare_with_runtime(shim, spec, "float64", seed=seed, batch=batch)
+            names = {key[1] for key in workspace}
+            assert "columns" in names, (strategy, names)
+            assert len({key for key in workspace if key[1] == "columns"}) == 2  # two batches
 
 
 # -- the generated files are ruff-clean ------------------------------------------------------------

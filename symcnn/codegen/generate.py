@@ -128,6 +128,7 @@ def _module(
         "reduction_note": _reduction_note(spec, code.fixed_batch),
         "fixed_batch": code.fixed_batch,
         # a body that reads the run-time batch size gets it as ``batch``
+        "uses_buffers": any("_buffer(" in line for line in code.forward + code.backward),
         "uses_batch": {
             "forward": _reads_batch(code.forward),
             "backward": _reads_batch(code.backward),

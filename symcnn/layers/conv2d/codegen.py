@@ -380,12 +380,7 @@ def conv2d_gemm(structure: Structure, printer: KernelPrinter) -> KernelCode:
     groups = spec.groups
     positions = f"batch * {out_height * out_width}"
     per_group = in_per_group * kh * kw
-    allocate = "np.empty" if _complete(structure) else "np.zeros"
-    why = "" if allocate == "np.empty" else "  # taps on the padding read zeros"
-    gather = [
-        f"{INDENT}columns = {allocate}(({channels}, {kh}, {kw}, batch, {out_height},"
-        f" {out_width}), dtype=x.dtype){why}",
-    ]
+    gather = _columns(structure, f"({channels}, {kh}, {kw}, batch, {out_height}, {out_width})")
     for tap in structure.taps:
         target = f"columns[:, {tap.p}, {tap.q}, :, {span(tap.out_rows)}, {span(tap.out_cols)}]"
         source = printer.region("x", 2, tap.in_rows, tap.in_cols) + ".transpose(1, 0, 2, 3)"
@@ -394,17 +389,24 @@ def conv2d_gemm(structure: Structure, printer: KernelPrinter) -> KernelCode:
     if groups == 1:
         weight_rows = f"w.reshape({out_channels}, {per_group})"
         column_rows = f"columns.reshape({per_group}, {positions})"
-        products = [f"{INDENT}rows = {weight_rows} @ {column_rows}"]
+        products = [
+            _temporary("rows", f"({out_channels}, {positions})"),
+            bare_call(INDENT, "np.matmul", [weight_rows, column_rows, "out=rows"]),
+        ]
         gradient_products = [
             f"{INDENT}grad_w[...] = (upstream @ {column_rows}.T).reshape("
             f"{_shape(spec.weight_shape)})",
-            f"{INDENT}grad_columns = {weight_rows}.T @ upstream",
+            _temporary("grad_columns", f"({per_group}, {positions})"),
+            bare_call(INDENT, "np.matmul", [f"{weight_rows}.T", "upstream", "out=grad_columns"]),
         ]
     else:
         out_per_group = out_channels // groups
         weight_rows = f"w.reshape({groups}, {out_per_group}, {per_group})"
         column_rows = f"columns.reshape({groups}, {per_group}, {positions})"
-        products = [call(INDENT, "rows", "=", "np.matmul", [weight_rows, column_rows])]
+        products = [
+            _temporary("rows", f"({groups}, {out_per_group}, {positions})"),
+            bare_call(INDENT, "np.matmul", [weight_rows, column_rows, "out=rows"]),
+        ]
         gradient_products = [
             f"{INDENT}upstream = upstream.reshape({groups}, {out_per_group}, {positions})",
             call(
@@ -415,12 +417,11 @@ def conv2d_gemm(structure: Structure, printer: KernelPrinter) -> KernelCode:
                 ["upstream", f"{column_rows}.transpose(0, 2, 1)"],
             ),
             f"{INDENT}grad_w[...] = grad_w_rows.reshape({_shape(spec.weight_shape)})",
-            call(
+            _temporary("grad_columns", f"({groups}, {per_group}, {positions})"),
+            bare_call(
                 INDENT,
-                "grad_columns",
-                "=",
                 "np.matmul",
-                [f"{weight_rows}.transpose(0, 2, 1)", "upstream"],
+                [f"{weight_rows}.transpose(0, 2, 1)", "upstream", "out=grad_columns"],
             ),
         ]
     forward = [
@@ -470,12 +471,7 @@ def conv2d_gather(structure: Structure, printer: KernelPrinter) -> KernelCode:
     _, _, out_height, out_width = spec.output_shape
     groups = spec.groups
     out_per_group = out_channels // groups
-    allocate = "np.empty" if _complete(structure) else "np.zeros"
-    why = "" if allocate == "np.empty" else "  # taps on the padding read zeros"
-    gather = [
-        f"{INDENT}columns = {allocate}((batch, {channels}, {kh}, {kw}, {out_height},"
-        f" {out_width}), dtype=x.dtype){why}",
-    ]
+    gather = _columns(structure, f"(batch, {channels}, {kh}, {kw}, {out_height}, {out_width})")
     for tap in structure.taps:
         target = f"columns[:, :, {tap.p}, {tap.q}, {span(tap.out_rows)}, {span(tap.out_cols)}]"
         source = printer.region("x", 2, tap.in_rows, tap.in_cols)
@@ -525,10 +521,10 @@ def conv2d_gather(structure: Structure, printer: KernelPrinter) -> KernelCode:
     backward.append(
         f"{INDENT}grad_w[...] = grad_w_samples.sum(axis=0).reshape({_shape(spec.weight_shape)})"
     )
-    backward.append(
-        f"{INDENT}spread = np.zeros((batch, {out_channels}, {kh}, {kw}, {height}, {width}),"
-        " dtype=x.dtype)"
-    )
+    backward += [
+        f"{INDENT}# zeros where no tap links an output: the stride's gaps and the padding",
+        _temporary("spread", f"(batch, {out_channels}, {kh}, {kw}, {height}, {width})", True),
+    ]
     for tap in structure.taps:
         target = f"spread[:, :, {tap.p}, {tap.q}, {span(tap.in_rows)}, {span(tap.in_cols)}]"
         source = printer.region("grad_out", 2, tap.out_rows, tap.out_cols)
@@ -538,6 +534,24 @@ def conv2d_gather(structure: Structure, printer: KernelPrinter) -> KernelCode:
     )
     backward += _bias_gradient(spec)
     return KernelCode(flatten(forward), flatten(backward))
+
+
+def _temporary(name: str, shape: str, zeros: bool = False) -> str:
+    """``name = _buffer(...)``: a new array, or the caller's ``workspace`` one of that name.
+
+    A reused buffer keeps its zeros: every call writes the same cells of it (the proven taps),
+    so the cells no tap writes are the zeros it was made with.
+    """
+    arguments = ["workspace", f'"{name}"', shape, "x.dtype"] + (["zeros=True"] if zeros else [])
+    return call(INDENT, name, "=", "_buffer", arguments)
+
+
+def _columns(structure: Structure, shape: str) -> list[str]:
+    """The columns buffer (``_temporary``), zero-filled when a tap misses some windows."""
+    if _complete(structure):
+        return split_lines(_temporary("columns", shape))
+    comment = f"{INDENT}# taps on the padding read zeros"
+    return [comment, *split_lines(_temporary("columns", shape, True))]
 
 
 def _shape(shape: tuple[int, ...]) -> str:
