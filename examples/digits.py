@@ -39,7 +39,7 @@ FIGURE = HERE.parent / "docs" / "digits-loss.png"
 def load_generated(folder: Path):
     """Generate the network's module and its kernels into ``folder`` and import it."""
     net = load_network(NETWORK)
-    command = "symcnn generate --net examples/digits.toml -o DIR"
+    command = ["symcnn", "generate", "--net", "examples/digits.toml", "-o", "DIR"]
     for name, text in generate_network(net, stem="digits", command=command).items():
         (folder / name).write_text(text)
     spec = importlib.util.spec_from_file_location("digits", folder / "digits.py")

@@ -5,6 +5,7 @@
 """Generated kernels of avgpool2d 64x16x16x16 -> 64x16x8x8 (float64), from its exact derivation.
 
 Strategy: separable (sum the window rows, then the window columns).
+Batch: derived and tuned for 64 (SPEC's); any batch N >= 1 runs.
 
 Derived at the structure size (input 2x2x16x16),
 its every forward and gradient entry rebuilt exactly from the taps and the divisors below.
@@ -95,16 +96,29 @@ def _overlap(first, second):
         return True
 
 
+def _batched(name, value, *shapes):
+    """``shapes`` with the batch of ``value`` (its first axis): the batch is a run-time size."""
+    given, shape = np.shape(value), shapes[0]
+    if given == shape:  # the batch derived and tuned for: nothing to build
+        return shapes
+    if len(given) != len(shape) or given[1:] != shape[1:] or given[0] < 1:
+        expected = ", ".join(["N", *map(str, shape[1:])])
+        raise ValueError(f"{name} has shape {given}: expected ({expected}) for a batch N >= 1")
+    return tuple((given[0], *other[1:]) for other in shapes)
+
+
 def forward(x, *, out=None):
     """The output of the layer for ``x`` (INPUT_SHAPE).
 
-    ``out``, if given, is written in place and returned. Raises ValueError on an array of the
-    wrong shape or dtype.
+    The batch (the first axis of ``x`` and ``out``) may be any size. ``out``, if given, is
+    written in place and returned. Raises ValueError on an array of the wrong shape or dtype.
     """
-    x = _checked("x", x, INPUT_SHAPE)
-    out = _output("out", out, OUTPUT_SHAPE, x.dtype)
+    input_shape, output_shape = _batched("x", x, INPUT_SHAPE, OUTPUT_SHAPE)
+    x = _checked("x", x, input_shape)
+    batch = input_shape[0]
+    out = _output("out", out, output_shape, x.dtype)
     _disjoint({"out": out}, {"x": x})
-    rows = np.zeros((64, 16, 8, 16), dtype=x.dtype)  # each window's rows, summed
+    rows = np.zeros((batch, 16, 8, 16), dtype=x.dtype)  # each window's rows, summed
     rows[:, :, 1:8, :] += x[:, :, 1:14:2, :]
     rows[:, :, 0:8, :] += x[:, :, 0:15:2, :]
     rows[:, :, 0:8, :] += x[:, :, 1:16:2, :]
@@ -122,13 +136,16 @@ def backward(x, grad_out, *, out=None):
     reduction sum: dL/dO is grad_out.
     ``out``, if given, is the array grad_x is written into and returned. Raises ValueError on
     an array of the wrong shape or dtype.
+    The batch (the first axis of ``x``, ``grad_out`` and ``grad_x``) may be any size.
     """
-    x = _checked("x", x, INPUT_SHAPE)
-    grad_out = _checked("grad_out", grad_out, OUTPUT_SHAPE, x.dtype)
-    grad_x = _output("grad_x", out, INPUT_SHAPE, x.dtype)
+    input_shape, output_shape = _batched("x", x, INPUT_SHAPE, OUTPUT_SHAPE)
+    x = _checked("x", x, input_shape)
+    batch = input_shape[0]
+    grad_out = _checked("grad_out", grad_out, output_shape, x.dtype)
+    grad_x = _output("grad_x", out, input_shape, x.dtype)
     _disjoint({"grad_x": grad_x}, {"x": x, "grad_out": grad_out})
     share = grad_out / 9  # dL/dO over each window's divisor
-    cols = np.zeros((64, 16, 8, 16), dtype=share.dtype)  # spread over columns
+    cols = np.zeros((batch, 16, 8, 16), dtype=share.dtype)  # spread over columns
     cols[:, :, :, 1:14:2] += share[:, :, :, 1:8]
     cols[:, :, :, 0:15:2] += share[:, :, :, 0:8]
     cols[:, :, :, 1:16:2] += share[:, :, :, 0:8]

@@ -7,6 +7,7 @@
 Strategy: unrolled (straight-line code, one statement per entry, as the derivation reads).
 Names: x_c_h_w is x[:, c, h, w] and g_k_i_j is grad_out[:, k, i, j], every sample at
 once (Python scalars for a batch of one); w_k_c_p_q and b_k are the weight and bias.
+Batch: derived and tuned for 1 (SPEC's); any batch N >= 1 runs.
 
 Derived at the structure size (input 1x1x3x3, out_channels 1, groups 1),
 its every forward and gradient entry rebuilt exactly from the taps below. The derived
@@ -97,18 +98,33 @@ def _overlap(first, second):
         return True
 
 
-def forward(x, w, b=None, *, out=None):
+def _batched(name, value, *shapes):
+    """``shapes`` with the batch of ``value`` (its first axis): the batch is a run-time size."""
+    given, shape = np.shape(value), shapes[0]
+    if given == shape:  # the batch derived and tuned for: nothing to build
+        return shapes
+    if len(given) != len(shape) or given[1:] != shape[1:] or given[0] < 1:
+        expected = ", ".join(["N", *map(str, shape[1:])])
+        raise ValueError(f"{name} has shape {given}: expected ({expected}) for a batch N >= 1")
+    return tuple((given[0], *other[1:]) for other in shapes)
+
+
+def forward(x, w, b=None, *, out=None, workspace=None):
     """The output of the layer: ``x`` INPUT_SHAPE, ``w`` WEIGHT_SHAPE, ``b`` BIAS_SHAPE or None.
 
-    ``out``, if given, is written in place and returned. Raises ValueError on an array of the
-    wrong shape or dtype.
+    The batch (the first axis of ``x`` and ``out``) may be any size. ``out``, if given, is
+    written in place and returned. ``workspace``, if given, is a dict that keeps the large
+    temporaries (the columns, shared with ``backward``) between calls instead of allocating
+    them anew; one dict per thread. Raises ValueError on an array of the wrong shape or dtype.
     """
-    x = _checked("x", x, INPUT_SHAPE)
+    input_shape, output_shape = _batched("x", x, INPUT_SHAPE, OUTPUT_SHAPE)
+    x = _checked("x", x, input_shape)
+    batch = input_shape[0]
     w = _checked("w", w, WEIGHT_SHAPE, x.dtype)
     if b is None:
         b = np.zeros(BIAS_SHAPE, dtype=x.dtype)
     b = _checked("b", b, BIAS_SHAPE, x.dtype)
-    out = _output("out", out, OUTPUT_SHAPE, x.dtype)
+    out = _output("out", out, output_shape, x.dtype)
     _disjoint({"out": out}, {"x": x, "w": w, "b": b})
     (
         x_0_0_0,
@@ -120,7 +136,7 @@ def forward(x, w, b=None, *, out=None):
         x_0_2_0,
         x_0_2_1,
         x_0_2_2,
-    ) = x.reshape(9).tolist()
+    ) = x.reshape(9).tolist() if batch == 1 else x.reshape(batch, 9).T
     w_0_0_0_0, w_0_0_0_1, w_0_0_1_0, w_0_0_1_1 = w.reshape(4).tolist()
     (b_0,) = b.reshape(1).tolist()
     out[:, 0, 0, 0] = b_0 + w_0_0_1_1 * x_0_0_0
@@ -150,18 +166,22 @@ def forward(x, w, b=None, *, out=None):
     return out
 
 
-def backward(x, w, grad_out, *, out=None):
+def backward(x, w, grad_out, *, out=None, workspace=None):
     """``(grad_x, grad_w, grad_b)`` for the upstream gradient ``grad_out`` (OUTPUT_SHAPE).
 
     reduction sum: dL/dO is grad_out.
     ``out``, if given, is a tuple of arrays written in place (its last entry None without a
-    bias). Raises ValueError on an array of the wrong shape or dtype.
+    bias). The batch (the first axis of ``x``, ``grad_out`` and ``grad_x``) may be any size.
+    ``workspace`` is as in ``forward``. Raises ValueError on an array of the wrong shape or
+    dtype.
     """
-    x = _checked("x", x, INPUT_SHAPE)
+    input_shape, output_shape = _batched("x", x, INPUT_SHAPE, OUTPUT_SHAPE)
+    x = _checked("x", x, input_shape)
+    batch = input_shape[0]
     w = _checked("w", w, WEIGHT_SHAPE, x.dtype)
-    grad_out = _checked("grad_out", grad_out, OUTPUT_SHAPE, x.dtype)
+    grad_out = _checked("grad_out", grad_out, output_shape, x.dtype)
     grad_x, grad_w, grad_b = (None, None, None) if out is None else out
-    grad_x = _output("grad_x", grad_x, INPUT_SHAPE, x.dtype)
+    grad_x = _output("grad_x", grad_x, input_shape, x.dtype)
     grad_w = _output("grad_w", grad_w, WEIGHT_SHAPE, x.dtype)
     grad_b = _output("grad_b", grad_b, BIAS_SHAPE, x.dtype)
     outputs = {"grad_x": grad_x, "grad_w": grad_w, "grad_b": grad_b}
@@ -183,7 +203,7 @@ def backward(x, w, grad_out, *, out=None):
         g_0_3_1,
         g_0_3_2,
         g_0_3_3,
-    ) = grad_out.reshape(16).tolist()
+    ) = grad_out.reshape(16).tolist() if batch == 1 else grad_out.reshape(batch, 16).T
     (
         x_0_0_0,
         x_0_0_1,
@@ -194,7 +214,7 @@ def backward(x, w, grad_out, *, out=None):
         x_0_2_0,
         x_0_2_1,
         x_0_2_2,
-    ) = x.reshape(9).tolist()
+    ) = x.reshape(9).tolist() if batch == 1 else x.reshape(batch, 9).T
     w_0_0_0_0, w_0_0_0_1, w_0_0_1_0, w_0_0_1_1 = w.reshape(4).tolist()
     grad_x[:, 0, 0, 0] = (
         g_0_0_0 * w_0_0_1_1 + g_0_0_1 * w_0_0_1_0 + g_0_1_0 * w_0_0_0_1 + g_0_1_1 * w_0_0_0_0
@@ -223,66 +243,132 @@ def backward(x, w, grad_out, *, out=None):
     grad_x[:, 0, 2, 2] = (
         g_0_2_2 * w_0_0_1_1 + g_0_2_3 * w_0_0_1_0 + g_0_3_2 * w_0_0_0_1 + g_0_3_3 * w_0_0_0_0
     )
-    grad_w[0, 0, 0, 0] = (
-        g_0_1_1 * x_0_0_0
-        + g_0_1_2 * x_0_0_1
-        + g_0_1_3 * x_0_0_2
-        + g_0_2_1 * x_0_1_0
-        + g_0_2_2 * x_0_1_1
-        + g_0_2_3 * x_0_1_2
-        + g_0_3_1 * x_0_2_0
-        + g_0_3_2 * x_0_2_1
-        + g_0_3_3 * x_0_2_2
-    )
-    grad_w[0, 0, 0, 1] = (
-        g_0_1_0 * x_0_0_0
-        + g_0_1_1 * x_0_0_1
-        + g_0_1_2 * x_0_0_2
-        + g_0_2_0 * x_0_1_0
-        + g_0_2_1 * x_0_1_1
-        + g_0_2_2 * x_0_1_2
-        + g_0_3_0 * x_0_2_0
-        + g_0_3_1 * x_0_2_1
-        + g_0_3_2 * x_0_2_2
-    )
-    grad_w[0, 0, 1, 0] = (
-        g_0_0_1 * x_0_0_0
-        + g_0_0_2 * x_0_0_1
-        + g_0_0_3 * x_0_0_2
-        + g_0_1_1 * x_0_1_0
-        + g_0_1_2 * x_0_1_1
-        + g_0_1_3 * x_0_1_2
-        + g_0_2_1 * x_0_2_0
-        + g_0_2_2 * x_0_2_1
-        + g_0_2_3 * x_0_2_2
-    )
-    grad_w[0, 0, 1, 1] = (
-        g_0_0_0 * x_0_0_0
-        + g_0_0_1 * x_0_0_1
-        + g_0_0_2 * x_0_0_2
-        + g_0_1_0 * x_0_1_0
-        + g_0_1_1 * x_0_1_1
-        + g_0_1_2 * x_0_1_2
-        + g_0_2_0 * x_0_2_0
-        + g_0_2_1 * x_0_2_1
-        + g_0_2_2 * x_0_2_2
-    )
-    grad_b[0] = (
-        g_0_0_0
-        + g_0_0_1
-        + g_0_0_2
-        + g_0_0_3
-        + g_0_1_0
-        + g_0_1_1
-        + g_0_1_2
-        + g_0_1_3
-        + g_0_2_0
-        + g_0_2_1
-        + g_0_2_2
-        + g_0_2_3
-        + g_0_3_0
-        + g_0_3_1
-        + g_0_3_2
-        + g_0_3_3
-    )
+    if batch == 1:  # one sample: Python scalars, written straight in
+        grad_w[0, 0, 0, 0] = (
+            g_0_1_1 * x_0_0_0
+            + g_0_1_2 * x_0_0_1
+            + g_0_1_3 * x_0_0_2
+            + g_0_2_1 * x_0_1_0
+            + g_0_2_2 * x_0_1_1
+            + g_0_2_3 * x_0_1_2
+            + g_0_3_1 * x_0_2_0
+            + g_0_3_2 * x_0_2_1
+            + g_0_3_3 * x_0_2_2
+        )
+        grad_w[0, 0, 0, 1] = (
+            g_0_1_0 * x_0_0_0
+            + g_0_1_1 * x_0_0_1
+            + g_0_1_2 * x_0_0_2
+            + g_0_2_0 * x_0_1_0
+            + g_0_2_1 * x_0_1_1
+            + g_0_2_2 * x_0_1_2
+            + g_0_3_0 * x_0_2_0
+            + g_0_3_1 * x_0_2_1
+            + g_0_3_2 * x_0_2_2
+        )
+        grad_w[0, 0, 1, 0] = (
+            g_0_0_1 * x_0_0_0
+            + g_0_0_2 * x_0_0_1
+            + g_0_0_3 * x_0_0_2
+            + g_0_1_1 * x_0_1_0
+            + g_0_1_2 * x_0_1_1
+            + g_0_1_3 * x_0_1_2
+            + g_0_2_1 * x_0_2_0
+            + g_0_2_2 * x_0_2_1
+            + g_0_2_3 * x_0_2_2
+        )
+        grad_w[0, 0, 1, 1] = (
+            g_0_0_0 * x_0_0_0
+            + g_0_0_1 * x_0_0_1
+            + g_0_0_2 * x_0_0_2
+            + g_0_1_0 * x_0_1_0
+            + g_0_1_1 * x_0_1_1
+            + g_0_1_2 * x_0_1_2
+            + g_0_2_0 * x_0_2_0
+            + g_0_2_1 * x_0_2_1
+            + g_0_2_2 * x_0_2_2
+        )
+    else:  # rows: each entry summed over the batch
+        grad_w[0, 0, 0, 0] = np.sum(
+            g_0_1_1 * x_0_0_0
+            + g_0_1_2 * x_0_0_1
+            + g_0_1_3 * x_0_0_2
+            + g_0_2_1 * x_0_1_0
+            + g_0_2_2 * x_0_1_1
+            + g_0_2_3 * x_0_1_2
+            + g_0_3_1 * x_0_2_0
+            + g_0_3_2 * x_0_2_1
+            + g_0_3_3 * x_0_2_2
+        )
+        grad_w[0, 0, 0, 1] = np.sum(
+            g_0_1_0 * x_0_0_0
+            + g_0_1_1 * x_0_0_1
+            + g_0_1_2 * x_0_0_2
+            + g_0_2_0 * x_0_1_0
+            + g_0_2_1 * x_0_1_1
+            + g_0_2_2 * x_0_1_2
+            + g_0_3_0 * x_0_2_0
+            + g_0_3_1 * x_0_2_1
+            + g_0_3_2 * x_0_2_2
+        )
+        grad_w[0, 0, 1, 0] = np.sum(
+            g_0_0_1 * x_0_0_0
+            + g_0_0_2 * x_0_0_1
+            + g_0_0_3 * x_0_0_2
+            + g_0_1_1 * x_0_1_0
+            + g_0_1_2 * x_0_1_1
+            + g_0_1_3 * x_0_1_2
+            + g_0_2_1 * x_0_2_0
+            + g_0_2_2 * x_0_2_1
+            + g_0_2_3 * x_0_2_2
+        )
+        grad_w[0, 0, 1, 1] = np.sum(
+            g_0_0_0 * x_0_0_0
+            + g_0_0_1 * x_0_0_1
+            + g_0_0_2 * x_0_0_2
+            + g_0_1_0 * x_0_1_0
+            + g_0_1_1 * x_0_1_1
+            + g_0_1_2 * x_0_1_2
+            + g_0_2_0 * x_0_2_0
+            + g_0_2_1 * x_0_2_1
+            + g_0_2_2 * x_0_2_2
+        )
+    if batch == 1:  # one sample: Python scalars, written straight in
+        grad_b[0] = (
+            g_0_0_0
+            + g_0_0_1
+            + g_0_0_2
+            + g_0_0_3
+            + g_0_1_0
+            + g_0_1_1
+            + g_0_1_2
+            + g_0_1_3
+            + g_0_2_0
+            + g_0_2_1
+            + g_0_2_2
+            + g_0_2_3
+            + g_0_3_0
+            + g_0_3_1
+            + g_0_3_2
+            + g_0_3_3
+        )
+    else:  # rows: each entry summed over the batch
+        grad_b[0] = np.sum(
+            g_0_0_0
+            + g_0_0_1
+            + g_0_0_2
+            + g_0_0_3
+            + g_0_1_0
+            + g_0_1_1
+            + g_0_1_2
+            + g_0_1_3
+            + g_0_2_0
+            + g_0_2_1
+            + g_0_2_2
+            + g_0_2_3
+            + g_0_3_0
+            + g_0_3_1
+            + g_0_3_2
+            + g_0_3_3
+        )
     return grad_x, grad_w, grad_b

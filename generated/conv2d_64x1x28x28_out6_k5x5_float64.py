@@ -5,6 +5,7 @@
 """Generated kernels of conv2d 64x1x28x28 -> 64x6x24x24 (float64), from its exact derivation.
 
 Strategy: gemm (gather the taps into columns, then one matrix product (BLAS)).
+Batch: derived and tuned for 64 (SPEC's); any batch N >= 1 runs.
 
 Derived at the structure size (input 2x1x28x28, out_channels 2, groups 1),
 its every forward and gradient entry rebuilt exactly from the taps below. The derived
@@ -116,20 +117,45 @@ def _overlap(first, second):
         return True
 
 
-def forward(x, w, b=None, *, out=None):
+def _batched(name, value, *shapes):
+    """``shapes`` with the batch of ``value`` (its first axis): the batch is a run-time size."""
+    given, shape = np.shape(value), shapes[0]
+    if given == shape:  # the batch derived and tuned for: nothing to build
+        return shapes
+    if len(given) != len(shape) or given[1:] != shape[1:] or given[0] < 1:
+        expected = ", ".join(["N", *map(str, shape[1:])])
+        raise ValueError(f"{name} has shape {given}: expected ({expected}) for a batch N >= 1")
+    return tuple((given[0], *other[1:]) for other in shapes)
+
+
+def _buffer(workspace, name, shape, dtype, zeros=False):
+    """A temporary array: new, or kept in the caller's ``workspace`` dict between calls."""
+    if workspace is None:
+        return np.zeros(shape, dtype=dtype) if zeros else np.empty(shape, dtype=dtype)
+    key = (__name__, name, shape, np.dtype(dtype))
+    if key not in workspace:
+        workspace[key] = np.zeros(shape, dtype=dtype) if zeros else np.empty(shape, dtype=dtype)
+    return workspace[key]
+
+
+def forward(x, w, b=None, *, out=None, workspace=None):
     """The output of the layer: ``x`` INPUT_SHAPE, ``w`` WEIGHT_SHAPE, ``b`` BIAS_SHAPE or None.
 
-    ``out``, if given, is written in place and returned. Raises ValueError on an array of the
-    wrong shape or dtype.
+    The batch (the first axis of ``x`` and ``out``) may be any size. ``out``, if given, is
+    written in place and returned. ``workspace``, if given, is a dict that keeps the large
+    temporaries (the columns, shared with ``backward``) between calls instead of allocating
+    them anew; one dict per thread. Raises ValueError on an array of the wrong shape or dtype.
     """
-    x = _checked("x", x, INPUT_SHAPE)
+    input_shape, output_shape = _batched("x", x, INPUT_SHAPE, OUTPUT_SHAPE)
+    x = _checked("x", x, input_shape)
+    batch = input_shape[0]
     w = _checked("w", w, WEIGHT_SHAPE, x.dtype)
     if b is None:
         b = np.zeros(BIAS_SHAPE, dtype=x.dtype)
     b = _checked("b", b, BIAS_SHAPE, x.dtype)
-    out = _output("out", out, OUTPUT_SHAPE, x.dtype)
+    out = _output("out", out, output_shape, x.dtype)
     _disjoint({"out": out}, {"x": x, "w": w, "b": b})
-    columns = np.empty((1, 5, 5, 64, 24, 24), dtype=x.dtype)
+    columns = _buffer(workspace, "columns", (1, 5, 5, batch, 24, 24), x.dtype)
     columns[:, 0, 0, :, 0:24, 0:24] = x[:, :, 0:24, 0:24].transpose(1, 0, 2, 3)
     columns[:, 0, 1, :, 0:24, 0:24] = x[:, :, 0:24, 1:25].transpose(1, 0, 2, 3)
     columns[:, 0, 2, :, 0:24, 0:24] = x[:, :, 0:24, 2:26].transpose(1, 0, 2, 3)
@@ -155,29 +181,34 @@ def forward(x, w, b=None, *, out=None):
     columns[:, 4, 2, :, 0:24, 0:24] = x[:, :, 4:28, 2:26].transpose(1, 0, 2, 3)
     columns[:, 4, 3, :, 0:24, 0:24] = x[:, :, 4:28, 3:27].transpose(1, 0, 2, 3)
     columns[:, 4, 4, :, 0:24, 0:24] = x[:, :, 4:28, 4:28].transpose(1, 0, 2, 3)
-    rows = w.reshape(6, 25) @ columns.reshape(25, 36864)
-    out[...] = rows.reshape(6, 64, 24, 24).transpose(1, 0, 2, 3)
+    rows = _buffer(workspace, "rows", (6, batch * 576), x.dtype)
+    np.matmul(w.reshape(6, 25), columns.reshape(25, batch * 576), out=rows)
+    out[...] = rows.reshape(6, batch, 24, 24).transpose(1, 0, 2, 3)
     out += b[:, None, None]
     return out
 
 
-def backward(x, w, grad_out, *, out=None):
+def backward(x, w, grad_out, *, out=None, workspace=None):
     """``(grad_x, grad_w, grad_b)`` for the upstream gradient ``grad_out`` (OUTPUT_SHAPE).
 
     reduction sum: dL/dO is grad_out.
     ``out``, if given, is a tuple of arrays written in place (its last entry None without a
-    bias). Raises ValueError on an array of the wrong shape or dtype.
+    bias). The batch (the first axis of ``x``, ``grad_out`` and ``grad_x``) may be any size.
+    ``workspace`` is as in ``forward``. Raises ValueError on an array of the wrong shape or
+    dtype.
     """
-    x = _checked("x", x, INPUT_SHAPE)
+    input_shape, output_shape = _batched("x", x, INPUT_SHAPE, OUTPUT_SHAPE)
+    x = _checked("x", x, input_shape)
+    batch = input_shape[0]
     w = _checked("w", w, WEIGHT_SHAPE, x.dtype)
-    grad_out = _checked("grad_out", grad_out, OUTPUT_SHAPE, x.dtype)
+    grad_out = _checked("grad_out", grad_out, output_shape, x.dtype)
     grad_x, grad_w, grad_b = (None, None, None) if out is None else out
-    grad_x = _output("grad_x", grad_x, INPUT_SHAPE, x.dtype)
+    grad_x = _output("grad_x", grad_x, input_shape, x.dtype)
     grad_w = _output("grad_w", grad_w, WEIGHT_SHAPE, x.dtype)
     grad_b = _output("grad_b", grad_b, BIAS_SHAPE, x.dtype)
     outputs = {"grad_x": grad_x, "grad_w": grad_w, "grad_b": grad_b}
     _disjoint(outputs, {"x": x, "w": w, "grad_out": grad_out})
-    columns = np.empty((1, 5, 5, 64, 24, 24), dtype=x.dtype)
+    columns = _buffer(workspace, "columns", (1, 5, 5, batch, 24, 24), x.dtype)
     columns[:, 0, 0, :, 0:24, 0:24] = x[:, :, 0:24, 0:24].transpose(1, 0, 2, 3)
     columns[:, 0, 1, :, 0:24, 0:24] = x[:, :, 0:24, 1:25].transpose(1, 0, 2, 3)
     columns[:, 0, 2, :, 0:24, 0:24] = x[:, :, 0:24, 2:26].transpose(1, 0, 2, 3)
@@ -203,10 +234,11 @@ def backward(x, w, grad_out, *, out=None):
     columns[:, 4, 2, :, 0:24, 0:24] = x[:, :, 4:28, 2:26].transpose(1, 0, 2, 3)
     columns[:, 4, 3, :, 0:24, 0:24] = x[:, :, 4:28, 3:27].transpose(1, 0, 2, 3)
     columns[:, 4, 4, :, 0:24, 0:24] = x[:, :, 4:28, 4:28].transpose(1, 0, 2, 3)
-    upstream = grad_out.transpose(1, 0, 2, 3).reshape(6, 36864)
-    grad_w[...] = (upstream @ columns.reshape(25, 36864).T).reshape(6, 1, 5, 5)
-    grad_columns = w.reshape(6, 25).T @ upstream
-    grad_columns = grad_columns.reshape(1, 5, 5, 64, 24, 24)
+    upstream = grad_out.transpose(1, 0, 2, 3).reshape(6, batch * 576)
+    grad_w[...] = (upstream @ columns.reshape(25, batch * 576).T).reshape(6, 1, 5, 5)
+    grad_columns = _buffer(workspace, "grad_columns", (25, batch * 576), x.dtype)
+    np.matmul(w.reshape(6, 25).T, upstream, out=grad_columns)
+    grad_columns = grad_columns.reshape(1, 5, 5, batch, 24, 24)
     grad_x[...] = 0
     grad_x[:, :, 0:24, 0:24] += grad_columns[:, 0, 0, :, 0:24, 0:24].transpose(1, 0, 2, 3)
     grad_x[:, :, 0:24, 1:25] += grad_columns[:, 0, 1, :, 0:24, 0:24].transpose(1, 0, 2, 3)

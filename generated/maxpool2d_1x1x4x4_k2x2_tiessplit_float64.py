@@ -9,6 +9,7 @@ Names: x_c_h_w is x[:, c, h, w] and g_c_i_j is grad_out[:, c, i, j], every sampl
 once (Python scalars for a batch of one).
 x_c_h_w_wins_c_i_j: the derived condition under which cell (h, w) receives window
 (i, j)'s gradient; x_c_h_w_ties_c_i_j: how many cells tie with it.
+Batch: derived and tuned for 1 (SPEC's); any batch N >= 1 runs.
 
 Derived at the structure size (input 1x1x4x4),
 its every forward and gradient entry rebuilt exactly from the taps and the routing below.
@@ -95,14 +96,27 @@ def _overlap(first, second):
         return True
 
 
+def _batched(name, value, *shapes):
+    """``shapes`` with the batch of ``value`` (its first axis): the batch is a run-time size."""
+    given, shape = np.shape(value), shapes[0]
+    if given == shape:  # the batch derived and tuned for: nothing to build
+        return shapes
+    if len(given) != len(shape) or given[1:] != shape[1:] or given[0] < 1:
+        expected = ", ".join(["N", *map(str, shape[1:])])
+        raise ValueError(f"{name} has shape {given}: expected ({expected}) for a batch N >= 1")
+    return tuple((given[0], *other[1:]) for other in shapes)
+
+
 def forward(x, *, out=None):
     """The output of the layer for ``x`` (INPUT_SHAPE).
 
-    ``out``, if given, is written in place and returned. Raises ValueError on an array of the
-    wrong shape or dtype.
+    The batch (the first axis of ``x`` and ``out``) may be any size. ``out``, if given, is
+    written in place and returned. Raises ValueError on an array of the wrong shape or dtype.
     """
-    x = _checked("x", x, INPUT_SHAPE)
-    out = _output("out", out, OUTPUT_SHAPE, x.dtype)
+    input_shape, output_shape = _batched("x", x, INPUT_SHAPE, OUTPUT_SHAPE)
+    x = _checked("x", x, input_shape)
+    batch = input_shape[0]
+    out = _output("out", out, output_shape, x.dtype)
     _disjoint({"out": out}, {"x": x})
     (
         x_0_0_0,
@@ -121,7 +135,7 @@ def forward(x, *, out=None):
         x_0_3_1,
         x_0_3_2,
         x_0_3_3,
-    ) = x.reshape(16).tolist()
+    ) = x.reshape(16).tolist() if batch == 1 else x.reshape(batch, 16).T
     out[:, 0, 0, 0] = np.maximum.reduce([x_0_0_0, x_0_0_1, x_0_1_0, x_0_1_1])
     out[:, 0, 0, 1] = np.maximum.reduce([x_0_0_2, x_0_0_3, x_0_1_2, x_0_1_3])
     out[:, 0, 1, 0] = np.maximum.reduce([x_0_2_0, x_0_2_1, x_0_3_0, x_0_3_1])
@@ -135,12 +149,20 @@ def backward(x, grad_out, *, out=None):
     reduction sum: dL/dO is grad_out.
     ``out``, if given, is the array grad_x is written into and returned. Raises ValueError on
     an array of the wrong shape or dtype.
+    The batch (the first axis of ``x``, ``grad_out`` and ``grad_x``) may be any size.
     """
-    x = _checked("x", x, INPUT_SHAPE)
-    grad_out = _checked("grad_out", grad_out, OUTPUT_SHAPE, x.dtype)
-    grad_x = _output("grad_x", out, INPUT_SHAPE, x.dtype)
+    input_shape, output_shape = _batched("x", x, INPUT_SHAPE, OUTPUT_SHAPE)
+    x = _checked("x", x, input_shape)
+    batch = input_shape[0]
+    grad_out = _checked("grad_out", grad_out, output_shape, x.dtype)
+    grad_x = _output("grad_x", out, input_shape, x.dtype)
     _disjoint({"grad_x": grad_x}, {"x": x, "grad_out": grad_out})
-    g_0_0_0, g_0_0_1, g_0_1_0, g_0_1_1 = grad_out.reshape(4).tolist()
+    (
+        g_0_0_0,
+        g_0_0_1,
+        g_0_1_0,
+        g_0_1_1,
+    ) = grad_out.reshape(4).tolist() if batch == 1 else grad_out.reshape(batch, 4).T
     (
         x_0_0_0,
         x_0_0_1,
@@ -158,7 +180,7 @@ def backward(x, grad_out, *, out=None):
         x_0_3_1,
         x_0_3_2,
         x_0_3_3,
-    ) = x.reshape(16).tolist()
+    ) = x.reshape(16).tolist() if batch == 1 else x.reshape(batch, 16).T
     x_0_0_0_wins_0_0_0 = (x_0_0_0 >= x_0_0_1) & (x_0_0_0 >= x_0_1_0) & (x_0_0_0 >= x_0_1_1)
     x_0_0_0_ties_0_0_0 = 1 + (x_0_0_0 == x_0_0_1) + (x_0_0_0 == x_0_1_0) + (x_0_0_0 == x_0_1_1)
     grad_x[:, 0, 0, 0] = g_0_0_0 * x_0_0_0_wins_0_0_0 / x_0_0_0_ties_0_0_0

@@ -5,6 +5,7 @@
 """Generated kernels of maxpool2d 64x16x8x8 -> 64x16x4x4 (float64), from its exact derivation.
 
 Strategy: taps (one statement per kernel tap over its strided rectangles).
+Batch: derived and tuned for 64 (SPEC's); any batch N >= 1 runs.
 
 Derived at the structure size (input 2x2x8x8),
 its every forward and gradient entry rebuilt exactly from the taps and the routing below.
@@ -92,14 +93,26 @@ def _overlap(first, second):
         return True
 
 
+def _batched(name, value, *shapes):
+    """``shapes`` with the batch of ``value`` (its first axis): the batch is a run-time size."""
+    given, shape = np.shape(value), shapes[0]
+    if given == shape:  # the batch derived and tuned for: nothing to build
+        return shapes
+    if len(given) != len(shape) or given[1:] != shape[1:] or given[0] < 1:
+        expected = ", ".join(["N", *map(str, shape[1:])])
+        raise ValueError(f"{name} has shape {given}: expected ({expected}) for a batch N >= 1")
+    return tuple((given[0], *other[1:]) for other in shapes)
+
+
 def forward(x, *, out=None):
     """The output of the layer for ``x`` (INPUT_SHAPE).
 
-    ``out``, if given, is written in place and returned. Raises ValueError on an array of the
-    wrong shape or dtype.
+    The batch (the first axis of ``x`` and ``out``) may be any size. ``out``, if given, is
+    written in place and returned. Raises ValueError on an array of the wrong shape or dtype.
     """
-    x = _checked("x", x, INPUT_SHAPE)
-    out = _output("out", out, OUTPUT_SHAPE, x.dtype)
+    input_shape, output_shape = _batched("x", x, INPUT_SHAPE, OUTPUT_SHAPE)
+    x = _checked("x", x, input_shape)
+    out = _output("out", out, output_shape, x.dtype)
     _disjoint({"out": out}, {"x": x})
     out[...] = x[:, :, 0:7:2, 0:7:2]
     np.maximum(out, x[:, :, 0:7:2, 1:8:2], out=out)
@@ -114,17 +127,19 @@ def backward(x, grad_out, *, out=None):
     reduction sum: dL/dO is grad_out.
     ``out``, if given, is the array grad_x is written into and returned. Raises ValueError on
     an array of the wrong shape or dtype.
+    The batch (the first axis of ``x``, ``grad_out`` and ``grad_x``) may be any size.
     """
-    x = _checked("x", x, INPUT_SHAPE)
-    grad_out = _checked("grad_out", grad_out, OUTPUT_SHAPE, x.dtype)
-    grad_x = _output("grad_x", out, INPUT_SHAPE, x.dtype)
+    input_shape, output_shape = _batched("x", x, INPUT_SHAPE, OUTPUT_SHAPE)
+    x = _checked("x", x, input_shape)
+    grad_out = _checked("grad_out", grad_out, output_shape, x.dtype)
+    grad_x = _output("grad_x", out, input_shape, x.dtype)
     _disjoint({"grad_x": grad_x}, {"x": x, "grad_out": grad_out})
-    extreme = np.empty(OUTPUT_SHAPE, dtype=x.dtype)  # the forward pass again
+    extreme = np.empty(grad_out.shape, dtype=x.dtype)  # the forward pass again
     extreme[...] = x[:, :, 0:7:2, 0:7:2]
     np.maximum(extreme, x[:, :, 0:7:2, 1:8:2], out=extreme)
     np.maximum(extreme, x[:, :, 1:8:2, 0:7:2], out=extreme)
     np.maximum(extreme, x[:, :, 1:8:2, 1:8:2], out=extreme)
-    taken = np.zeros(OUTPUT_SHAPE, dtype=bool)  # windows already routed
+    taken = np.zeros(grad_out.shape, dtype=bool)  # windows already routed
     # window position (0, 0), ranked 1 of 4
     hit = x[:, :, 0:7:2, 0:7:2] == extreme
     taken |= hit

@@ -3,6 +3,7 @@ exact derivation."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from fractions import Fraction
 
@@ -17,7 +18,10 @@ from symcnn.spec import Layer
 
 #: The parameters of the generated functions, per layer kind (the contract's signatures).
 SIGNATURES = {
-    "conv2d": {"forward": ["x", "w", "b", "out"], "backward": ["x", "w", "grad_out", "out"]},
+    "conv2d": {
+        "forward": ["x", "w", "b", "out", "workspace"],
+        "backward": ["x", "w", "grad_out", "out", "workspace"],
+    },
     "pool": {"forward": ["x", "out"], "backward": ["x", "grad_out", "out"]},
 }
 #: Largest error allowed, relative to the largest entry of the reference.
@@ -26,6 +30,19 @@ TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
 
 def _kind(spec: Layer) -> str:
     return "conv2d" if spec.type == "conv2d" else "pool"
+
+
+def at_batch(spec: Layer, batch: int | None) -> Layer:
+    """``spec`` with another batch size (None: unchanged): what a module derived for ``spec``
+    runs when its first axis is ``batch``."""
+    if batch is None:
+        return spec
+    return dataclasses.replace(spec, input_shape=(batch, *spec.input_shape[1:]))
+
+
+def other_batches(spec: Layer) -> list[int]:
+    """Two batch sizes besides the derived one: one sample, and one more than derived."""
+    return sorted({1, spec.batch + 1} - {spec.batch}) or [2]
 
 
 def check_signatures(kernels, spec: Layer) -> None:
@@ -77,13 +94,17 @@ def run_runtime(spec: Layer, arrays: dict) -> dict[str, np.ndarray]:
     return {"output": output, **runtime.backward(spec, arrays["x"], arrays["grad_out"], w)}
 
 
-def compare_with_runtime(kernels, spec: Layer, dtype: str, seed: int = 0) -> None:
+def compare_with_runtime(
+    kernels, spec: Layer, dtype: str, seed: int = 0, batch: int | None = None
+) -> None:
     """Generated forward and every gradient equal the runtime's on seeded random inputs.
 
     Signatures are checked first; outputs are pre-filled with NaN so that an entry the kernel
-    forgot cannot pass.
+    forgot cannot pass. ``batch``, if given, runs the module (derived for ``spec``) on that
+    many samples, against the runtime of the layer with that batch.
     """
     check_signatures(kernels, spec)
+    spec = at_batch(spec, batch)
     arrays = random_arrays(spec, dtype, seed)
     generated = run_generated(kernels, spec, arrays, dtype)
     expected = run_runtime(spec, arrays)
@@ -111,12 +132,18 @@ def random_fractions(rng: np.random.Generator, shape) -> np.ndarray:
     return np.array(values, dtype=object).reshape(shape)
 
 
-def compare_exactly(kernels, spec: Layer, seed: int = 0, arrays: dict | None = None) -> None:
+def compare_exactly(
+    kernels, spec: Layer, seed: int = 0, arrays: dict | None = None, batch: int | None = None
+) -> None:
     """On exact rationals, the generated kernels equal the derived expressions entry by entry.
 
     ``arrays`` holds the inputs (``x``, ``grad_out`` and for conv2d ``w``, ``b``) as object
     arrays of exact numbers; by default seeded small fractions, among which ties are common.
+    ``batch``, if given, runs the module (derived for ``spec``) on that many samples, against
+    the exact derivation of the layer with that batch.
     """
+    check_signatures(kernels, spec)
+    spec = at_batch(spec, batch)
     rng = np.random.default_rng(seed)
     derivation = derive(spec)
     tensors = derivation.tensors

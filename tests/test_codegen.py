@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
 import pytest
-from codegen_helpers import compare_exactly, compare_with_runtime
+from codegen_helpers import compare_exactly, compare_with_runtime, other_batches
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symcnn.cli import main
+from symcnn.codegen.bodies import KernelCode
 from symcnn.codegen.catalog import CATALOG, entries, render_catalog, stale_files
 from symcnn.codegen.files import write_generated
 from symcnn.codegen.generate import MARKER, GeneratedModule, generate, load
@@ -50,6 +53,23 @@ def test_small_catalog_modules_equal_the_derivation_exactly(catalog):
     assert len(small) >= 3  # the notes' examples
     for entry, dtype in small:
         compare_exactly(_catalog_module(catalog, entry, dtype), entry.spec)
+
+
+def test_every_catalog_module_runs_other_batches_as_the_runtime(catalog):
+    """The batch is a run-time size: one sample, and one more than derived, match too."""
+    for entry, dtype in entries():
+        kernels = _catalog_module(catalog, entry, dtype)
+        for batch in other_batches(entry.spec):
+            compare_with_runtime(kernels, entry.spec, dtype, batch=batch)
+
+
+def test_small_catalog_modules_at_other_batches_equal_the_derivation_exactly(catalog):
+    small = [(entry, dtype) for entry, dtype in entries() if entry.spec.multiply_terms <= 2000]
+    assert len(small) >= 3
+    for entry, dtype in small:
+        kernels = _catalog_module(catalog, entry, dtype)
+        for batch in other_batches(entry.spec):
+            compare_exactly(kernels, entry.spec, batch=batch)
 
 
 def test_drift_generated_folder_matches_symcnn_generate_check(catalog, capsys):
@@ -124,7 +144,9 @@ def test_generated_conv2d_matches_the_runtime(spec, dtype):
     structure = prove(spec)
     for strategy in applicable(structure):
         module = generate(spec, dtype=dtype, strategy=strategy.name, structure=structure)
-        compare_with_runtime(load(module), spec, dtype, seed=1)
+        kernels = load(module)
+        compare_with_runtime(kernels, spec, dtype, seed=1)
+        compare_with_runtime(kernels, spec, dtype, seed=1, batch=other_batches(spec)[-1])
 
 
 @settings(max_examples=10)
@@ -133,7 +155,32 @@ def test_generated_conv2d_equals_the_derivation_exactly(spec):
     structure = prove(spec)
     for strategy in applicable(structure):
         module = generate(spec, strategy=strategy.name, structure=structure)
-        compare_exactly(load(module), spec, seed=2)
+        kernels = load(module)
+        compare_exactly(kernels, spec, seed=2)
+        compare_exactly(kernels, spec, seed=2, batch=other_batches(spec)[0])
+
+
+def test_a_workspace_is_reused_between_calls_and_stays_correct():
+    """Temporaries kept in the caller's workspace: forward and backward share the columns, a
+    second call with other inputs (and another batch) still matches the runtime, and the zeros
+    of a reused buffer (padding, stride gaps) are still zeros."""
+    for spec in LAYOUT_SPECS:
+        structure = prove(spec)
+        for strategy in ("gemm", "gather"):
+            kernels = load(generate(spec, strategy=strategy, structure=structure))
+            workspace = {}
+            shim = types.SimpleNamespace(
+                SPEC=kernels.SPEC,
+                INPUT_SHAPE=kernels.INPUT_SHAPE,
+                OUTPUT_SHAPE=kernels.OUTPUT_SHAPE,
+                forward=functools.partial(kernels.forward, workspace=workspace),
+                backward=functools.partial(kernels.backward, workspace=workspace),
+            )
+            for seed, batch in ((1, None), (2, None), (3, spec.batch + 1), (4, None)):
+                compare_with_runtime(shim, spec, "float64", seed=seed, batch=batch)
+            names = {key[1] for key in workspace}
+            assert "columns" in names, (strategy, names)
+            assert len({key for key in workspace if key[1] == "columns"}) == 2  # two batches
 
 
 # -- the generated files are ruff-clean ------------------------------------------------------------
@@ -179,7 +226,7 @@ def test_unrolled_term_count_matches_the_printed_terms():
 def test_unrolled_is_refused_for_a_large_layer():
     spec = Conv2d(input_shape=(64, 1, 28, 28), out_channels=6, kernel=5)
     structure = prove(spec)
-    assert [s.name for s in applicable(structure)] == ["taps", "gemm"]
+    assert [s.name for s in applicable(structure)] == ["taps", "gemm", "gather"]
     with pytest.raises(ValueError, match="unrolled limit"):
         generate(spec, strategy="unrolled", structure=structure)
 
@@ -188,7 +235,7 @@ def test_auto_records_its_choice_and_timings():
     spec = Conv2d(input_shape=(2, 1, 3, 3), kernel=2)
     module = generate(spec, strategy="auto")
     assert module.strategy in STRATEGIES
-    assert sorted(module.timings) == ["gemm", "taps", "unrolled"]
+    assert sorted(module.timings) == ["gather", "gemm", "taps", "unrolled"]
     assert f"--strategy auto chose {module.strategy}" in module.text
     command = module.text.replace(" \\\n#     ", " ")
     assert f"--strategy {module.strategy} -o generated" in command
@@ -214,7 +261,7 @@ def small_kernels():
 
 
 def test_wrong_shape_names_expected_and_given(small_kernels):
-    with pytest.raises(ValueError, match=r"x has shape \(1, 1, 4, 4\): expected \(1, 1, 3, 3\)"):
+    with pytest.raises(ValueError, match=r"x has shape \(1, 1, 4, 4\): expected \(N, 1, 3, 3\)"):
         small_kernels.forward(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 2, 2)))
     with pytest.raises(ValueError, match=r"grad_out has shape \(1, 1, 3, 3\): expected"):
         small_kernels.backward(
@@ -382,7 +429,7 @@ def test_a_kind_without_windows_plugs_in_its_own_reading_and_strategy(monkeypatc
     def elementwise(structure, printer):
         forward = ["    out[...] = np.maximum(x, 0)"]
         backward = ["    grad_x[...] = np.where(x > 0, grad_out, 0)"]
-        return types.SimpleNamespace(forward=forward, backward=backward, notes=[])
+        return KernelCode(forward, backward)
 
     x, g = Symbol("x_0_0_0_0"), Symbol("g_0_0_0_0")
     derivation = types.SimpleNamespace(

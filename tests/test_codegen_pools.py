@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from codegen_helpers import compare_exactly, compare_with_runtime, random_fractions
+from codegen_helpers import compare_exactly, compare_with_runtime, other_batches, random_fractions
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sympy import Integer, Piecewise, Symbol
@@ -240,7 +240,9 @@ def test_generated_pools_match_the_runtime(spec, dtype):
     structure = prove(spec)
     for strategy in applicable(structure):
         module = generate(spec, dtype=dtype, strategy=strategy.name, structure=structure)
-        compare_with_runtime(load(module), spec, dtype, seed=1)
+        kernels = load(module)
+        compare_with_runtime(kernels, spec, dtype, seed=1)
+        compare_with_runtime(kernels, spec, dtype, seed=1, batch=other_batches(spec)[-1])
 
 
 @settings(max_examples=12)
@@ -252,7 +254,9 @@ def test_generated_pools_equal_the_derivation_exactly(spec, seed):
     arrays["grad_out"] = random_fractions(rng, spec.output_shape)
     for strategy in applicable(structure):
         module = generate(spec, strategy=strategy.name, structure=structure)
-        compare_exactly(load(module), spec, arrays=arrays)
+        kernels = load(module)
+        compare_exactly(kernels, spec, arrays=arrays)
+        compare_exactly(kernels, spec, seed=seed, batch=other_batches(spec)[0])
 
 
 # -- layout and strategies -------------------------------------------------------------------------
@@ -351,8 +355,12 @@ def pool_kernels():
 
 
 def test_pool_module_refuses_wrong_shapes_and_dtypes(pool_kernels):
-    with pytest.raises(ValueError, match=r"x has shape \(1, 1, 4, 5\): expected \(1, 1, 4, 4\)"):
+    with pytest.raises(ValueError, match=r"x has shape \(1, 1, 4, 5\): expected \(N, 1, 4, 4\)"):
         pool_kernels.forward(np.zeros((1, 1, 4, 5)))
+    with pytest.raises(ValueError, match=r"x has shape \(0, 1, 4, 4\): .* for a batch N >= 1"):
+        pool_kernels.forward(np.zeros((0, 1, 4, 4)))
+    with pytest.raises(ValueError, match=r"grad_out has shape \(1, 1, 2, 2\): expected \(3, 1"):
+        pool_kernels.backward(np.zeros((3, 1, 4, 4)), np.zeros((1, 1, 2, 2)))
     with pytest.raises(ValueError, match="x has dtype float32: expected float64"):
         pool_kernels.forward(np.zeros((1, 1, 4, 4), np.float32))
     with pytest.raises(ValueError, match=r"grad_out has shape \(1, 1, 4, 4\): expected"):

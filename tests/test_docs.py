@@ -22,7 +22,7 @@ from symcnn.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 #: Pages written by scripts (their commands are not symcnn's examples).
-GENERATED = {"benchmarks.md", "generated-kernels.md"}
+GENERATED = {"benchmarks.md", "generated-kernels.md", "kernel-speed.md"}
 CONSOLE_BLOCK = re.compile(r"^```console\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 

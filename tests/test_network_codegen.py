@@ -49,7 +49,7 @@ NETWORKS = {
 
 
 def _load(folder: Path, net, stem: str):
-    for name, text in generate_network(net, stem=stem, command="test").items():
+    for name, text in generate_network(net, stem=stem, command=["test"]).items():
         (folder / name).write_text(text)
     spec = importlib.util.spec_from_file_location(stem, folder / f"{stem}.py")
     module = importlib.util.module_from_spec(spec)

@@ -106,6 +106,16 @@ def test_the_generated_module_matches_the_runtime_and_the_derivation(shape, dtyp
     compare_exactly(kernels, small, arrays=arrays)  # zeros among the inputs: the kink
 
 
+def test_a_sum_module_runs_any_batch_and_a_mean_module_keeps_its_own():
+    spec = ReLU(input_shape=(2, 3, 4, 4))
+    kernels = load(generate(spec, strategy="elementwise"))
+    compare_with_runtime(kernels, spec, "float64", batch=5)
+    mean = load(generate(ReLU(input_shape=(2, 3), reduction="mean"), strategy="elementwise"))
+    assert "Batch: 2 only" in mean.__doc__
+    with pytest.raises(ValueError, match=r"x has shape \(3, 3\): expected \(2, 3\)"):
+        mean.forward(np.zeros((3, 3)))
+
+
 def test_the_generated_module_prints_the_derived_form():
     text = generate(ReLU(input_shape=(2, 3)), strategy="elementwise").text
     assert "out[...] = np.maximum(x, 0)" in text

@@ -23,6 +23,10 @@ class KernelCode:
     forward: list[str]
     backward: list[str]
     notes: list[str] = field(default_factory=list)
+    #: True when the bodies hold the derived batch size itself (a ``mean`` scale printed as a
+    #: number), so that the module must refuse any other batch; the builders here read the
+    #: batch at run time (``batch``, set by the template) instead.
+    fixed_batch: bool = False
 
 
 def split_lines(text: str) -> list[str]:
@@ -45,15 +49,18 @@ def _scalar_names(shape: tuple[int, ...], prefix: str) -> list[str]:
 
 
 def unpack_rows(name: str, shape: tuple[int, ...], prefix: str) -> str:
-    """Unpack a batch tensor into one row per entry of a sample.
+    """Unpack a batch tensor into one row per entry of a sample (``batch`` is read at run time).
 
-    With a batch of one, the rows are Python scalars (``tolist``): arithmetic on them costs a
-    tenth of a NumPy call on a one-element array, which dominates a tiny layer.
+    A module derived for a batch of one unpacks one sample into Python scalars (``tolist``):
+    arithmetic on them costs a tenth of a NumPy call on a one-element array, which dominates a
+    tiny layer; run on a larger batch, the same statements work on rows.
     """
     per_sample = math.prod(shape[1:])
+    rows = f"{name}.reshape(batch, {per_sample}).T"
     if shape[0] == 1:
-        return unpack(INDENT, _row_names(shape, prefix), f"{name}.reshape({per_sample}).tolist()")
-    return unpack(INDENT, _row_names(shape, prefix), f"{name}.reshape({shape[0]}, {per_sample}).T")
+        scalars = f"{name}.reshape({per_sample}).tolist()"
+        return unpack(INDENT, _row_names(shape, prefix), f"{scalars} if batch == 1 else {rows}")
+    return unpack(INDENT, _row_names(shape, prefix), rows)
 
 
 def unpack_scalars(name: str, shape: tuple[int, ...], prefix: str) -> str:
@@ -89,8 +96,8 @@ def assign_entries(
     return lines
 
 
-def sum_statement(printer: KernelPrinter, target: str, expr) -> str:
+def sum_statement(printer: KernelPrinter, target: str, expr, indent: str = INDENT) -> str:
     """``target = expr``, wrapped at its top-level ``+`` like ruff when it is too long."""
     text = printer.doprint(expr)
     operands = text.split(" + ") if " + " in text and "(" not in text else [text]
-    return statement(INDENT, target, "=", operands, " + ")
+    return statement(indent, target, "=", operands, " + ")

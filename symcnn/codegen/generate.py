@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 import types
 from dataclasses import dataclass
@@ -141,17 +142,28 @@ def _module(
         "catalog": catalog,
         "catalog_marker": CATALOG_MARKER,
         "title": _title(spec, dtype),
-        "description": _description(structure, strategy, code.notes),
+        "description": _description(structure, strategy, [*code.notes, _batch_note(spec, code)]),
         "spec_items": [(key, _literal(value)) for key, value in spec.to_dict().items()],
         "dtype": dtype,
         "shapes": _shapes(spec),
         "bias": "B" in spec.parameters(),
-        "reduction_note": _reduction_note(spec),
+        "reduction_note": _reduction_note(spec, code.fixed_batch),
+        "fixed_batch": code.fixed_batch,
+        # a body that reads the run-time batch size gets it as ``batch``
+        "uses_buffers": any("_buffer(" in line for line in code.forward + code.backward),
+        "uses_batch": {
+            "forward": _reads_batch(code.forward),
+            "backward": _reads_batch(code.backward),
+        },
         "forward": code.forward,
         "backward": code.backward,
     }
     text = render(kind.template, context)
     return GeneratedModule(module_filename(spec, dtype), text, strategy.name)
+
+
+def _reads_batch(lines: list[str]) -> bool:
+    return any(re.search(r"\bbatch\b", line.split("#")[0]) for line in lines)
 
 
 def wrap_command(command: list[str]) -> list[str]:
@@ -184,10 +196,20 @@ def _shapes(spec: Layer) -> dict[str, str]:
     return {name: repr(tuple(shape)) if shape else "None" for name, shape in shapes.items()}
 
 
-def _reduction_note(spec: Layer) -> str:
-    if spec.reduction == "mean":
+def _reduction_note(spec: Layer, fixed_batch: bool) -> str:
+    if spec.reduction == "mean" and fixed_batch:
         return f"reduction mean: dL/dO is grad_out / {spec.batch} (the batch size)."
+    if spec.reduction == "mean":
+        return "reduction mean: dL/dO is grad_out / N (N the batch size of x)."
     return "reduction sum: dL/dO is grad_out."
+
+
+def _batch_note(spec: Layer, code) -> str:
+    """What the header says about the batch: the one it was derived and tuned for, and whether
+    another runs (SPEC keeps the derived one)."""
+    if code.fixed_batch:
+        return f"Batch: {spec.batch} only (SPEC's): the derived kernels hold 1/{spec.batch}."
+    return f"Batch: derived and tuned for {spec.batch} (SPEC's); any batch N >= 1 runs."
 
 
 def _title(spec: Layer, dtype: str) -> str:

@@ -16,6 +16,9 @@ the statements. The strategies shared across kinds:
   column runs.
 - ``gemm``: (convolution) gather every tap into columns (im2col), then one matrix product hands
   the bulk of the work to BLAS; the input gradient is scattered back tap by tap.
+- ``gather``: (convolution) the columns laid out per sample, so that each product writes its
+  output in place; the input gradient gathered too (dL/dO spread under each tap, then one
+  product with the transposed kernel: the full correlation with the rotated kernel).
 
 The builders are in each kind's folder (:mod:`symcnn.layers.conv2d.codegen`,
 :mod:`symcnn.layers.pool.codegen`); a kind may add strategies of its own
@@ -82,6 +85,12 @@ STRATEGIES: dict[str, Strategy] = {
             for_only="whose windows weigh every cell the same",
         ),
         Strategy("gemm", "gather the taps into columns, then one matrix product (BLAS)", _always),
+        Strategy(
+            "gather",
+            "per-sample matrix products in place; dL/dX gathered under each tap, one product",
+            _always,
+            for_only="which has weights to multiply",
+        ),
     )
 }
 

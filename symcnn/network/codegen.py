@@ -75,7 +75,7 @@ def _step(position: int, spec: Layer, stem: str, dtype: str, directory: str, fil
 
 
 def generate_network(
-    net: Network, *, stem: str, command: str, dtype: str = "float64", directory: str = "."
+    net: Network, *, stem: str, command: list[str], dtype: str = "float64", directory: str = "."
 ) -> dict[str, str]:
     """The network module ``<stem>.py`` and its kernel modules, by file name.
 
@@ -84,8 +84,9 @@ def generate_network(
     net : Network
     stem : str
         The network module's name (a Python identifier); kernels are ``<stem>_layer<p>.py``.
-    command : str
-        The command that regenerates the files, for the do-not-edit header.
+    command : list of str
+        The shell-quoted words of the command that regenerates the files, for the do-not-edit
+        header (no word may hold a line break: see ``codegen.naming.check_directory``).
     dtype : {"float64", "float32"}
     directory : str
         The folder named in the kernels' headers.

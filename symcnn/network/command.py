@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 from pathlib import Path
 
 from ..derive import DEFAULT_TERM_LIMIT
@@ -46,6 +47,7 @@ def run_derive(args: argparse.Namespace) -> int:
 def run_generate(args: argparse.Namespace) -> int:
     """Run ``symcnn generate --net FILE [--dtype ...] [-o DIR]``; print the written paths."""
     from ..codegen.files import write_generated
+    from ..codegen.naming import check_directory
     from .codegen import generate_network
 
     if args.strategy != "auto":
@@ -53,8 +55,10 @@ def run_generate(args: argparse.Namespace) -> int:
     net = load(args.net)
     stem = re.sub(r"\W", "_", Path(args.net).stem)
     stem = stem if stem[:1].isalpha() else f"net_{stem}"
-    directory = args.output or "generated"
-    command = f"symcnn generate --net {args.net} --dtype {args.dtype} -o {directory}"
+    directory = check_directory(args.output or "generated", "-o")
+    # Every word the user typed is quoted and checked printable: the header is Python source.
+    words = ["symcnn", "generate", "--net", check_directory(args.net, "--net")]
+    command = [shlex.quote(word) for word in (*words, "--dtype", args.dtype, "-o", directory)]
     try:
         files = generate_network(
             net, stem=stem, command=command, dtype=args.dtype, directory=directory

@@ -32,7 +32,15 @@ from ...codegen.bodies import (
     unpack_scalars,
 )
 from ...codegen.kinds import CatalogModule, KindCodegen, Legend
-from ...codegen.printer import INDENT, KernelPrinter, call, span, statement
+from ...codegen.printer import (
+    INDENT,
+    LINE_LENGTH,
+    KernelPrinter,
+    bare_call,
+    call,
+    span,
+    statement,
+)
 from ...codegen.structure import Reading, Structure
 from ...codegen.terms import (
     ONE,
@@ -157,7 +165,7 @@ def conv2d_unrolled(structure: Structure, printer: KernelPrinter) -> KernelCode:
     forward += assign_entries(printer, "out", expressions["output"], rows=True)
     backward = []
     if spec.reduction == "mean":
-        backward.append(f"{INDENT}grad_out = grad_out / {batch}  # dL/dO = G / N")
+        backward.append(f"{INDENT}grad_out = grad_out / batch  # dL/dO = G / N")
     backward += [
         unpack_rows("grad_out", spec.output_shape, "g"),
         unpack_rows("x", spec.input_shape, "x"),
@@ -175,32 +183,49 @@ def conv2d_unrolled(structure: Structure, printer: KernelPrinter) -> KernelCode:
 
 
 def _gradient_sums(printer: KernelPrinter, name: str, array: np.ndarray, batch: int) -> list[str]:
-    """Parameter gradients: each entry the derived sum over one sample, summed over samples
-    (with a batch of one the rows are scalars and there is nothing to sum)."""
+    """Parameter gradients: each entry the derived sum over one sample, summed over samples.
+
+    Derived for a batch of one, the module runs one sample on Python scalars, each entry
+    written straight in (a call to ``np.sum`` would cost more than the arithmetic), and any
+    other batch on rows, each entry summed over the batch: the same sums, in two branches.
+    """
+    if batch > 1:
+        return _row_sums(printer, name, array, INDENT)
+    one = INDENT * 2
+    lines = [f"{INDENT}if batch == 1:  # one sample: Python scalars, written straight in"]
+    for index, expr in np.ndenumerate(array):
+        target = entry_target(name, index, False)
+        if expr == 0:
+            lines.append(f"{one}{target} = 0")
+        else:
+            lines += split_lines(sum_statement(printer, target, expr, one))
+    lines.append(f"{INDENT}else:  # rows: each entry summed over the batch")
+    return lines + _row_sums(printer, name, array, one)
+
+
+def _row_sums(printer: KernelPrinter, name: str, array: np.ndarray, indent: str) -> list[str]:
     lines = []
     for index, expr in np.ndenumerate(array):
         target = entry_target(name, index, False)
         if expr == 0:
-            lines.append(f"{INDENT}{target} = 0")
-        elif batch == 1:
-            lines += split_lines(sum_statement(printer, target, expr))
+            lines.append(f"{indent}{target} = 0")
         else:
             terms = [printer.doprint(term) for term in (expr.args if expr.is_Add else (expr,))]
-            lines.append(_sum_call(target, terms))
+            lines.append(_sum_call(target, terms, indent))
     return lines
 
 
-def _sum_call(target: str, terms: list[str]) -> str:
+def _sum_call(target: str, terms: list[str], indent: str) -> str:
     """``target = np.sum(t1 + t2 + ...)``, wrapped like ruff wraps a call holding a sum."""
-    line = f"{INDENT}{target} = np.sum({' + '.join(terms)})"
-    if len(line) <= 100:
+    line = f"{indent}{target} = np.sum({' + '.join(terms)})"
+    if len(line) <= LINE_LENGTH:
         return line
-    inner = INDENT * 2
+    inner = indent + INDENT
     flat = inner + " + ".join(terms)
-    if len(flat) <= 100:
-        return f"{INDENT}{target} = np.sum(\n{flat}\n{INDENT})"
+    if len(flat) <= LINE_LENGTH:
+        return f"{indent}{target} = np.sum(\n{flat}\n{indent})"
     body = "\n".join([inner + terms[0], *(f"{inner}+ {term}" for term in terms[1:])])
-    return f"{INDENT}{target} = np.sum(\n{body}\n{INDENT})"
+    return f"{indent}{target} = np.sum(\n{body}\n{indent})"
 
 
 # -- taps and gemm: the shared naming of grouped views -------------------------------------------
@@ -223,15 +248,15 @@ class _Views:
 
 
 def _conv2d_views(spec: Conv2d) -> _Views:
-    batch, _, height, width = spec.input_shape
+    _, _, height, width = spec.input_shape
     out_channels, in_per_group, kh, kw = spec.weight_shape
     _, _, out_height, out_width = spec.output_shape
     groups = spec.groups
     if groups == 1:
         return _Views("x", "w", "out", "grad_out", "grad_x", "grad_w", 2, 2, [], [])
     out_per_group = out_channels // groups
-    x_shape = f"({batch}, {groups}, {in_per_group}, {height}, {width})"
-    o_shape = f"({batch}, {groups}, {out_per_group}, {out_height}, {out_width})"
+    x_shape = f"(batch, {groups}, {in_per_group}, {height}, {width})"
+    o_shape = f"(batch, {groups}, {out_per_group}, {out_height}, {out_width})"
     w_shape = f"({groups}, {out_per_group}, {in_per_group}, {kh}, {kw})"
     comment = "  # views with the group as an axis of its own"
     forward = [
@@ -283,7 +308,7 @@ def conv2d_taps(structure: Structure, printer: KernelPrinter) -> KernelCode:
     forward = [*views.setup_forward, *_bias_lines(spec, "out")]
     backward = []
     if spec.reduction == "mean":
-        backward.append(f"{INDENT}grad_out = grad_out / {spec.batch}  # dL/dO = G / N")
+        backward.append(f"{INDENT}grad_out = grad_out / batch  # dL/dO = G / N")
     backward += [*views.setup_backward, f"{INDENT}grad_x[...] = 0", f"{INDENT}grad_w[...] = 0"]
     lead = ", ".join([":"] * views.weight_lead)
     for tap in structure.taps:
@@ -349,37 +374,39 @@ def conv2d_gemm(structure: Structure, printer: KernelPrinter) -> KernelCode:
     per group: the channels of a group are consecutive rows).
     """
     spec: Conv2d = structure.spec
-    batch, channels, _, _ = spec.input_shape
+    _, channels, _, _ = spec.input_shape
     out_channels, in_per_group, kh, kw = spec.weight_shape
     _, _, out_height, out_width = spec.output_shape
     groups = spec.groups
-    positions = batch * out_height * out_width
+    positions = f"batch * {out_height * out_width}"
     per_group = in_per_group * kh * kw
-    allocate = "np.empty" if _complete(structure) else "np.zeros"
-    why = "" if allocate == "np.empty" else "  # taps on the padding read zeros"
-    gather = [
-        f"{INDENT}columns = {allocate}(({channels}, {kh}, {kw}, {batch}, {out_height},"
-        f" {out_width}), dtype=x.dtype){why}",
-    ]
+    gather = _columns(structure, f"({channels}, {kh}, {kw}, batch, {out_height}, {out_width})")
     for tap in structure.taps:
         target = f"columns[:, {tap.p}, {tap.q}, :, {span(tap.out_rows)}, {span(tap.out_cols)}]"
         source = printer.region("x", 2, tap.in_rows, tap.in_cols) + ".transpose(1, 0, 2, 3)"
         gather.append(statement(INDENT, target, "=", [source], ""))
-    by_channel = f"({out_channels}, {batch}, {out_height}, {out_width})"
+    by_channel = f"({out_channels}, batch, {out_height}, {out_width})"
     if groups == 1:
         weight_rows = f"w.reshape({out_channels}, {per_group})"
         column_rows = f"columns.reshape({per_group}, {positions})"
-        products = [f"{INDENT}rows = {weight_rows} @ {column_rows}"]
+        products = [
+            _temporary("rows", f"({out_channels}, {positions})"),
+            bare_call(INDENT, "np.matmul", [weight_rows, column_rows, "out=rows"]),
+        ]
         gradient_products = [
             f"{INDENT}grad_w[...] = (upstream @ {column_rows}.T).reshape("
             f"{_shape(spec.weight_shape)})",
-            f"{INDENT}grad_columns = {weight_rows}.T @ upstream",
+            _temporary("grad_columns", f"({per_group}, {positions})"),
+            bare_call(INDENT, "np.matmul", [f"{weight_rows}.T", "upstream", "out=grad_columns"]),
         ]
     else:
         out_per_group = out_channels // groups
         weight_rows = f"w.reshape({groups}, {out_per_group}, {per_group})"
         column_rows = f"columns.reshape({groups}, {per_group}, {positions})"
-        products = [call(INDENT, "rows", "=", "np.matmul", [weight_rows, column_rows])]
+        products = [
+            _temporary("rows", f"({groups}, {out_per_group}, {positions})"),
+            bare_call(INDENT, "np.matmul", [weight_rows, column_rows, "out=rows"]),
+        ]
         gradient_products = [
             f"{INDENT}upstream = upstream.reshape({groups}, {out_per_group}, {positions})",
             call(
@@ -390,12 +417,11 @@ def conv2d_gemm(structure: Structure, printer: KernelPrinter) -> KernelCode:
                 ["upstream", f"{column_rows}.transpose(0, 2, 1)"],
             ),
             f"{INDENT}grad_w[...] = grad_w_rows.reshape({_shape(spec.weight_shape)})",
-            call(
+            _temporary("grad_columns", f"({groups}, {per_group}, {positions})"),
+            bare_call(
                 INDENT,
-                "grad_columns",
-                "=",
                 "np.matmul",
-                [f"{weight_rows}.transpose(0, 2, 1)", "upstream"],
+                [f"{weight_rows}.transpose(0, 2, 1)", "upstream", "out=grad_columns"],
             ),
         ]
     forward = [
@@ -407,12 +433,12 @@ def conv2d_gemm(structure: Structure, printer: KernelPrinter) -> KernelCode:
         forward.append(f"{INDENT}out += b[:, None, None]")
     backward = []
     if spec.reduction == "mean":
-        backward.append(f"{INDENT}grad_out = grad_out / {batch}  # dL/dO = G / N")
+        backward.append(f"{INDENT}grad_out = grad_out / batch  # dL/dO = G / N")
     backward += [
         *gather,
         f"{INDENT}upstream = grad_out.transpose(1, 0, 2, 3).reshape({out_channels}, {positions})",
         *gradient_products,
-        f"{INDENT}grad_columns = grad_columns.reshape({channels}, {kh}, {kw}, {batch},"
+        f"{INDENT}grad_columns = grad_columns.reshape({channels}, {kh}, {kw}, batch,"
         f" {out_height}, {out_width})",
         f"{INDENT}grad_x[...] = 0",
     ]
@@ -425,6 +451,107 @@ def conv2d_gemm(structure: Structure, printer: KernelPrinter) -> KernelCode:
         backward.append(statement(INDENT, target, "+=", [source], ""))
     backward += _bias_gradient(spec)
     return KernelCode(flatten(forward), flatten(backward))
+
+
+def conv2d_gather(structure: Structure, printer: KernelPrinter) -> KernelCode:
+    """conv2d as per-sample matrix products on contiguous operands; dL/dX by gather.
+
+    The columns are laid out ``(N, C, kh, kw, OH, OW)``, so that each sample's product
+    ``W (K, C*kh*kw) @ columns[n] (C*kh*kw, OH*OW)`` writes its output ``(K, OH*OW)`` in place
+    (one batched ``np.matmul``, no transpose after it). dL/dX is gathered the same way: each
+    tap spreads dL/dO back onto the input cells it links to (``spread``, laid out
+    ``(N, K, kh, kw, H, W)``: dL/dO dilated by the stride, padded, once per kernel position),
+    and ``W^T (C, K*kh*kw) @ spread[n]`` sums every tap into dL/dX at once: the correlation of
+    the dilated, padded dL/dO with the rotated kernel, read off the taps. dL/dW is a product
+    per sample, summed over the batch.
+    """
+    spec: Conv2d = structure.spec
+    _, channels, height, width = spec.input_shape
+    out_channels, in_per_group, kh, kw = spec.weight_shape
+    _, _, out_height, out_width = spec.output_shape
+    groups = spec.groups
+    out_per_group = out_channels // groups
+    gather = _columns(structure, f"(batch, {channels}, {kh}, {kw}, {out_height}, {out_width})")
+    for tap in structure.taps:
+        target = f"columns[:, :, {tap.p}, {tap.q}, {span(tap.out_rows)}, {span(tap.out_cols)}]"
+        source = printer.region("x", 2, tap.in_rows, tap.in_cols)
+        gather.append(statement(INDENT, target, "=", [source], ""))
+    positions, cells = out_height * out_width, height * width
+    if groups == 1:
+        weight_rows = f"w.reshape({out_channels}, {in_per_group * kh * kw})"
+        column_rows = f"columns.reshape(batch, {channels * kh * kw}, {positions})"
+        out_rows = f"out.reshape(batch, {out_channels}, {positions})"
+        upstream = f"grad_out.reshape(batch, {out_channels}, {positions})"
+        rotated = f"w.transpose(1, 0, 2, 3).reshape({channels}, {out_channels * kh * kw})"
+        spread_rows = f"spread.reshape(batch, {out_channels * kh * kw}, {cells})"
+        grad_x_rows = f"grad_x.reshape(batch, {channels}, {cells})"
+    else:
+        per_group = in_per_group * kh * kw
+        weight_rows = f"w.reshape({groups}, {out_per_group}, {per_group})"
+        column_rows = f"columns.reshape(batch, {groups}, {per_group}, {positions})"
+        out_rows = f"out.reshape(batch, {groups}, {out_per_group}, {positions})"
+        upstream = f"grad_out.reshape(batch, {groups}, {out_per_group}, {positions})"
+        rotated = (
+            f"w.reshape({groups}, {out_per_group}, {in_per_group}, {kh}, {kw})"
+            f".transpose(0, 2, 1, 3, 4).reshape({groups}, {in_per_group},"
+            f" {out_per_group * kh * kw})"
+        )
+        spread_rows = f"spread.reshape(batch, {groups}, {out_per_group * kh * kw}, {cells})"
+        grad_x_rows = f"grad_x.reshape(batch, {groups}, {in_per_group}, {cells})"
+    transposed = "(0, 2, 1)" if groups == 1 else "(0, 1, 3, 2)"
+    forward = [*gather]
+    forward += split_lines(
+        bare_call(INDENT, "np.matmul", [weight_rows, column_rows, f"out={out_rows}"])
+    )
+    if spec.bias:
+        forward.append(f"{INDENT}out += b[:, None, None]")
+    backward = []
+    if spec.reduction == "mean":
+        backward.append(f"{INDENT}grad_out = grad_out / batch  # dL/dO = G / N")
+    backward += gather
+    backward += split_lines(
+        call(
+            INDENT,
+            "grad_w_samples",
+            "=",
+            "np.matmul",
+            [upstream, f"{column_rows}.transpose{transposed}"],
+        )
+    )
+    backward.append(
+        f"{INDENT}grad_w[...] = grad_w_samples.sum(axis=0).reshape({_shape(spec.weight_shape)})"
+    )
+    backward += [
+        f"{INDENT}# zeros where no tap links an output: the stride's gaps and the padding",
+        _temporary("spread", f"(batch, {out_channels}, {kh}, {kw}, {height}, {width})", True),
+    ]
+    for tap in structure.taps:
+        target = f"spread[:, :, {tap.p}, {tap.q}, {span(tap.in_rows)}, {span(tap.in_cols)}]"
+        source = printer.region("grad_out", 2, tap.out_rows, tap.out_cols)
+        backward.append(statement(INDENT, target, "=", [source], ""))
+    backward += split_lines(
+        bare_call(INDENT, "np.matmul", [rotated, spread_rows, f"out={grad_x_rows}"])
+    )
+    backward += _bias_gradient(spec)
+    return KernelCode(flatten(forward), flatten(backward))
+
+
+def _temporary(name: str, shape: str, zeros: bool = False) -> str:
+    """``name = _buffer(...)``: a new array, or the caller's ``workspace`` one of that name.
+
+    A reused buffer keeps its zeros: every call writes the same cells of it (the proven taps),
+    so the cells no tap writes are the zeros it was made with.
+    """
+    arguments = ["workspace", f'"{name}"', shape, "x.dtype"] + (["zeros=True"] if zeros else [])
+    return call(INDENT, name, "=", "_buffer", arguments)
+
+
+def _columns(structure: Structure, shape: str) -> list[str]:
+    """The columns buffer (``_temporary``), zero-filled when a tap misses some windows."""
+    if _complete(structure):
+        return split_lines(_temporary("columns", shape))
+    comment = f"{INDENT}# taps on the padding read zeros"
+    return [comment, *split_lines(_temporary("columns", shape, True))]
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -447,7 +574,12 @@ def legend(spec: Conv2d) -> Legend:
 TABLE = {
     "conv2d": KindCodegen(
         reading=Reading(reduced, IndexMaps.of, conv2d_recover, conv2d_maps, expression),
-        strategies={"unrolled": conv2d_unrolled, "taps": conv2d_taps, "gemm": conv2d_gemm},
+        strategies={
+            "unrolled": conv2d_unrolled,
+            "taps": conv2d_taps,
+            "gemm": conv2d_gemm,
+            "gather": conv2d_gather,
+        },
         template="conv2d.py.jinja",
         legend=legend,
         forward_arguments=("x", "w", "b"),

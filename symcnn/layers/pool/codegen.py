@@ -130,7 +130,7 @@ def _assignment(spec, taps: tuple[Tap, ...]) -> tuple[bool, str]:
 
 def _mean_line(spec) -> list[str]:
     if spec.reduction == "mean":
-        return [f"{INDENT}grad_out = grad_out / {spec.batch}  # dL/dO = G / N"]
+        return [f"{INDENT}grad_out = grad_out / batch  # dL/dO = G / N"]
     return []
 
 
@@ -201,7 +201,7 @@ def _route_first(structure: Structure, printer: KernelPrinter, assign: str) -> l
     lines = []
     if len(ranked) > 1:
         lines.append(
-            f"{INDENT}taken = np.zeros(OUTPUT_SHAPE, dtype=bool)  # windows already routed"
+            f"{INDENT}taken = np.zeros(grad_out.shape, dtype=bool)  # windows already routed"
         )
     for rank, tap in enumerate(ranked):
         lines += [tap.comment(f", ranked {rank + 1} of {len(ranked)}"), tap.hit()]
@@ -224,7 +224,7 @@ def _route_all(structure: Structure, printer: KernelPrinter, assign: str) -> lis
 def _route_split(structure: Structure, printer: KernelPrinter, assign: str) -> list[str]:
     """The gradient shared equally by the cells equal to the extreme."""
     taps = [_Tap(structure, printer, tap) for tap in structure.taps]
-    lines = [f"{INDENT}ties = np.zeros(OUTPUT_SHAPE, dtype=np.int64)  # extreme cells per window"]
+    lines = [f"{INDENT}ties = np.zeros(grad_out.shape, dtype=np.int64)  # extreme cells per window"]
     for tap in taps:
         name = f"hit_{tap.tap.p}_{tap.tap.q}"
         lines += [tap.comment(), tap.hit(name), f"{INDENT}{tap.out['ties']} += {name}"]
@@ -251,7 +251,7 @@ def extreme_taps(structure: Structure, printer: KernelPrinter) -> KernelCode:
     forward = _extreme_lines(structure, printer, "out")
     backward = [
         *_mean_line(spec),
-        f"{INDENT}extreme = np.empty(OUTPUT_SHAPE, dtype=x.dtype)  # the forward pass again",
+        f"{INDENT}extreme = np.empty(grad_out.shape, dtype=x.dtype)  # the forward pass again",
         *_extreme_lines(structure, printer, "extreme"),
     ]
     zero_fill, assign = _assignment(spec, structure.taps)
@@ -267,16 +267,22 @@ def extreme_taps(structure: Structure, printer: KernelPrinter) -> KernelCode:
 def _shares(structure: Structure, printer: KernelPrinter, blocks: list) -> list[str]:
     """``share = dL/dO / divisor``, the batch size folded into the divisor for ``mean``."""
     spec = structure.spec
-    scale = spec.batch if spec.reduction == "mean" else 1
+    mean = spec.reduction == "mean"
+
+    def scaled(divisor: int) -> str:  # the divisor, times the run-time batch for ``mean``
+        if mean:
+            return "batch" if divisor == 1 else f"(batch * {divisor})"
+        return str(divisor)
+
     if len(blocks) == 1:
-        divisor = blocks[0][2] * scale
-        source = "grad_out" if divisor == 1 else f"grad_out / {divisor}"
+        divisor = blocks[0][2]
+        source = "grad_out" if divisor == 1 and not mean else f"grad_out / {scaled(divisor)}"
         return [f"{INDENT}share = {source}  # dL/dO over each window's divisor"]
     lines = [f"{INDENT}share = np.empty_like(grad_out)  # dL/dO over each window's divisor"]
     for rows, cols, divisor in blocks:
         upstream = _region(printer, "grad_out", spec.output_shape, rows, cols)
         target = _region(printer, "share", spec.output_shape, rows, cols)
-        lines.append(statement(INDENT, target, "=", [f"{upstream} / {divisor * scale}"], ""))
+        lines.append(statement(INDENT, target, "=", [f"{upstream} / {scaled(divisor)}"], ""))
     return lines
 
 
@@ -328,9 +334,9 @@ def average_separable(structure: Structure, printer: KernelPrinter) -> KernelCod
     """Average pooling as a sum over the window rows, then over the window columns."""
     spec = structure.spec
     rows, cols = axis_runs(structure.taps)
-    batch, channels, _, width = spec.input_shape
+    _, channels, _, width = spec.input_shape
     out_height = spec.output_shape[2]
-    between = f"({batch}, {channels}, {out_height}, {width})"
+    between = f"(batch, {channels}, {out_height}, {width})"
     forward = [f"{INDENT}rows = np.zeros({between}, dtype=x.dtype)  # each window's rows, summed"]
     for _, (outs, ins) in sorted(rows.items()):
         forward.append(

@@ -145,7 +145,8 @@ def elementwise(structure: Structure, printer: KernelPrinter) -> KernelCode:
     rule: Forms = structure.rule
     forward = [f"{INDENT}out[...] = {printer.doprint(_whole_arrays(rule['O']))}"]
     backward = [f"{INDENT}grad_x[...] = {printer.doprint(_whole_arrays(rule['X']))}"]
-    return KernelCode(forward, backward)
+    # A mean's 1/N is in the derived form, printed as a number: that module keeps its batch.
+    return KernelCode(forward, backward, fixed_batch=structure.spec.reduction == "mean")
 
 
 def legend(spec: ReLU) -> Legend:
