@@ -29,6 +29,10 @@ def load(path: str):
 
 def run_derive(args: argparse.Namespace) -> int:
     """Run ``symcnn derive --net FILE``."""
+    from ..formats import format_of_output
+
+    if args.format is None:  # as for one layer: from -o's extension, else text
+        args.format = format_of_output(args.output)
     if args.format not in FORMATS:
         raise UsageError(
             f"--format {args.format} is not available with --net: it takes {', '.join(FORMATS)}"
