@@ -1,0 +1,116 @@
+"""The general formulas: derived from the forward formula, tight, and equal to every entry."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import sympy
+from conv_grid import CONV_GRID, make_spec, spec_id
+
+from symcnn import Conv2d, derive
+from symcnn.indexform import general
+from symcnn.indexform.algebra import Formula, Part, bounds_of, index_symbol
+from symcnn.indexform.derivation import as_sympy
+from symcnn.indexform.instantiate import CompiledPart, NotTight, instantiate, prove
+
+#: Every stride, padding, dilation and groups value of the brief, on two shape profiles.
+FULL_GRID = [
+    make_spec(stride, padding, dilation, groups, profile)
+    for stride, padding, dilation, groups, profile in itertools.product(
+        (1, 2, 3), (0, 1, 2), (1, 2), (1, 2), (0, 3)
+    )
+]
+
+
+def _present_everywhere(formula: Formula, arrays) -> None:
+    """No summation value inside its bounds is absent at every free index (the bounds are tight).
+
+    For each part and each summation variable, every value the bounds allow at some free index
+    must give a term present (conditions true, reads inside) at some free index.
+    """
+    for part in formula.parts:
+        compiled = CompiledPart(part, formula.variables)
+        allowed: dict[int, set] = {d: set() for d in range(len(part.sums))}
+        present: dict[int, set] = {d: set() for d in range(len(part.sums))}
+        free_count = len(formula.variables)
+        for at in itertools.product(*(range(lim.low, lim.high + 1) for lim in formula.free)):
+            for values in compiled._points(at, 0):
+                sums = values[free_count:]
+                for depth, value in enumerate(sums):
+                    allowed[depth].add(value)
+                if all(condition(*values) for condition in compiled.conditions):
+                    for depth, value in enumerate(sums):
+                        present[depth].add(value)
+        assert allowed == present, f"{formula.tensor}: a summation value is never present"
+
+
+@pytest.mark.parametrize("spec", FULL_GRID + CONV_GRID, ids=spec_id)
+def test_every_entry_equals_the_derivation(spec: Conv2d) -> None:
+    derivation = derive(spec)
+    found = general(derivation)
+    # general() proves as it derives; prove again here so that the test states it
+    arrays = dict(vars(derivation.tensors))
+    assert prove(found.forward, arrays, derivation.output) == derivation.output.size
+    for name, exact in derivation.grads.items():
+        assert prove(found.grads[name], arrays, exact) == exact.size
+        _present_everywhere(found.grads[name], arrays)
+    _present_everywhere(found.forward, arrays)
+
+
+def test_the_brief_layer_has_the_textbook_form() -> None:
+    spec = Conv2d(input_shape=(1, 1, 5, 5), kernel=(3, 3), stride=(2, 2), padding=(1, 1))
+    found = general(derive(spec))
+    grad_x = found.grads["X"]
+    (part,) = grad_x.parts
+    assert [s.var.name for s in part.sums] == ["p", "q"]  # over the kernel taps
+    assert len(part.conditions) == 2  # the stride's divisibility, one per axis
+    assert all(isinstance(c, sympy.Eq) for c in part.conditions)
+    (part,) = found.grads["W"].parts
+    assert [s.var.name for s in part.sums] == ["i", "j"]  # the batch of one is substituted
+
+
+def test_a_wide_bound_is_caught() -> None:
+    spec = Conv2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), padding=(1, 1), bias=False)
+    derivation = derive(spec)
+    found = general(derivation)
+    (part,) = found.grads["W"].parts
+    wide = Part(
+        part.coefficient,
+        part.reads,
+        tuple(type(s)(s.var, sympy.S.Zero, sympy.S(spec.output_shape[2] - 1)) for s in part.sums),
+        part.conditions,
+    )
+    formula = Formula("W", found.grads["W"].free, (wide,))
+    with pytest.raises(NotTight):
+        instantiate(formula, dict(vars(derivation.tensors)), (0, 0, 0, 0))
+
+
+def test_a_wrong_formula_fails_the_proof() -> None:
+    spec = Conv2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), stride=(2, 2), bias=False)
+    derivation = derive(spec)
+    found = general(derivation)
+    (part,) = found.grads["W"].parts
+    reads = (part.reads[0], part.reads[0])  # dL/dO squared: not the gradient
+    formula = Formula("W", found.grads["W"].free, (Part(part.coefficient, reads, part.sums),))
+    with pytest.raises(ValueError, match="wrong at"):
+        prove(formula, dict(vars(derivation.tensors)), derivation.grads["W"])
+
+
+def test_bounds_of_a_strided_read() -> None:
+    i, p = index_symbol("i"), index_symbol("p")
+    low, high = bounds_of(0, 2 * i - 1 + p, 4, i)
+    for p_value in range(3):
+        inside = [v for v in range(-5, 6) if 0 <= 2 * v - 1 + p_value <= 4]
+        lo, hi = (int(b.subs(p, p_value)) for b in (low, high))
+        assert list(range(lo, hi + 1)) == inside
+
+
+def test_the_sympy_form_reads_back() -> None:
+    spec = Conv2d(input_shape=(2, 2, 4, 4), kernel=(2, 2), stride=(2, 2), groups=2, out_channels=2)
+    found = general(derive(spec))
+    for formula in (found.forward, *found.grads.values()):
+        expr = as_sympy(formula)
+        # the index symbols are integers; the string reads back as plain symbols of those names
+        plain = expr.xreplace({s: sympy.Symbol(s.name) for s in expr.atoms(sympy.Symbol)})
+        assert sympy.sympify(str(expr)) == plain
