@@ -7,8 +7,9 @@ import itertools
 import pytest
 import sympy
 from conv_grid import CONV_GRID, make_spec, spec_id
+from sympy.core.function import AppliedUndef
 
-from symcnn import Conv2d, derive
+from symcnn import Conv2d, derive, jsonio
 from symcnn.indexform import general
 from symcnn.indexform.algebra import Formula, Part, bounds_of, index_symbol
 from symcnn.indexform.derivation import as_sympy
@@ -114,3 +115,31 @@ def test_the_sympy_form_reads_back() -> None:
         # the index symbols are integers; the string reads back as plain symbols of those names
         plain = expr.xreplace({s: sympy.Symbol(s.name) for s in expr.atoms(sympy.Symbol)})
         assert sympy.sympify(str(expr)) == plain
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        Conv2d(input_shape=(1, 1, 5, 5), kernel=(3, 3), stride=(2, 2), padding=(1, 1)),
+        Conv2d(input_shape=(2, 2, 4, 4), kernel=(2, 2), dilation=(2, 1), groups=2, out_channels=2),
+        Conv2d(input_shape=(2, 1, 3, 4), kernel=(2, 2), stride=(1, 2), reduction="mean"),
+    ],
+    ids=spec_id,
+)
+def test_the_json_formula_evaluated_by_sympy_is_every_entry(spec: Conv2d) -> None:
+    """An independent instantiation: SymPy's own ``Sum.doit`` on the string read back."""
+    derivation = derive(spec)
+    data = jsonio.to_dict(derivation)
+    arrays = {name: a for name, a in vars(derivation.tensors).items() if a is not None}
+    for name, exact in derivation.grads.items():
+        entry = data["general"][name]
+        expr = sympy.sympify(entry["formula"])
+        names = [sympy.Symbol(index[0]) for index in entry["indices"]]
+        assert [(i[1], i[2]) for i in entry["indices"]] == [(0, s - 1) for s in exact.shape]
+        for at in itertools.product(*(range(size) for size in exact.shape)):
+            value = expr.subs(dict(zip(names, at, strict=True))).doit()
+            value = value.replace(
+                lambda e: isinstance(e, AppliedUndef),
+                lambda e: arrays[type(e).__name__][tuple(int(i) for i in e.args)],
+            )
+            assert sympy.expand(value - exact[at]) == 0, (name, at)

@@ -100,18 +100,16 @@ def general(derivation: Derivation) -> General:
     return General(forward, grads, proven)
 
 
-#: The contract's symbol letter of each tensor, as a SymPy function of its indices.
-LETTERS = {"X": "x", "W": "w", "B": "b", "G": "g", "O": "o"}
-
-
 def as_sympy(formula: Formula):
-    """The formula as one SymPy expression: ``x(n, c, h, w)``-style reads, ``Sum``, ``Piecewise``.
+    """The formula as one SymPy expression: ``X(n, c, h, w)``-style reads, ``Sum``, ``Piecewise``.
 
-    ``sympy.sympify`` reads its ``str`` back (the reads are undefined functions).
+    ``sympy.sympify`` reads its ``str`` back: the reads are undefined functions named by the
+    tensor (``X``, ``W``, ``B``, ``G`` for dL/dO), capitals so that no index letter (``w``)
+    names one.
     """
     total = S.Zero
     for part in formula.parts:
-        body = Mul(*(Function(LETTERS[r.tensor])(*r.index) for r in part.reads))
+        body = Mul(*(Function(r.tensor)(*r.index) for r in part.reads))
         if part.conditions:
             body = Piecewise((body, SymAnd(*part.conditions)), (0, true))
         if part.sums:

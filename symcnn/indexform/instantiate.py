@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
 
 import numpy as np
-from sympy import Basic, Integer, Mul, Rational, Symbol
+from sympy import Basic, Integer, Mul, Rational, Symbol, ilcm
 from sympy.logic.boolalg import BooleanFalse, BooleanTrue
 
 from .algebra import Formula, Part
@@ -43,8 +43,15 @@ def python_source(expr: Basic) -> str:
     name = type(expr).__name__
     args = [python_source(a) for a in expr.args]
     if expr.is_Add:
+        divisor = ilcm(1, *(t.as_coeff_Mul()[0].q for t in expr.args))
+        if divisor != 1:
+            # (h - p + 1)/2 in integers, a Fraction only when it does not divide
+            return f"divide({python_source((expr * divisor).expand())}, {divisor})"
         return "(" + " + ".join(args) + ")"
     if expr.is_Mul:
+        coefficient = expr.as_coeff_Mul()[0]
+        if coefficient.is_Rational and coefficient.q != 1:
+            return f"divide({python_source((expr * coefficient.q).expand())}, {coefficient.q})"
         return "(" + " * ".join(args) + ")"
     if expr.is_Pow:
         return f"(Fraction({args[0]}) ** {args[1]})"
@@ -64,7 +71,26 @@ def python_source(expr: Basic) -> str:
     raise ValueError(f"{expr} is not an index expression")
 
 
-_NAMESPACE = {"floor": math.floor, "ceil": math.ceil, "Fraction": Fraction, "max": max, "min": min}
+def _strict_divide(numerator: int, divisor: int) -> int:
+    quotient, remainder = divmod(numerator, divisor)
+    if remainder:
+        raise NotTight(f"a term inside the bounds reads at the fraction {numerator}/{divisor}")
+    return quotient
+
+
+def _divide(numerator: int, divisor: int):
+    quotient, remainder = divmod(numerator, divisor)
+    return quotient if remainder == 0 else Fraction(numerator, divisor)
+
+
+_NAMESPACE = {
+    "floor": math.floor,
+    "ceil": math.ceil,
+    "Fraction": Fraction,
+    "max": max,
+    "min": min,
+    "divide": _divide,
+}
 
 
 def compiled(expr: Basic, variables: tuple[Symbol, ...]) -> Callable:
@@ -102,6 +128,34 @@ class CompiledPart:
             )
             yield Fraction(self.coefficient(*values)), cells
 
+    def monomials(self, names: Mapping[str, np.ndarray], where: str) -> Callable:
+        """``f(*values) -> sorted symbol names of the term``, reads checked inside their tensors.
+
+        One generated function per part (the proof's inner loop): a read outside its tensor or
+        at a fraction raises :class:`NotTight`.
+        """
+        lines = [f"def monomial({', '.join(v.name for v in self.scope)}):"]
+        cells, checks = [], []
+        for r, read in enumerate(self.part.reads):
+            axes = []
+            for a, axis in enumerate(read.index):
+                source = python_source(axis)
+                if source.startswith("divide("):  # a quotient: whole only where it divides
+                    source = "strict_" + source
+                lines.append(f"    r{r}_{a} = {source}")
+                axes.append(f"r{r}_{a}")
+            shape = names[read.tensor].shape
+            checks += [f"0 <= {axis} < {size}" for axis, size in zip(axes, shape, strict=True)]
+            cells.append(f"names_{read.tensor}[{', '.join(axes)}]")
+        if checks:
+            lines.append(f"    if not ({' and '.join(checks)}):")
+            lines.append(f"        raise NotTight({where!r})")
+        lines.append(f"    return tuple(sorted(({', '.join(cells)},)))")
+        namespace = dict(_NAMESPACE, NotTight=NotTight, strict_divide=_strict_divide)
+        namespace |= {f"names_{tensor}": array for tensor, array in names.items()}
+        exec("\n".join(lines), namespace)
+        return namespace["monomial"]
+
     def _points(self, values: tuple, depth: int) -> Iterator[tuple]:
         if depth == len(self.bounds):
             yield values
@@ -125,17 +179,18 @@ def instantiate(
     arrays: Mapping[str, np.ndarray],
     at: tuple[int, ...],
     compiled_parts: list[CompiledPart] | None = None,
-) -> dict[Basic, Rational]:
+) -> dict[tuple[str, ...], Fraction]:
     """The entry ``formula.tensor[at]`` as ``{monomial: coefficient}`` in the contract symbols.
 
-    ``arrays`` maps tensor names (``X``, ``W``, ``B``, ``G``) to their symbol arrays. Raises
-    :class:`NotTight` when a term inside the bounds reads outside its tensor.
+    A monomial is the sorted tuple of its symbols' names. ``arrays`` maps tensor names (``X``,
+    ``W``, ``B``, ``G``) to their symbol arrays. Raises :class:`NotTight` when a term inside the
+    bounds reads outside its tensor.
     """
     parts = compiled_parts or [CompiledPart(p, formula.variables) for p in formula.parts]
-    total: dict[Basic, Rational] = {}
+    total: dict[tuple[str, ...], Fraction] = {}
     for part in parts:
         for coefficient, cells in part.terms(at):
-            factors = []
+            names = []
             for tensor, index in cells:
                 array = arrays[tensor]
                 if not all(0 <= i < size for i, size in zip(index, array.shape, strict=True)):
@@ -143,17 +198,44 @@ def instantiate(
                         f"{formula.tensor}{list(at)}: the term reading {tensor}{list(index)}"
                         f" is inside the bounds but outside {tensor}'s shape {list(array.shape)}"
                     )
-                factors.append(array[index])
-            monomial = Mul(*factors)
-            value = Rational(coefficient.numerator, coefficient.denominator)
-            total[monomial] = total.get(monomial, Integer(0)) + value
+                names.append(array[index].name)
+            monomial = tuple(sorted(names))
+            total[monomial] = total.get(monomial, 0) + coefficient
     return {m: c for m, c in total.items() if c != 0}
 
 
-def monomials(expr: Basic) -> dict[Basic, Rational]:
-    """An exact polynomial entry as ``{monomial: coefficient}``."""
-    found = expr.as_coefficients_dict()
+def monomials(expr: Basic) -> dict[tuple[str, ...], Fraction]:
+    """An exact polynomial entry as ``{sorted symbol names: coefficient}``."""
+    found: dict[tuple[str, ...], Fraction] = {}
+    for term in expr.args if expr.is_Add else (expr,):
+        coefficient, factors = term.as_coeff_mul()
+        if not coefficient.is_Rational or not all(f.is_Symbol for f in factors):
+            raise ValueError(f"{term} is not a monomial in the tensors' entries")
+        key = tuple(sorted(f.name for f in factors))
+        found[key] = found.get(key, 0) + Fraction(int(coefficient.p), int(coefficient.q))
     return {m: c for m, c in found.items() if c != 0}
+
+
+def as_expression(found: dict[tuple[str, ...], Fraction]) -> Basic:
+    """``{monomial: coefficient}`` back as a SymPy sum (for messages)."""
+    total = Integer(0)
+    for names, coefficient in found.items():
+        value = Rational(coefficient.numerator, coefficient.denominator)
+        total += value * Mul(*(Symbol(name) for name in names))
+    return total
+
+
+def symbol_names(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each symbol array as an array of the symbols' names."""
+    found = {}
+    for tensor, array in arrays.items():
+        if array is None:  # a layer without bias
+            continue
+        names = np.empty(array.shape, dtype=object)
+        for index, symbol in np.ndenumerate(array):
+            names[index] = symbol.name
+        found[tensor] = names
+    return found
 
 
 def prove(formula: Formula, arrays: Mapping[str, np.ndarray], exact: np.ndarray) -> int:
@@ -162,14 +244,33 @@ def prove(formula: Formula, arrays: Mapping[str, np.ndarray], exact: np.ndarray)
     Raises ValueError (or :class:`NotTight`) naming the first index where the formula and the
     exact derivation differ, with both.
     """
-    parts = [CompiledPart(p, formula.variables) for p in formula.parts]
+    names = symbol_names(arrays)
+    parts = []
+    for part in formula.parts:
+        compiled_part = CompiledPart(part, formula.variables)
+        monomial = compiled_part.monomials(names, f"{formula.tensor}: a term outside a tensor")
+        constant = part.coefficient.is_number
+        coefficient = (
+            Fraction(int(part.coefficient.p), int(part.coefficient.q)) if constant else None
+        )
+        parts.append((compiled_part, monomial, coefficient))
     for at in itertools.product(*(range(size) for size in exact.shape)):
-        got = instantiate(formula, arrays, at, parts)
-        expected = monomials(exact[at])
-        if got != expected:
-            given = sum((c * m for m, c in got.items()), Integer(0))
+        got: dict[tuple[str, ...], Fraction] = {}
+        for compiled_part, monomial, coefficient in parts:
+            for values in compiled_part._points(at, 0):
+                if not all(condition(*values) for condition in compiled_part.conditions):
+                    continue
+                key = monomial(*values)
+                value = (
+                    coefficient
+                    if coefficient is not None
+                    else Fraction(compiled_part.coefficient(*values))
+                )
+                got[key] = got.get(key, 0) + value
+        got = {m: c for m, c in got.items() if c != 0}
+        if got != monomials(exact[at]):
             raise ValueError(
                 f"the general formula of {formula.tensor} is wrong at {list(at)}:"
-                f" expected {exact[at]}, the formula gives {given}"
+                f" expected {exact[at]}, the formula gives {as_expression(got)}"
             )
     return int(np.prod(exact.shape))
