@@ -9,7 +9,7 @@ import sympy
 from conv_grid import CONV_GRID, make_spec, spec_id
 from sympy.core.function import AppliedUndef
 
-from symcnn import Conv2d, derive, jsonio
+from symcnn import AvgPool2d, Conv2d, MaxPool2d, derive, jsonio
 from symcnn.indexform import general
 from symcnn.indexform.algebra import Formula, Part, bounds_of, index_symbol
 from symcnn.indexform.derivation import as_sympy
@@ -123,10 +123,17 @@ def test_the_sympy_form_reads_back() -> None:
         Conv2d(input_shape=(1, 1, 5, 5), kernel=(3, 3), stride=(2, 2), padding=(1, 1)),
         Conv2d(input_shape=(2, 2, 4, 4), kernel=(2, 2), dilation=(2, 1), groups=2, out_channels=2),
         Conv2d(input_shape=(2, 1, 3, 4), kernel=(2, 2), stride=(1, 2), reduction="mean"),
+        AvgPool2d(
+            input_shape=(1, 2, 5, 5),
+            kernel=(3, 3),
+            stride=(2, 2),
+            padding=(1, 1),
+            count_include_pad=False,
+        ),
     ],
-    ids=spec_id,
+    ids=lambda spec: spec.describe(),
 )
-def test_the_json_formula_evaluated_by_sympy_is_every_entry(spec: Conv2d) -> None:
+def test_the_json_formula_evaluated_by_sympy_is_every_entry(spec) -> None:
     """An independent instantiation: SymPy's own ``Sum.doit`` on the string read back."""
     derivation = derive(spec)
     data = jsonio.to_dict(derivation)
@@ -143,3 +150,34 @@ def test_the_json_formula_evaluated_by_sympy_is_every_entry(spec: Conv2d) -> Non
                 lambda e: arrays[type(e).__name__][tuple(int(i) for i in e.args)],
             )
             assert sympy.expand(value - exact[at]) == 0, (name, at)
+
+
+AVERAGE_GRID = [
+    AvgPool2d(
+        input_shape=(2, 2, 5, 6),
+        kernel=kernel,
+        stride=stride,
+        padding=padding,
+        count_include_pad=include,
+    )
+    for kernel, stride, padding, include in itertools.product(
+        ((2, 2), (3, 2)), ((1, 1), (2, 2), (3, 1)), ((0, 0), (1, 1)), (True, False)
+    )
+]
+
+
+@pytest.mark.parametrize("spec", AVERAGE_GRID, ids=lambda s: s.describe())
+def test_average_pool_formula_equals_every_entry(spec: AvgPool2d) -> None:
+    """The divisor per window is an index expression; the gradient's follows by elimination."""
+    derivation = derive(spec)
+    found = general(derivation)
+    arrays = dict(vars(derivation.tensors))
+    assert prove(found.grads["X"], arrays, derivation.grads["X"]) == derivation.grads["X"].size
+    _present_everywhere(found.grads["X"], arrays)
+    _present_everywhere(found.forward, arrays)
+
+
+def test_max_pool_has_no_general_formula_yet() -> None:
+    derivation = derive(MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2)))
+    with pytest.raises(ValueError, match="general formulas is not available for maxpool2d"):
+        general(derivation)

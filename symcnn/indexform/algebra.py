@@ -158,7 +158,7 @@ def gradient(
                     value = mapping[r.var]
                     conditions.append(And(r.low <= value, value <= r.high))
             part_out = Part(
-                coefficient,
+                _subs(coefficient, mapping),
                 tuple(r.subs(mapping) for r in reads),
                 tuple(left),
                 tuple(_subs(c, mapping) for c in conditions),

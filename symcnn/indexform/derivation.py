@@ -109,10 +109,11 @@ def as_sympy(formula: Formula):
     """
     total = S.Zero
     for part in formula.parts:
-        body = Mul(*(Function(r.tensor)(*r.index) for r in part.reads))
+        # the coefficient inside the sum: an average's divisor depends on the summation index
+        body = part.coefficient * Mul(*(Function(r.tensor)(*r.index) for r in part.reads))
         if part.conditions:
             body = Piecewise((body, SymAnd(*part.conditions)), (0, true))
         if part.sums:
             body = Sum(body, *((s.var, s.low, s.high) for s in reversed(part.sums)))
-        total += part.coefficient * body
+        total += body
     return total

@@ -53,6 +53,12 @@ def _text(expr: Basic) -> str:
     if isinstance(rest, (floor, ceiling)):
         name = "floor" if isinstance(rest, floor) else "ceil"
         return f"{name}(" + _text(rest.args[0] + constant) + ")"
+    if expr.is_Mul and any(factor.is_Add for factor in expr.args):
+        return "".join(
+            f"({_text(factor)})" if factor.is_Add else _text(factor) for factor in expr.args
+        )
+    if expr.is_Add and expr.atoms(Max, Min):
+        return _compact(_sum_text(expr))
     expanded = expr.expand()
     denominators = [c.q for c in expanded.as_coefficients_dict().values() if c.is_Rational]
     divisor = ilcm(1, *denominators)
@@ -75,7 +81,8 @@ def _sum_text(expr: Basic) -> str:
 
 def _compact(text: str) -> str:
     text = re.sub(r"(\d)\*(?=[a-z(])", r"\1", text)
-    return text.replace(" ", "").replace("*", "").replace("ceiling(", "ceil(")
+    text = text.replace(" ", "").replace("*", "").replace("ceiling(", "ceil(")
+    return text.replace("Max(", "max(").replace("Min(", "min(")
 
 
 def _index(expr: Basic) -> Basic:
@@ -114,8 +121,10 @@ def _element(tensor: str, index: tuple) -> Basic:
 
 def _part(part: Part) -> Basic:
     factors = [_element(read.tensor, read.index) for read in part.reads]
-    if part.coefficient != 1:
+    if part.coefficient.is_number and part.coefficient != 1:
         factors.insert(0, part.coefficient)
+    elif not part.coefficient.is_number:  # an average's divisor per window
+        factors.insert(0, Symbol(f"1/({_text(1 / part.coefficient)})"))
     body = Product(*factors) if len(factors) > 1 else factors[0]
     if part.conditions:
         body = Piecewise((body, And(*map(_condition, part.conditions))), (0, true))
