@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 import sympy
 from conv_grid import CONV_GRID, make_spec, spec_id
 from sympy.core.function import AppliedUndef
 
+import symcnn
 from symcnn import AvgPool2d, Conv2d, MaxPool2d, derive, jsonio
 from symcnn.indexform import general
-from symcnn.indexform.algebra import Formula, Part, bounds_of, index_symbol
+from symcnn.indexform.algebra import Formula, Part, bounds_of, index_symbol, shifted
 from symcnn.indexform.derivation import as_sympy
-from symcnn.indexform.instantiate import CompiledPart, NotTight, instantiate, prove
+from symcnn.indexform.instantiate import CompiledPart, NotTight, instantiate, monomials, prove
 
 #: Every stride, padding, dilation and groups value of the brief, on two shape profiles.
 FULL_GRID = [
@@ -181,3 +183,35 @@ def test_max_pool_has_no_general_formula_yet() -> None:
     derivation = derive(MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2)))
     with pytest.raises(ValueError, match="general formulas is not available for maxpool2d"):
         general(derivation)
+
+
+@pytest.mark.parametrize("spec", FULL_GRID[::5], ids=spec_id)
+def test_the_printed_one_based_formula_is_every_entry(spec: Conv2d) -> None:
+    """The notes print ``shifted(formula, 1)``: at index ``at + 1`` it is the entry ``at``."""
+    derivation = derive(spec)
+    found = general(derivation)
+    arrays = {}
+    for name, array in vars(derivation.tensors).items():
+        if array is None:
+            continue
+        one_based = np.full(tuple(s + 1 for s in array.shape), sympy.Symbol("unused"), object)
+        one_based[tuple(slice(1, None) for _ in array.shape)] = array
+        arrays[name] = one_based
+    for name, exact in derivation.grads.items():
+        printed = shifted(found.grads[name], 1)
+        for at in itertools.product(*(range(size) for size in exact.shape)):
+            got = instantiate(printed, arrays, tuple(a + 1 for a in at))
+            assert got == monomials(exact[at]), (name, at)
+
+
+def test_the_notes_print_the_general_step_one_based_in_either_notation() -> None:
+    spec = Conv2d(input_shape=(1, 1, 5, 5), kernel=(3, 3), stride=(2, 2), padding=(1, 1))
+    derivation = derive(spec)
+    one = symcnn.notes(derivation)
+    zero = symcnn.notes(derivation, zero_based=True)
+    step = one["general"]
+    lines = [one.math_text(side) for eq in step.equations() for side in eq.sides]
+    assert "∂L/∂X_{hw}" in lines
+    assert any("2 | p+1-h" in line and "(h+3-p)/2" in line for line in lines)
+    zero_lines = [zero.math_text(side) for eq in step.equations() for side in eq.sides]
+    assert zero_lines == lines  # the general formula is 1-based under --zero-based too

@@ -85,10 +85,26 @@ def _compact(text: str) -> str:
     return text.replace("Max(", "max(").replace("Min(", "min(")
 
 
+class Counted(Symbol):
+    """An index or bound already counted from 1, printed as its text.
+
+    The printers shift a concrete index and a sum's limits by the reader's base; these are
+    already in the notes' count (the formula's variables are 1-based), so adding a base leaves
+    them as they are, under ``--zero-based`` too.
+    """
+
+    def __add__(self, other):
+        if isinstance(other, int) or getattr(other, "is_Integer", False):
+            return self
+        return super().__add__(other)
+
+    __radd__ = __add__
+
+
 def _index(expr: Basic) -> Basic:
-    """One index, as a number or as a symbol named by its text."""
+    """One index or bound, as a symbol named by its text (a number too: it is 1-based)."""
     expr = sympify(expr)
-    return expr if expr.is_Integer else Symbol(_text(expr))
+    return Counted(str(int(expr)) if expr.is_Integer else _text(expr))
 
 
 def _condition(condition: Basic) -> Basic:
@@ -103,17 +119,12 @@ def _condition(condition: Basic) -> Basic:
 
 
 def _limit(bound: Basic) -> Basic:
-    """A sum's bound, 0-based for :class:`SumOver` (its printer adds the notes' base)."""
-    bound = sympify(bound)
-    if bound.is_Integer:
-        return bound - BASE
-    return _index(bound) - BASE
+    """A sum's bound for :class:`SumOver`, 1-based like the formula it bounds."""
+    return _index(bound)
 
 
 def _element(tensor: str, index: tuple) -> Basic:
     index = tuple(_index(e) for e in index)
-    if all(e.is_Integer for e in index):
-        index = tuple(int(e) - BASE for e in index)  # a concrete entry: the printer adds the base
     if tensor == "G":
         return Partial(Loss(), Element("O", index))
     return Element(tensor, index)
@@ -129,7 +140,6 @@ def _part(part: Part) -> Basic:
     if part.conditions:
         body = Piecewise((body, And(*map(_condition, part.conditions))), (0, true))
     if part.sums:
-        # SumOver's limits are 0-based; the printer adds the notes' base back.
         limits = [(s.var, _limit(s.low), _limit(s.high)) for s in part.sums]
         body = SumOver(body, *limits)
     return body
