@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 from sympy import Basic, Mul, Rational, Symbol, sstr
 
-from . import indexform, layers
+from . import indexform
 from .derive import Derivation
-from .indexform.derivation import as_sympy
+from .indexform.derivation import as_sympy, available
 
 
 def expression_text(expr: Basic) -> str:
@@ -75,7 +75,8 @@ def to_dict(derivation: Derivation) -> dict[str, Any]:
     """The contract's JSON object: layer, output shape, forward entries and gradients.
 
     A layer whose kind has general formulas also carries ``general``: per gradient, the
-    index-level formula (proven against every entry) and its free indices with their ranges.
+    index-level formula (proven against every entry) and its free indices with their ranges;
+    not above :data:`symcnn.indexform.derivation.PROVEN_UP_TO` multiply terms.
     """
     found = {
         "layer": derivation.spec.to_dict(),
@@ -83,7 +84,7 @@ def to_dict(derivation: Derivation) -> dict[str, Any]:
         "forward": nested(derivation.output),
         "grads": {name: nested(grad) for name, grad in derivation.grads.items()},
     }
-    if derivation.spec.type in layers.table("general"):
+    if available(derivation.spec):
         found["general"] = general_dict(derivation)
     return found
 

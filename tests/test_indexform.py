@@ -12,6 +12,7 @@ from sympy.core.function import AppliedUndef
 
 import symcnn
 from symcnn import AvgPool2d, Conv2d, MaxPool2d, derive, jsonio
+from symcnn.indexform import derivation as general_derivation
 from symcnn.indexform import general
 from symcnn.indexform.algebra import Formula, Part, bounds_of, index_symbol, shifted
 from symcnn.indexform.derivation import as_sympy
@@ -215,3 +216,14 @@ def test_the_notes_print_the_general_step_one_based_in_either_notation() -> None
     assert any("2 | p+1-h" in line and "(h+3-p)/2" in line for line in lines)
     zero_lines = [zero.math_text(side) for eq in step.equations() for side in eq.sides]
     assert zero_lines == lines  # the general formula is 1-based under --zero-based too
+
+
+def test_a_layer_above_the_proof_limit_says_so(monkeypatch) -> None:
+    spec = Conv2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), bias=False)
+    monkeypatch.setattr(general_derivation, "PROVEN_UP_TO", spec.multiply_terms - 1)
+    derivation = derive(spec)
+    assert "general" not in jsonio.to_dict(derivation)
+    step = symcnn.notes(derivation)["general"]
+    assert f"only up to {spec.multiply_terms - 1}" in step.blocks[0].parts[0]
+    monkeypatch.setattr(general_derivation, "PROVEN_UP_TO", spec.multiply_terms)
+    assert "general" in jsonio.to_dict(derivation)

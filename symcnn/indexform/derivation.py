@@ -24,6 +24,16 @@ if TYPE_CHECKING:
     from ..spec import Layer
 
 
+#: Above this many multiply terms the JSON and the notes leave the general formulas out: the
+#: proof instantiates every term in Python, several times slower than the derivation itself.
+PROVEN_UP_TO = 100_000
+
+
+def available(spec: Layer) -> bool:
+    """The layer's kind has general formulas and the layer is small enough to prove them."""
+    return spec.type in layers.table("general") and spec.multiply_terms <= PROVEN_UP_TO
+
+
 @dataclass(frozen=True)
 class KindGeneral:
     """What a kind gives: its forward formula and the names of each tensor's indices.

@@ -28,6 +28,7 @@ from sympy import (
     true,
 )
 
+from ..indexform import derivation as general_derivation
 from ..indexform import general
 from ..indexform.algebra import Formula, Part, shifted
 from .context import Context, pair
@@ -156,6 +157,14 @@ def _equation(formula: Formula) -> Equation:
 
 def general_step(ctx: Context) -> Step:
     """The general formulas of the forward pass and of every gradient, tight and proven."""
+    if not general_derivation.available(ctx.spec):
+        limit = general_derivation.PROVEN_UP_TO
+        note = (
+            f"This layer has {ctx.spec.multiply_terms} multiply terms: the general formulas are"
+            f" derived and proven against every entry only up to {limit}, so they are left out"
+            " here; a smaller layer with the same options shows them."
+        )
+        return Step("general", "General formula", (Paragraph((note,)),))
     found = general(ctx.derivation)
     formulas = [found.forward, *(found.grads[name] for name in ctx.parameters)]
     based = [shifted(formula, BASE) for formula in formulas]
