@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 from sympy import Basic, Mul, Rational, Symbol, sstr
 
+from . import indexform
 from .derive import Derivation
+from .indexform.derivation import as_sympy, available
 
 
 def expression_text(expr: Basic) -> str:
@@ -70,12 +72,38 @@ def nested(array: np.ndarray) -> list:
 
 
 def to_dict(derivation: Derivation) -> dict[str, Any]:
-    """The contract's JSON object: layer, output shape, forward entries and gradients."""
-    return {
+    """The contract's JSON object: layer, output shape, forward entries and gradients.
+
+    A layer whose kind has general formulas also carries ``general``: per gradient, the
+    index-level formula (proven against every entry) and its free indices with their ranges;
+    not above :data:`symcnn.indexform.derivation.PROVEN_UP_TO` multiply terms.
+    """
+    found = {
         "layer": derivation.spec.to_dict(),
         "output_shape": list(derivation.spec.output_shape),
         "forward": nested(derivation.output),
         "grads": {name: nested(grad) for name, grad in derivation.grads.items()},
+    }
+    if available(derivation.spec):
+        found["general"] = general_dict(derivation)
+    return found
+
+
+def general_dict(derivation: Derivation) -> dict[str, Any]:
+    """``{tensor: {"formula": str, "indices": [[name, low, high], ...]}}``, 0-based.
+
+    Each formula is ``sympy.sympify``-readable: reads are undefined functions named by the
+    tensor (``G(n, k, i, j)*X(n, c, 2*i + p - 1, ...)``, ``G`` for dL/dO), sums are ``Sum``
+    (innermost limit first), conditions ``Piecewise`` (a divisibility ``Eq(Mod(e, S), 0)``);
+    the free indices run over the given inclusive ranges.
+    """
+    found = indexform.general(derivation)
+    return {
+        name: {
+            "formula": sstr(as_sympy(formula)),
+            "indices": [[lim.var.name, int(lim.low), int(lim.high)] for lim in formula.free],
+        }
+        for name, formula in found.grads.items()
     }
 
 

@@ -86,7 +86,9 @@ def test_expression_text_falls_back_to_sympy_for_other_shapes(expr):
 def test_json_document_has_the_contract_shape():
     spec = Conv2d(input_shape=(2, 3, 4, 4), out_channels=2, kernel=(2, 3), padding=(1, 0))
     data = json.loads(dumps(derive(spec)))
-    assert list(data) == ["layer", "output_shape", "forward", "grads"]
+    assert list(data) == ["layer", "output_shape", "forward", "grads", "general"]
+    assert list(data["general"]) == list(data["grads"])
+    assert data["general"]["X"]["indices"] == [["n", 0, 1], ["c", 0, 2], ["h", 0, 3], ["w", 0, 3]]
     assert data["layer"] == spec.to_dict()
     assert layer_from_dict(data["layer"]) == spec
     assert data["output_shape"] == list(spec.output_shape) == [2, 2, 5, 2]

@@ -58,6 +58,7 @@ MODULES = {
         "jsonio",
         "pooling",
         "progress",  # bars and reports: the standard library (tqdm loaded when drawn)
+        "indexform",
     },
     RUNTIME: {"runtime", "runtime_base"},
     OUTPUT: {"printing", "formats", "notation", "files", "codegen", "network"},
@@ -69,6 +70,7 @@ CONCERNS = {
     "spec": SPEC,
     "rule": CORE,
     "identities": CORE,
+    "general": CORE,
     "runtime": RUNTIME,
     "notes": OUTPUT,
     "codegen": OUTPUT,

@@ -110,7 +110,7 @@ def test_abridge_keeps_short_sums():
 
 def test_notes_steps_are_reachable_from_python():
     n = symcnn.notes(derive(Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2))))
-    assert n.keys() == ["setup", "forward", "local", "chain", "results", "identities"]
+    assert n.keys() == ["setup", "general", "forward", "local", "chain", "results", "identities"]
     chain = n["chain"]
     equation = next(chain.equations())
     assert n.math_text(equation.lhs) == "∂L/∂Wᵢ"

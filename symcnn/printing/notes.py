@@ -4,7 +4,7 @@
 >>> d = symcnn.derive(symcnn.Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2)))
 >>> n = symcnn.notes(d, letters="XFO")
 >>> [step.key for step in n.steps]
-['setup', 'forward', 'local', 'chain', 'results', 'identities']
+['setup', 'general', 'forward', 'local', 'chain', 'results', 'identities']
 >>> print(n.text().splitlines()[0])
 Backpropagation through a 2-D convolution
 >>> n["forward"].title

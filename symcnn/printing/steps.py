@@ -12,7 +12,7 @@ index it came from, so that :func:`lookup` (and a test) can hold it against the 
 >>> from symcnn import Conv2d, derive
 >>> steps = build_steps(derive(Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2))))
 >>> [step.key for step in steps]
-['setup', 'forward', 'local', 'chain', 'results', 'identities']
+['setup', 'general', 'forward', 'local', 'chain', 'results', 'identities']
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from ...identities import Identity
 from ...printing.checked import checked
 from ...printing.context import Context, display, pair
 from ...printing.example import Example
+from ...printing.general_step import general_step
 from ...printing.identity_steps import verdict
 from ...printing.kind import KindNotes
 from ...printing.model import Display, Equation, Heading, Paragraph
@@ -449,7 +450,7 @@ TABLE = {
     "conv2d": KindNotes(
         title="Backpropagation through a 2-D convolution",
         description=_description,
-        steps=STANDARD_STEPS,
+        steps=(STANDARD_STEPS[0], general_step, *STANDARD_STEPS[1:]),
         shapes=_shapes,
         options=_options,
         pads_input=True,

@@ -18,6 +18,7 @@ from ...identities import Identity
 from ...printing.checked import checked
 from ...printing.context import Context, entries_by_index, index_of
 from ...printing.example import Example
+from ...printing.general_step import general_step
 from ...printing.identity_steps import verdict
 from ...printing.kind import KindNotes
 from ...printing.model import Display, Equation, Heading, Paragraph, Step
@@ -302,7 +303,7 @@ TABLE = {
     "avgpool2d": KindNotes(
         title="Backpropagation through average pooling",
         description=_average_description,
-        steps=STANDARD_STEPS,
+        steps=(STANDARD_STEPS[0], general_step, *STANDARD_STEPS[1:]),
         options=_count_option,
         identities={"even_spreading": even_spreading},
     ),
