@@ -154,3 +154,12 @@ def test_the_page_shows_what_the_command_prints(command, expected, capsys, monke
     out = capsys.readouterr().out
     assert matches([line.rstrip() for line in out.splitlines()], expected)
     assert status == (1 if "buggy" in command else 0)
+
+
+def test_nothing_is_written_beside_the_file(tmp_path, capsys):
+    """Running FILE leaves its folder as it was: no __pycache__ beside a student's code."""
+    source = Path(__file__).resolve().parents[1] / "examples" / "cs231n_layers.py"
+    shutil.copy(source, tmp_path / "layers.py")
+    main(["check-code", str(tmp_path / "layers.py")])
+    capsys.readouterr()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["layers.py"]

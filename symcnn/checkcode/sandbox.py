@@ -71,7 +71,8 @@ def run_child(
         # is the same); code that catches the per-call alarm cannot outlast it.
         wall = time_limit * (len(calls) + 2) + 20
         process = subprocess.Popen(
-            [sys.executable, "-I", str(CHILD), str(work / "request.json")],
+            # -B: the student's folder gets no __pycache__ (nothing is written beside FILE)
+            [sys.executable, "-I", "-B", str(CHILD), str(work / "request.json")],
             cwd=folder,
             env=env,
             stdin=subprocess.DEVNULL,
