@@ -7,6 +7,7 @@ options of the printers) and returns text, or bytes for binary formats.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 from collections.abc import Callable
 from pathlib import PurePath
 
@@ -75,6 +76,11 @@ def check_arguments(args: argparse.Namespace) -> None:
         _pdf_target(args)
     if args.format == "png":
         _png_target(args)
+    if args.format in ("png", "svg") and importlib.util.find_spec("matplotlib") is None:
+        raise ValueError(
+            f"--format {args.format} draws with matplotlib, which is not installed:"
+            " pip install 'symcnn[figures]' (or matplotlib)"
+        )
 
 
 def _png_target(args: argparse.Namespace) -> None:

@@ -244,3 +244,19 @@ def test_module_entry_point(argv, status, fragment):
     assert result.returncode == status
     assert fragment in (result.stdout if status == 0 else result.stderr)
     assert "Traceback" not in result.stderr
+
+
+def test_a_figure_without_matplotlib_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys):
+    """The quickstart installs no extras: --format svg then names the extra, no traceback."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "matplotlib" else real(name, *a),
+    )
+    argv = ["derive", "conv2d", "--input", "3x3", "--kernel", "2", "--format", "svg"]
+    assert main([*argv, "-o", str(tmp_path / "f.svg")]) == 2
+    assert "pip install 'symcnn[figures]'" in capsys.readouterr().err
+    assert not (tmp_path / "f.svg").exists()

@@ -247,9 +247,9 @@ def render(derivation: Derivation, format: str, values=None) -> bytes | str:
     """The figure as PNG bytes or SVG text; the same input gives the same bytes."""
     if format not in FORMATS:
         raise ValueError(f"format={format!r} is not valid: expected one of {', '.join(FORMATS)}")
+    fig = figure(derivation, values)  # refuses first, in one line, when matplotlib is missing
     import matplotlib
 
-    fig = figure(derivation, values)
     out = io.BytesIO()
     if format == "png":
         return _png_bytes(fig)
