@@ -226,6 +226,11 @@ class _Parser(argparse.ArgumentParser):
     """argparse with the house style for mistakes: one line, exit status 2, a pointer to help."""
 
     def error(self, message: str) -> NoReturn:
+        if message.endswith(": expected one argument"):
+            flag = message.removeprefix("argument ").split(":")[0].split("/")[-1]
+            message += (
+                f" (a value that starts with '-' reads as a flag: write {flag}=VALUE to give one)"
+            )
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 

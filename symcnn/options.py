@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import layers
-from .spec import REDUCTIONS, parse_dims
+from .spec import MAX_DIGITS, REDUCTIONS, parse_dims, shortened
 
 
 class UsageError(ValueError):
@@ -40,10 +40,16 @@ def count(name: str, *, least: int = 0) -> Callable[[str], int]:
     """An argparse type reading a whole number >= ``least``."""
 
     def parse(text: str) -> int:
-        if not (text.strip().isascii() and text.strip().isdigit()) or int(text) < least:
-            wanted = "a whole number" + (f" >= {least}" if least else "")
+        digits = text.strip()
+        wanted = "a whole number" + (f" >= {least}" if least else "")
+        if not (digits.isascii() and digits.isdigit()) or len(digits.lstrip("0")) > MAX_DIGITS:
+            raise argparse.ArgumentTypeError(
+                f"{name}={shortened(text)} is not valid: expected {wanted}"
+                f" of at most {MAX_DIGITS} digits"
+            )
+        if int(digits) < least:
             raise argparse.ArgumentTypeError(f"{name}={text!r} is not valid: expected {wanted}")
-        return int(text)
+        return int(digits)
 
     parse.__name__ = name
     return parse
@@ -140,6 +146,24 @@ def _rows() -> list[tuple[Option | Switch, tuple[str, ...]]]:
     return [(row, tuple(types)) for row, types in ordered]
 
 
+class _Once(argparse.Action):
+    """Store a layer option's value, refusing it a second time: argparse would silently keep
+    the last (``--kernel 2 --kernel 3``), and a command must not guess which the user meant."""
+
+    def __init__(self, *args: Any, const: Any = None, **kwargs: Any) -> None:
+        self.switch = kwargs.pop("nargs", None) == 0
+        super().__init__(*args, nargs=0 if self.switch else None, const=const, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        given = getattr(namespace, f"_given_{self.dest}", None)
+        if given == option_string:
+            parser.error(f"{option_string} is given twice: give it once")
+        if given is not None:
+            parser.error(f"{given} and {option_string} both set {self.dest}: give one of them")
+        setattr(namespace, f"_given_{self.dest}", option_string)
+        setattr(namespace, self.dest, self.const if self.switch else values)
+
+
 def add_layer_arguments(parser: argparse.ArgumentParser, *, optional_layer: bool = False) -> None:
     """Add the positional LAYER (optional if ``optional_layer``) and every layer option."""
     names = sorted(layers.layer_types())
@@ -157,6 +181,7 @@ def add_layer_arguments(parser: argparse.ArgumentParser, *, optional_layer: bool
             group.add_argument(
                 row.flag,
                 dest=row.field,
+                action=_Once,
                 type=row.type,
                 default=None,
                 choices=row.choices,
@@ -168,7 +193,8 @@ def add_layer_arguments(parser: argparse.ArgumentParser, *, optional_layer: bool
             group.add_argument(
                 row.positive,
                 dest=row.field,
-                action="store_const",
+                action=_Once,
+                nargs=0,
                 const=True,
                 default=None,
                 help=row.help + applies,
@@ -176,7 +202,8 @@ def add_layer_arguments(parser: argparse.ArgumentParser, *, optional_layer: bool
         group.add_argument(
             row.negative,
             dest=row.field,
-            action="store_const",
+            action=_Once,
+            nargs=0,
             const=False,
             default=None,
             help=argparse.SUPPRESS if row.positive else row.help + applies,

@@ -100,8 +100,31 @@ def parse_dims(name: str, text: str, lengths: tuple[int, ...]) -> tuple[int, ...
     allowed = " or ".join("x".join(["N"] * n) for n in lengths)
     digits = [p.strip() for p in parts]
     if len(parts) not in lengths or not all(d.isascii() and d.isdigit() for d in digits):
-        raise ValueError(f"{name}={text!r} is not valid: expected {allowed} with whole numbers")
+        raise ValueError(
+            f"{name}={shortened(text)} is not valid: expected {allowed} with whole numbers"
+        )
+    if any(len(d.lstrip("0")) > MAX_DIGITS for d in digits):
+        raise ValueError(
+            f"{name}={shortened(text)} is not valid: a size has more than {MAX_DIGITS} digits"
+        )
     return tuple(int(d) for d in digits)
+
+
+#: The most digits a size or count given as text may have: far past any layer that can be
+#: derived, and short of Python's limit on converting long digit strings.
+MAX_DIGITS = 12
+
+
+def shortened(text: str, limit: int = 40) -> str:
+    """``repr(text)``, cut to ``limit`` characters with its length said: messages never echo a
+    100 kB argument whole.
+
+    >>> shortened("3x" * 100)
+    "'3x3x3x3x3x3x3x3x3x3x3x3x3x3x3x3x3x3x3x3x'... (200 characters)"
+    """
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
 
 
 # -- the layers ---------------------------------------------------------------------------------

@@ -260,3 +260,31 @@ def test_a_figure_without_matplotlib_is_one_line_and_exit_2(monkeypatch, tmp_pat
     assert main([*argv, "-o", str(tmp_path / "f.svg")]) == 2
     assert "pip install 'symcnn[figures]'" in capsys.readouterr().err
     assert not (tmp_path / "f.svg").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--kernel", "2", "--kernel", "3"], "--kernel is given twice: give it once"),
+        (["--kernel", "2", "--no-bias", "--no-bias"], "--no-bias is given twice"),
+        (["--kernel", "2", "--input", "-3x3"], "write --input=VALUE to give one"),
+        (["--kernel", "9" * 5000], "kernel='99999"),
+        (["--kernel", "2", "--out-channels", "9" * 5000], "of at most 12 digits"),
+    ],
+)
+def test_option_mistakes_are_one_short_line(argv, message, capsys):
+    """Issue 12, item 11: a repeated option is refused (argparse kept the last), a value that
+    starts with '-' gets a way to pass it, and a huge value is neither converted nor echoed."""
+    with pytest.raises(SystemExit) as exited:
+        main(["derive", "conv2d", "--input", "3x3", *argv])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err) < 400 and err.count("\n") == 1
+
+
+def test_a_100_kb_argument_is_not_echoed_whole(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["derive", "conv2d", "--input", "3x" * 50_000, "--kernel", "2"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "(100,000 characters)" in err and len(err) < 400
