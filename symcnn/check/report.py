@@ -580,18 +580,19 @@ def printable(value: Any) -> str:
     )
 
 
-def _csv_cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
     """A cell a spreadsheet shows as text: printable, and a leading formula sign quoted."""
     text = printable(value)
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def summary_csv(rows: list[dict[str, Any]]) -> str:
-    """The grade table as CSV; names and messages are made printable and never formulas."""
+def summary_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] = SUMMARY_COLUMNS) -> str:
+    """The grade table as CSV; names and messages are made printable and never formulas
+    (``columns``: another command's table, check-code's)."""
     stream = io.StringIO()
-    writer = csv.DictWriter(stream, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows([{key: _csv_cell(value) for key, value in row.items()} for row in rows])
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([csv_cell(row[column]) for column in columns] for row in rows)
     return stream.getvalue()
 
 

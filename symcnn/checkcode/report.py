@@ -7,8 +7,6 @@ names of the file, the line numbers where they are defined or where they failed.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
@@ -245,18 +243,14 @@ def _first_problem(report: CodeReport) -> str:
     return ""
 
 
-def safe_cell(value: Any) -> str:
-    """A CSV cell a spreadsheet shows as text: a leading = + - @ tab or CR gets a quote mark."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+#: A CSV cell a spreadsheet shows as text: the grade table of ``check``'s own rule (printable,
+#: a leading ``= + - @`` tab or CR quoted).
+safe_cell = check_report.csv_cell
 
 
 def summary_csv(rows: list[dict[str, Any]]) -> str:
-    stream = io.StringIO()
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(SUMMARY_COLUMNS)
-    writer.writerows([safe_cell(row[c]) for c in SUMMARY_COLUMNS] for row in rows)
-    return stream.getvalue()
+    """The grade table as CSV, by ``check``'s writer with this command's columns."""
+    return check_report.summary_csv(rows, SUMMARY_COLUMNS)
 
 
 def summary_markdown(rows: list[dict[str, Any]]) -> str:
