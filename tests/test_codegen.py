@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import stat
@@ -22,9 +23,10 @@ from symcnn.codegen.catalog import CATALOG, entries, render_catalog, stale_files
 from symcnn.codegen.files import write_generated
 from symcnn.codegen.generate import MARKER, GeneratedModule, generate, load
 from symcnn.codegen.naming import module_filename
-from symcnn.codegen.strategies import STRATEGIES, applicable, unrolled_terms
+from symcnn.codegen.strategies import applicable, unrolled_terms
 from symcnn.codegen.structure import prove
 from symcnn.layers.conv2d.spec import Conv2d
+from symcnn.layers.pool.spec import MaxPool2d
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -160,13 +162,56 @@ def test_generated_conv2d_equals_the_derivation_exactly(spec):
         compare_exactly(kernels, spec, seed=2, batch=other_batches(spec)[0])
 
 
+COMPOSABLE = ("taps", "gemm", "gather", "flat")
+
+
+@settings(max_examples=25)
+@given(spec=conv_specs(), stride_one=st.booleans(), data=st.data())
+def test_mixed_strategies_per_direction_match_the_runtime_and_the_derivation(
+    spec, stride_one, data
+):
+    """Any strategy in each direction (flat included at stride 1, with padding, dilation and
+    groups): equal to the runtime in both dtypes, with and without a workspace, and to the
+    exact derivation."""
+    if stride_one:
+        spec = dataclasses.replace(spec, stride=(1, 1))
+    structure = prove(spec)
+    fitting = [s.name for s in applicable(structure) if s.name in COMPOSABLE]
+    choice = {d: data.draw(st.sampled_from(fitting)) for d in ("forward", "grad_w", "grad_x")}
+    strategy = ",".join(f"{d}={n}" for d, n in choice.items())
+    for dtype in ("float64", "float32"):
+        kernels = load(generate(spec, dtype=dtype, strategy=strategy, structure=structure))
+        assert choice == kernels.STRATEGY
+        compare_with_runtime(kernels, spec, dtype, seed=4)
+        compare_with_runtime(kernels, spec, dtype, seed=4, batch=other_batches(spec)[-1])
+    workspace = {}
+    shim = types.SimpleNamespace(
+        SPEC=kernels.SPEC,
+        INPUT_SHAPE=kernels.INPUT_SHAPE,
+        OUTPUT_SHAPE=kernels.OUTPUT_SHAPE,
+        forward=functools.partial(kernels.forward, workspace=workspace),
+        backward=functools.partial(kernels.backward, workspace=workspace),
+    )
+    for seed in (5, 6):  # the second call reuses the buffers (and their kept zeros)
+        compare_with_runtime(shim, spec, "float32", seed=seed)
+    exact = load(generate(spec, strategy=strategy, structure=structure))
+    compare_exactly(exact, spec, seed=7)
+    compare_exactly(exact, spec, seed=7, batch=other_batches(spec)[0])
+
+
 def test_a_workspace_is_reused_between_calls_and_stays_correct():
     """Temporaries kept in the caller's workspace: forward and backward share the columns, a
     second call with other inputs (and another batch) still matches the runtime, and the zeros
     of a reused buffer (padding, stride gaps) are still zeros."""
     for spec in LAYOUT_SPECS:
         structure = prove(spec)
-        for strategy in ("gemm", "gather"):
+        for strategy, columns in (
+            ("gemm", "columns"),
+            ("gather", "sample_columns"),
+            ("flat", "flat_columns"),
+        ):
+            if strategy == "flat" and spec.stride != (1, 1):
+                continue  # flat is for stride 1 (its refusal is tested below)
             kernels = load(generate(spec, strategy=strategy, structure=structure))
             workspace = {}
             shim = types.SimpleNamespace(
@@ -179,8 +224,8 @@ def test_a_workspace_is_reused_between_calls_and_stays_correct():
             for seed, batch in ((1, None), (2, None), (3, spec.batch + 1), (4, None)):
                 compare_with_runtime(shim, spec, "float64", seed=seed, batch=batch)
             names = {key[1] for key in workspace}
-            assert "columns" in names, (strategy, names)
-            assert len({key for key in workspace if key[1] == "columns"}) == 2  # two batches
+            assert columns in names, (strategy, names)
+            assert len({key for key in workspace if key[1] == columns}) == 2  # two batches
 
 
 # -- the generated files are ruff-clean ------------------------------------------------------------
@@ -226,19 +271,95 @@ def test_unrolled_term_count_matches_the_printed_terms():
 def test_unrolled_is_refused_for_a_large_layer():
     spec = Conv2d(input_shape=(64, 1, 28, 28), out_channels=6, kernel=5)
     structure = prove(spec)
-    assert [s.name for s in applicable(structure)] == ["taps", "gemm", "gather"]
+    assert [s.name for s in applicable(structure)] == ["taps", "gemm", "gather", "flat"]
     with pytest.raises(ValueError, match="unrolled limit"):
         generate(spec, strategy="unrolled", structure=structure)
 
 
 def test_auto_records_its_choice_and_timings():
+    """auto times each direction's candidates on their own (and unrolled on both passes),
+    records every timing in the header, and names a choice that regenerates the module."""
     spec = Conv2d(input_shape=(2, 1, 3, 3), kernel=2)
     module = generate(spec, strategy="auto")
-    assert module.strategy in STRATEGIES
-    assert sorted(module.timings) == ["gather", "gemm", "taps", "unrolled"]
+    composable = ["taps", "gemm", "gather", "flat"]
+    expected = [f"{d}={n}" for d in ("forward", "grad_w", "grad_x") for n in composable]
+    assert sorted(module.timings) == sorted([*expected, "unrolled"])
     assert f"--strategy auto chose {module.strategy}" in module.text
     command = module.text.replace(" \\\n#     ", " ")
     assert f"--strategy {module.strategy} -o generated" in command
+    kernels = load(module)
+    if module.strategy == "unrolled":
+        assert dict.fromkeys(("forward", "grad_w", "grad_x"), "unrolled") == kernels.STRATEGY
+    else:  # the choice is the fastest of each direction, as timed
+        for direction, name in kernels.STRATEGY.items():
+            times = {n: module.timings[f"{direction}={n}"] for n in composable}
+            assert name == min(times, key=times.get), (direction, times)
+    again = generate(spec, strategy=module.strategy)  # the recorded command: the same kernels
+    assert again.text.split('"""', 1)[1] in module.text
+
+
+def test_each_direction_takes_its_own_strategy():
+    spec = Conv2d(input_shape=(2, 2, 6, 6), out_channels=3, kernel=3, padding=1)
+    structure = prove(spec)
+    choice = "forward=flat,grad_w=gather,grad_x=gemm"
+    module = generate(spec, strategy=choice, structure=structure)
+    assert module.strategy == choice
+    kernels = load(module)
+    assert kernels.STRATEGY == {"forward": "flat", "grad_w": "gather", "grad_x": "gemm"}
+    assert "  dL/dW: gather (" in module.text and "  dL/dX: gemm (" in module.text
+    compare_with_runtime(kernels, spec, "float64", seed=3)
+    compare_exactly(kernels, spec, seed=3)
+    same = generate(spec, strategy="forward=gemm,grad_w=gemm,grad_x=gemm", structure=structure)
+    assert same.strategy == "gemm"
+    assert same.text == generate(spec, strategy="gemm", structure=structure).text
+
+
+@pytest.mark.parametrize(
+    ("strategy", "message"),
+    [
+        ("forward=flat,grad_w=gemm", "name each of forward, grad_w, grad_x once"),
+        ("forward=flat,grad_w=gemm,grad_x=gemm,bias=gemm", "name each of"),
+        ("forward=unrolled,grad_w=gemm,grad_x=gemm", "forward=unrolled is not one of"),
+        ("forward=gemm,grad_w=fast,grad_x=gemm", "grad_w=fast is not one of"),
+        ("forward=gemm,forward=gemm,grad_x=gemm", "each direction once"),
+        ("forward=,grad_w=gemm,grad_x=gemm", "expected forward=NAME"),
+    ],
+)
+def test_a_wrong_choice_per_direction_is_refused_in_one_line(strategy, message):
+    spec = Conv2d(input_shape=(1, 1, 5, 5), kernel=3)
+    with pytest.raises(ValueError, match=message):
+        generate(spec, strategy=strategy)
+
+
+def test_flat_is_refused_off_stride_one_and_auto_leaves_it_out():
+    spec = Conv2d(input_shape=(2, 1, 7, 7), kernel=3, stride=2)
+    with pytest.raises(ValueError, match="grad_x=flat does not fit this conv2d: its stride is 2x2"):
+        generate(spec, strategy="forward=gemm,grad_w=gemm,grad_x=flat")
+    module = generate(spec, strategy="auto")
+    assert "flat refused: its stride is 2x2" in module.text
+    assert not any(key.endswith("=flat") for key in module.timings)
+
+
+def test_a_pool_takes_one_strategy_for_both_passes():
+    spec = MaxPool2d(input_shape=(1, 1, 4, 4), kernel=2)
+    with pytest.raises(ValueError, match="its kernels take one strategy for both passes"):
+        generate(spec, strategy="forward=taps,grad_x=taps")
+    assert load(generate(spec, strategy="taps")).STRATEGY == {"forward": "taps", "backward": "taps"}
+
+
+def test_the_command_line_takes_a_strategy_per_direction(tmp_path, capsys):
+    argv = ["generate", "conv2d", "--input", "2x1x6x6", "--kernel", "3", "-o", str(tmp_path)]
+    assert main([*argv, "--strategy", "forward=flat,grad_w=gemm,grad_x=flat"]) == 0
+    written = Path(capsys.readouterr().out.strip())
+    command = written.read_text().replace(" \\\n#     ", " ")
+    assert "--strategy forward=flat,grad_w=gemm,grad_x=flat -o" in command
+    assert main([*argv, "--strategy", "forward=flat"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "name each of forward, grad_w, grad_x" in error
+    with pytest.raises(SystemExit) as exit_status:  # argparse refuses it, as any bad choice
+        main([*argv, "--strategy", "fastest"])
+    assert exit_status.value.code == 2
+    assert "argument --strategy: invalid choice: 'fastest'" in capsys.readouterr().err
 
 
 def test_unrolled_reads_like_the_derivation():

@@ -26,11 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--dtype", choices=DTYPES, default="float64", help="float dtype (float64)")
     out.add_argument(
         "--strategy",
-        choices=STRATEGY_CHOICES,
+        type=_strategy,
         default="auto",
+        metavar="NAME",
         help="unrolled (straight-line), taps (per kernel tap), separable (avgpool2d: rows,"
-        " then columns), gemm (conv2d: gather + BLAS), or auto: the fastest measured on the"
-        " target shape (auto)",
+        " then columns), gemm (conv2d: gather + BLAS), gather (conv2d: per-sample products,"
+        " dL/dX gathered), flat (conv2d, stride 1: flat rows, one strided copy), one per"
+        " direction (conv2d: forward=NAME,grad_w=NAME,grad_x=NAME), or auto: the fastest"
+        " measured on the target shape, each direction on its own (auto)",
     )
     out.add_argument(
         "-o",
@@ -54,6 +57,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--check",
         action="store_true",
         help=f"re-render the catalog in memory; exit 1 with a diff if {DIRECTORY}/ differs",
+    )
+
+
+def _strategy(text: str) -> str:
+    """A ``--strategy`` value: a name, or one per direction (checked against the layer later)."""
+    if text in STRATEGY_CHOICES or "=" in text:
+        return text
+    raise argparse.ArgumentTypeError(
+        f"invalid choice: {text!r} (choose from {', '.join(STRATEGY_CHOICES)}, or"
+        " forward=NAME,grad_w=NAME,grad_x=NAME)"
     )
 
 

@@ -14,6 +14,7 @@ array([[[[5., 5.],
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import re
@@ -56,6 +57,11 @@ class GeneratedModule:
     strategy: str
     timings: dict[str, float] | None = None
 
+    @property
+    def choice(self) -> dict[str, str]:
+        """The strategy of each direction this module names (one name: every direction)."""
+        return parse_choice(self.strategy) or {"all": self.strategy}
+
 
 def generate(
     spec: Layer,
@@ -78,7 +84,9 @@ def generate(
         A name in :data:`STRATEGY_CHOICES`: a strategy, or ``"auto"``: every strategy
         that fits is rendered and timed on the target shape, and the fastest is kept (its
         timings are recorded in the header, the one part of the output that varies between
-        runs).
+        runs). A kind whose directions may differ (conv2d) also takes one strategy per
+        direction, ``"forward=flat,grad_w=gemm,grad_x=flat"``, and ``auto`` then times each
+        direction's candidates on their own and keeps the fastest of each.
     directory : str
         The folder named in the header's regeneration command.
     structure : Structure, optional
@@ -104,9 +112,13 @@ def generate(
         )
     if dtype not in DTYPES:
         raise ValueError(f"dtype={dtype!r} is not valid: expected one of {', '.join(DTYPES)}")
-    if strategy != "auto" and strategy not in all_strategies():
+    choice = parse_choice(strategy) if isinstance(strategy, str) else None
+    if choice is None and strategy != "auto" and strategy not in all_strategies():
         choices = ", ".join(("auto", *all_strategies()))
-        raise ValueError(f"strategy={strategy!r} is not valid: expected one of {choices}")
+        raise ValueError(
+            f"strategy={strategy!r} is not valid: expected one of {choices}, or one per"
+            " direction as forward=NAME,grad_w=NAME,grad_x=NAME"
+        )
     check_directory(directory)  # it is quoted in the header: before any work
     # [spec] -> [the derivation at the structure size] -> [proven taps]
     if structure is None:
@@ -114,7 +126,12 @@ def generate(
     # [structure] -> [strategy]: named, or the fastest measured on the target shape
     if strategy == "auto":
         _check_timing_size(spec, dtype)
+        if codegen_of(spec).directions:
+            return _fastest_per_direction(structure, dtype, directory, catalog)
         return _fastest(structure, dtype, directory, catalog)
+    if choice is not None:
+        _check_choice(structure, choice)
+        return _module(structure, dtype, choice, directory, measurements=[], catalog=catalog)
     chosen = all_strategies()[strategy]
     why = chosen.why_not(structure)
     if why is not None:
@@ -123,27 +140,87 @@ def generate(
     return _module(structure, dtype, chosen, directory, measurements=[], catalog=catalog)
 
 
+def parse_choice(text: str) -> dict[str, str] | None:
+    """``"forward=flat,grad_w=gemm,grad_x=flat"`` as a dict; None for a single name."""
+    if "=" not in text:
+        return None
+    choice = {}
+    for item in text.split(","):
+        direction, _, name = item.partition("=")
+        if not direction or not name or direction in choice:
+            raise ValueError(
+                f"strategy={text!r} is not valid: expected forward=NAME,grad_w=NAME,grad_x=NAME"
+                " (each direction once)"
+            )
+        choice[direction.strip()] = name.strip()
+    return choice
+
+
+def choice_text(choice: dict[str, str]) -> str:
+    """A choice as ``--strategy`` takes it: one name when every direction has the same."""
+    names = set(choice.values())
+    if len(names) == 1:
+        return names.pop()
+    return ",".join(f"{direction}={name}" for direction, name in choice.items())
+
+
+def _check_choice(structure: Structure, choice: dict[str, str]) -> None:
+    """Every direction of the kind named once, each with a strategy that has parts and fits."""
+    spec = structure.spec
+    kind = codegen_of(spec)
+    text = ",".join(f"{d}={n}" for d, n in choice.items())
+    if not kind.directions:
+        raise ValueError(
+            f"strategy={text!r} is not valid for {spec.type}: its kernels take one strategy"
+            f" for both passes (one of {', '.join(s.name for s in applicable(structure))})"
+        )
+    if sorted(choice) != sorted(kind.directions):
+        raise ValueError(
+            f"strategy={text!r} is not valid: name each of {', '.join(kind.directions)} once"
+        )
+    composable = [name for name in kind.strategies if name != "unrolled"]
+    for direction in kind.directions:
+        name = choice[direction]
+        if name not in composable:
+            raise ValueError(
+                f"strategy={text!r} is not valid: {direction}={name} is not one of"
+                f" {', '.join(composable)}"
+            )
+        why = all_strategies()[name].why_not(structure)
+        if why is not None:
+            raise ValueError(f"{direction}={name} does not fit this {spec.type}: {why}")
+
+
 def _module(
     structure: Structure,
     dtype: str,
-    strategy: Strategy,
+    strategy: Strategy | dict[str, str],
     directory: str,
     measurements: list[str],
     catalog: bool = False,
 ) -> GeneratedModule:
+    """The module text; ``strategy`` is one strategy, or one per direction of the kind."""
     spec = structure.spec
     kind = codegen_of(spec)
-    code = kind.strategies[strategy.name](structure, KernelPrinter())
+    if isinstance(strategy, dict):
+        choice = strategy
+        code = kind.compose(structure, KernelPrinter(), choice)
+        choice = {d: name for d, name in choice.items() if name is not None}
+    else:
+        choice = dict.fromkeys(kind.directions or ("forward", "backward"), strategy.name)
+        code = kind.strategies[strategy.name](structure, KernelPrinter())
+    label = choice_text(choice)
     context = {
         "marker": MARKER,
         "version": __version__,
-        "command": wrap_command(command_words(spec, dtype, strategy.name, directory)),
+        "command": wrap_command(command_words(spec, dtype, label, directory)),
         "measurements": measurements,
         "catalog": catalog,
         "catalog_marker": CATALOG_MARKER,
         "title": _title(spec, dtype),
-        "description": _description(structure, strategy, [*code.notes, _batch_note(spec, code)]),
+        "description": _description(structure, choice, [*code.notes, _batch_note(spec, code)]),
         "spec_items": [(key, _literal(value)) for key, value in spec.to_dict().items()],
+        "strategy_items": list(choice.items()),
         "dtype": dtype,
         "shapes": _shapes(spec),
         "bias": "B" in spec.parameters(),
@@ -151,6 +228,7 @@ def _module(
         "fixed_batch": code.fixed_batch,
         # a body that reads the run-time batch size gets it as ``batch``
         "uses_buffers": any("_buffer(" in line for line in code.forward + code.backward),
+        "uses_strided": any("_strided(" in line for line in code.forward + code.backward),
         "uses_batch": {
             "forward": _reads_batch(code.forward),
             "backward": _reads_batch(code.backward),
@@ -159,7 +237,7 @@ def _module(
         "backward": code.backward,
     }
     text = render(kind.template, context)
-    return GeneratedModule(module_filename(spec, dtype), text, strategy.name)
+    return GeneratedModule(module_filename(spec, dtype), text, label)
 
 
 def _reads_batch(lines: list[str]) -> bool:
@@ -220,7 +298,30 @@ def _title(spec: Layer, dtype: str) -> str:
     )
 
 
-def _description(structure: Structure, strategy: Strategy, notes: list[str]) -> list[str]:
+#: How the header names each direction.
+DIRECTION_NAMES = {
+    "forward": "forward",
+    "backward": "backward",
+    "grad_w": "dL/dW",
+    "grad_x": "dL/dX",
+}
+
+
+def _strategy_lines(choice: dict[str, str]) -> list[str]:
+    """``Strategy: NAME (what it is).``, or one line per direction when they differ."""
+    strategies = all_strategies()
+    if len(set(choice.values())) == 1:
+        name = next(iter(choice.values()))
+        return [f"Strategy: {name} ({strategies[name].summary})."]
+    lines = ["Strategies, each direction its own (the fastest measured, or as named):"]
+    for direction, name in choice.items():
+        lines.append(
+            f"  {DIRECTION_NAMES.get(direction, direction)}: {name} ({strategies[name].summary})."
+        )
+    return lines
+
+
+def _description(structure: Structure, choice: dict[str, str], notes: list[str]) -> list[str]:
     """The docstring: the layer, the strategy, the derived formula and the proven structure."""
     derived = structure.derived_spec
     legend = codegen_of(derived).legend(derived)
@@ -239,7 +340,7 @@ def _description(structure: Structure, strategy: Strategy, notes: list[str]) -> 
             f"The derived formula, first entries ({legend.symbols}):",
         ]
     lines = [
-        f"Strategy: {strategy.name} ({strategy.summary}).",
+        *_strategy_lines(choice),
         *notes,
         "",
         f"Derived at the structure size (input {shape}{legend.size}),",
@@ -312,6 +413,68 @@ def _fastest(structure: Structure, dtype: str, directory: str, catalog: bool) ->
     return GeneratedModule(module.filename, module.text, best, timings)
 
 
+def _fastest_per_direction(
+    structure: Structure, dtype: str, directory: str, catalog: bool
+) -> GeneratedModule:
+    """Time each direction's candidates on their own, keep the fastest of each.
+
+    Each direction's candidates are timed on their own: the forward ones on ``forward``, the
+    dL/dW and the dL/dX ones on a ``backward`` that computes that gradient alone (with the
+    layouts it reads). A whole-module strategy (``unrolled``) that fits is timed on both
+    passes against the composed module; the faster is kept. Timings keep one workspace
+    between calls.
+    """
+    spec = structure.spec
+    kind = codegen_of(spec)
+    fitting = [s.name for s in applicable(structure)]
+    composable = [name for name in fitting if name in kind.strategies and name != "unrolled"]
+    choice = {}
+    timings: dict[str, float] = {}
+    lines = []
+    for direction in kind.directions:
+        part = "forward" if direction == "forward" else "backward"
+        measured = {}
+        for name in composable:
+            # the forward's first candidate beside a gradient timed alone; the other left out
+            trial = {d: None for d in kind.directions} | {"forward": composable[0]}
+            trial[direction] = name
+            module = _module(structure, dtype, trial, TIMING_DIRECTORY, measurements=[])
+            measured[name] = time_module(module, spec, dtype, part=part)
+            timings[f"{direction}={name}"] = measured[name]
+        choice[direction] = min(measured, key=measured.get)
+        alone = "" if part == "forward" else ", computing it alone"
+        lines.append(f"  {DIRECTION_NAMES[direction]} (timed on {part}{alone}):")
+        lines.append("    " + ", ".join(f"{n} {t * 1e3:.3f} ms" for n, t in measured.items()))
+    label = choice_text(choice)
+    whole = [name for name in fitting if name not in composable]
+    if whole:
+        module = _module(structure, dtype, choice, TIMING_DIRECTORY, measurements=[])
+        totals = {label: time_module(module, spec, dtype)}
+        for name in whole:
+            candidate = _module(structure, dtype, all_strategies()[name], TIMING_DIRECTORY, [])
+            totals[name] = timings[name] = time_module(candidate, spec, dtype)
+        lines.append(
+            "  both passes: " + ", ".join(f"{n} {t * 1e3:.3f} ms" for n, t in totals.items())
+        )
+        best = min(totals, key=totals.get)
+    else:
+        best = label
+    refused = [
+        f"{s.name} refused: {s.refusal(structure)}"
+        for s in all_strategies().values()
+        if s.builder(spec) is not None and not s.fits(structure)
+    ]
+    measurements = [
+        f"--strategy auto chose {best}: each direction's fastest on this shape, timed on",
+        "its own with a workspace kept between calls (best of repeated calls):",
+        *lines,
+        *refused,
+    ]
+    chosen = choice if best == label else all_strategies()[best]
+    module = _module(structure, dtype, chosen, directory, measurements, catalog)
+    return GeneratedModule(module.filename, module.text, module.strategy, timings)
+
+
 def _check_timing_size(spec: Layer, dtype: str) -> None:
     """Refuse to time on arrays larger than :data:`TIMING_BYTES` (a batch of 10**9, say)."""
     shapes = [spec.input_shape, spec.output_shape, *spec.parameters().values()]
@@ -325,11 +488,17 @@ def _check_timing_size(spec: Layer, dtype: str) -> None:
         )
 
 
-def time_module(module: GeneratedModule, spec: Layer, dtype: str, budget: float = 0.3) -> float:
-    """Best time of one forward and one backward pass of ``module`` on random inputs."""
+def time_module(
+    module: GeneratedModule, spec: Layer, dtype: str, budget: float = 0.3, part: str = "both"
+) -> float:
+    """Best time of one forward and one backward pass of ``module`` on random inputs.
+
+    ``part`` times the ``forward`` or the ``backward`` alone. A module whose functions take a
+    ``workspace`` is timed with one, kept between calls (as a training loop calls it).
+    """
     kernels = load(module)
     arrays = random_arrays(spec, dtype, seed=0)
-    run = _runner(kernels, spec, arrays)
+    run = _runner(kernels, spec, arrays, part)
     run()  # warm up
     best, spent, runs = float("inf"), 0.0, 0
     while runs < 3 or (spent < budget and runs < 200):
@@ -340,12 +509,22 @@ def time_module(module: GeneratedModule, spec: Layer, dtype: str, budget: float 
     return best
 
 
-def _runner(kernels: types.ModuleType, spec: Layer, arrays: dict[str, np.ndarray]):
-    """One forward and one backward call, with the arguments the layer's kind names."""
+def _runner(kernels: types.ModuleType, spec: Layer, arrays: dict[str, np.ndarray], part: str):
+    """One forward and one backward call (or one of them: ``part``), with the arguments the
+    layer's kind names, and a workspace when the module takes one."""
     kind = codegen_of(spec)
     forward = [arrays.get(name) for name in kind.forward_arguments]
     backward = [arrays.get(name) for name in kind.backward_arguments]
-    return lambda: (kernels.forward(*forward), kernels.backward(*backward))
+    options = {}
+    if "workspace" in inspect.signature(kernels.forward).parameters:
+        options["workspace"] = {}
+    runs = {
+        "forward": lambda: kernels.forward(*forward, **options),
+        "backward": lambda: kernels.backward(*backward, **options),
+    }
+    if part in runs:
+        return runs[part]
+    return lambda: (runs["forward"](), runs["backward"]())
 
 
 def random_arrays(spec: Layer, dtype: str, seed: int) -> dict[str, np.ndarray]:

@@ -24,6 +24,8 @@ from .structure import Reading, Structure, codegen_of
 
 #: What turns a proven structure into the bodies of ``forward`` and ``backward``.
 Builder = Callable[[Structure, KernelPrinter], KernelCode]
+#: What turns a proven structure and a strategy per direction into the two bodies.
+Composer = Callable[[Structure, KernelPrinter, dict[str, str]], KernelCode]
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,12 @@ class KindCodegen:
     own_strategies : tuple of Strategy
         Strategies of this kind that :data:`~symcnn.codegen.strategies.STRATEGIES` does not
         name (its builders are in ``strategies`` under the same names).
+    directions : tuple of str
+        The directions whose strategies may differ within one module (conv2d: ``forward``,
+        ``grad_w``, ``grad_x``), each chosen on its own; empty: one strategy for the whole.
+    compose : callable, optional
+        With ``directions``: (structure, printer, {direction: strategy}) -> the bodies; every
+        strategy of ``strategies`` but ``unrolled`` has a part in each direction.
     """
 
     reading: Reading
@@ -106,6 +114,8 @@ class KindCodegen:
     backward_arguments: tuple[str, ...]
     unrolled_terms: Callable[[Structure], int] | None = None
     own_strategies: tuple[Strategy, ...] = field(default=())
+    directions: tuple[str, ...] = field(default=())
+    compose: Composer | None = None
 
 
 @dataclass(frozen=True)

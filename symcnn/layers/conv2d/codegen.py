@@ -9,7 +9,15 @@ to, so a convolution's structure is its taps alone (no rule besides): :func:`tap
 - ``taps``: one ``np.einsum`` (a scalar product for one channel in and out) per kernel tap, on
   the tap's two strided rectangles, through grouped views when there are several groups;
 - ``gemm``: every tap gathered into columns (im2col), then one matrix product per group (BLAS);
-  the input gradient is scattered back tap by tap.
+  the input gradient is scattered back tap by tap;
+- ``gather``: the columns per sample, each product written in place; dL/dX gathered too (the
+  correlation of the dilated, padded dL/dO with the rotated kernel, as one product);
+- ``flat`` (stride 1): x padded once and read as flat rows, so the columns are one copy of a
+  strided view and dL/dX adds whole runs (its layout is checked against the proven taps).
+
+Every strategy but ``unrolled`` is written as three parts (forward, dL/dW, dL/dX), and a module
+may take each part from another strategy (:func:`conv2d_compose`): ``--strategy auto`` times the
+candidates of each direction on their own and keeps the fastest of each.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ from ...codegen.bodies import (
     unpack_rows,
     unpack_scalars,
 )
-from ...codegen.kinds import CatalogModule, KindCodegen, Legend
+from ...codegen.kinds import CatalogModule, KindCodegen, Legend, Strategy
 from ...codegen.printer import (
     INDENT,
     LINE_LENGTH,
@@ -228,7 +236,12 @@ def _sum_call(target: str, terms: list[str], indent: str) -> str:
     return f"{indent}{target} = np.sum(\n{body}\n{indent})"
 
 
-# -- taps and gemm: the shared naming of grouped views -------------------------------------------
+# -- taps, gemm, gather and flat: one part per direction ------------------------------------------
+#
+# Each strategy is written as three parts, the forward pass, dL/dW and dL/dX, and a module may
+# take each from another strategy (``conv2d_compose``): the best layout for one product is not
+# the best for another. A part names the shared preludes it reads (the columns of x, dL/dO laid
+# out for a product, the grouped views), which the backward body computes once.
 
 
 @dataclass(frozen=True)
@@ -285,6 +298,9 @@ def _conv2d_views(spec: Conv2d) -> _Views:
     )
 
 
+#: The directions a conv2d module's strategy is chosen for, each on its own.
+DIRECTIONS = ("forward", "grad_w", "grad_x")
+
 #: Per-tap contractions of conv2d as einsum subscripts: (one group, several groups).
 _TAP_CONTRACTIONS = {
     "forward": ("kc,nchw->nkhw", "gkc,ngchw->ngkhw"),
@@ -293,63 +309,79 @@ _TAP_CONTRACTIONS = {
 }
 
 
+@dataclass(frozen=True)
+class _Part:
+    """One direction's statements and the shared preludes (by name) it reads."""
+
+    lines: list[str]
+    needs: tuple[str, ...] = ()
+
+
 def _bias_lines(spec: Conv2d, name: str) -> list[str]:
     if spec.bias:
         return [f"{INDENT}{name}[...] = b[:, None, None]"]
     return [f"{INDENT}{name}[...] = 0"]
 
 
-def conv2d_taps(structure: Structure, printer: KernelPrinter) -> KernelCode:
-    """conv2d as one statement per kernel tap over the tap's strided rectangles."""
+def _single(spec: Conv2d) -> bool:
+    """One channel in, one out: a tap is a scalar times a rectangle."""
+    return spec.weight_shape[0] == 1 and spec.weight_shape[1] == 1 and spec.groups == 1
+
+
+def _tap_call(target: str, operator: str, key: str, operands: list[str], spec: Conv2d) -> list[str]:
+    subscripts = f'"{_TAP_CONTRACTIONS[key][1 if spec.groups > 1 else 0]}"'
+    return split_lines(call(INDENT, target, operator, "np.einsum", [subscripts, *operands]))
+
+
+def _taps_forward(structure: Structure, printer: KernelPrinter) -> list[str]:
     spec: Conv2d = structure.spec
     views = _conv2d_views(spec)
-    single = spec.weight_shape[0] == 1 and spec.weight_shape[1] == 1 and spec.groups == 1
-    grouped = 1 if spec.groups > 1 else 0
-    forward = [*views.setup_forward, *_bias_lines(spec, "out")]
-    backward = []
-    if spec.reduction == "mean":
-        backward.append(f"{INDENT}grad_out = grad_out / batch  # dL/dO = G / N")
-    backward += [*views.setup_backward, f"{INDENT}grad_x[...] = 0", f"{INDENT}grad_w[...] = 0"]
+    lines = [*views.setup_forward, *_bias_lines(spec, "out")]
     lead = ", ".join([":"] * views.weight_lead)
     for tap in structure.taps:
         out_region = printer.region(views.out, views.leading, tap.out_rows, tap.out_cols)
         x_region = printer.region(views.x, views.leading, tap.in_rows, tap.in_cols)
+        if _single(spec):
+            scalar = f"w[0, 0, {tap.p}, {tap.q}]"
+            lines.append(statement(INDENT, out_region, "+=", [f"{scalar} * {x_region}"], ""))
+            continue
+        weight = f"{views.w}[{lead}, {tap.p}, {tap.q}]"
+        lines += _tap_call(out_region, "+=", "forward", [weight, x_region], spec)
+    return lines
+
+
+def _taps_grad_w(structure: Structure, printer: KernelPrinter) -> _Part:
+    spec: Conv2d = structure.spec
+    views = _conv2d_views(spec)
+    lines = [f"{INDENT}grad_w[...] = 0  # a kernel position on padding alone has no tap"]
+    lead = ", ".join([":"] * views.weight_lead)
+    for tap in structure.taps:
+        x_region = printer.region(views.x, views.leading, tap.in_rows, tap.in_cols)
+        g_region = printer.region(views.grad_out, views.leading, tap.out_rows, tap.out_cols)
+        if _single(spec):
+            target = f"grad_w[0, 0, {tap.p}, {tap.q}]"
+            lines += split_lines(call(INDENT, target, "=", "np.sum", [f"{g_region} * {x_region}"]))
+            continue
+        target = f"{views.grad_w}[{lead}, {tap.p}, {tap.q}]"
+        lines += _tap_call(target, "=", "grad_w", [g_region, x_region], spec)
+    return _Part(lines, ("views",))
+
+
+def _taps_grad_x(structure: Structure, printer: KernelPrinter) -> _Part:
+    spec: Conv2d = structure.spec
+    views = _conv2d_views(spec)
+    lines = [f"{INDENT}grad_x[...] = 0"]
+    lead = ", ".join([":"] * views.weight_lead)
+    for tap in structure.taps:
         g_region = printer.region(views.grad_out, views.leading, tap.out_rows, tap.out_cols)
         gx_region = printer.region(views.grad_x, views.leading, tap.in_rows, tap.in_cols)
-        weight = f"{views.w}[{lead}, {tap.p}, {tap.q}]"
-        weight_gradient = f"{views.grad_w}[{lead}, {tap.p}, {tap.q}]"
-        if single:  # one channel in, one out: the tap is a scalar times a rectangle
+        if _single(spec):
             scalar = f"w[0, 0, {tap.p}, {tap.q}]"
-            forward.append(statement(INDENT, out_region, "+=", [f"{scalar} * {x_region}"], ""))
-            backward.append(statement(INDENT, gx_region, "+=", [f"{scalar} * {g_region}"], ""))
-            backward += split_lines(
-                call(
-                    INDENT,
-                    f"grad_w[0, 0, {tap.p}, {tap.q}]",
-                    "=",
-                    "np.sum",
-                    [f"{g_region} * {x_region}"],
-                )
-            )
+            lines.append(statement(INDENT, gx_region, "+=", [f"{scalar} * {g_region}"], ""))
             continue
-        subscripts = {key: f'"{pair[grouped]}"' for key, pair in _TAP_CONTRACTIONS.items()}
-        forward += split_lines(
-            call(INDENT, out_region, "+=", "np.einsum", [subscripts["forward"], weight, x_region])
-        )
-        backward += split_lines(
-            call(INDENT, gx_region, "+=", "np.einsum", [subscripts["grad_x"], weight, g_region])
-        )
-        backward += split_lines(
-            call(
-                INDENT,
-                weight_gradient,
-                "=",
-                "np.einsum",
-                [subscripts["grad_w"], g_region, x_region],
-            )
-        )
-    backward += _bias_gradient(spec)
-    return KernelCode(flatten(forward), flatten(backward))
+        weight = f"{views.w}[{lead}, {tap.p}, {tap.q}]"
+        lines += _tap_call(gx_region, "+=", "grad_x", [weight, g_region], spec)
+    return _Part(lines, ("views",))
 
 
 def _bias_gradient(spec: Conv2d) -> list[str]:
@@ -366,78 +398,113 @@ def _complete(structure: Structure) -> bool:
     return all((tap.out_rows, tap.out_cols) == whole for tap in structure.taps)
 
 
-def conv2d_gemm(structure: Structure, printer: KernelPrinter) -> KernelCode:
-    """conv2d as a gather of every tap into columns, then one matrix product (BLAS).
+# gemm: the columns laid out (C, kh, kw, N, OH, OW); each tap writes whole output rows, and the
+# product W (K, C*kh*kw) @ columns (C*kh*kw, N*OH*OW) reads them as one matrix (one per group:
+# the channels of a group are consecutive rows). dL/dX is scattered back tap by tap.
 
-    The columns are laid out ``(C, kh, kw, N, OH, OW)``: each tap writes whole output rows, and
-    the product ``W (K, C*kh*kw) @ columns (C*kh*kw, N*OH*OW)`` reads them as one matrix (one
-    per group: the channels of a group are consecutive rows).
-    """
-    spec: Conv2d = structure.spec
-    _, channels, _, _ = spec.input_shape
+
+def _gemm_sizes(spec: Conv2d) -> tuple[str, str, str]:
+    """(the positions N*OH*OW, the weight rows, the column rows), grouped when G > 1."""
     out_channels, in_per_group, kh, kw = spec.weight_shape
     _, _, out_height, out_width = spec.output_shape
-    groups = spec.groups
     positions = f"batch * {out_height * out_width}"
     per_group = in_per_group * kh * kw
-    gather = _columns(structure, f"({channels}, {kh}, {kw}, batch, {out_height}, {out_width})")
+    if spec.groups == 1:
+        return (
+            positions,
+            f"w.reshape({out_channels}, {per_group})",
+            (f"columns.reshape({per_group}, {positions})"),
+        )
+    groups, out_per_group = spec.groups, out_channels // spec.groups
+    return (
+        positions,
+        f"w.reshape({groups}, {out_per_group}, {per_group})",
+        f"columns.reshape({groups}, {per_group}, {positions})",
+    )
+
+
+def _gemm_columns(structure: Structure, printer: KernelPrinter) -> list[str]:
+    spec: Conv2d = structure.spec
+    _, channels, _, _ = spec.input_shape
+    _, _, kh, kw = spec.weight_shape
+    _, _, out_height, out_width = spec.output_shape
+    lines = _columns(
+        structure, "columns", f"({channels}, {kh}, {kw}, batch, {out_height}, {out_width})"
+    )
     for tap in structure.taps:
         target = f"columns[:, {tap.p}, {tap.q}, :, {span(tap.out_rows)}, {span(tap.out_cols)}]"
         source = printer.region("x", 2, tap.in_rows, tap.in_cols) + ".transpose(1, 0, 2, 3)"
-        gather.append(statement(INDENT, target, "=", [source], ""))
-    by_channel = f"({out_channels}, batch, {out_height}, {out_width})"
-    if groups == 1:
-        weight_rows = f"w.reshape({out_channels}, {per_group})"
-        column_rows = f"columns.reshape({per_group}, {positions})"
-        products = [
-            _temporary("rows", f"({out_channels}, {positions})"),
-            bare_call(INDENT, "np.matmul", [weight_rows, column_rows, "out=rows"]),
-        ]
-        gradient_products = [
+        lines.append(statement(INDENT, target, "=", [source], ""))
+    return lines
+
+
+def _gemm_upstream(structure: Structure, printer: KernelPrinter) -> list[str]:
+    spec: Conv2d = structure.spec
+    out_channels = spec.weight_shape[0]
+    positions, _, _ = _gemm_sizes(spec)
+    rows = f"({out_channels}, {positions})"
+    if spec.groups > 1:
+        rows = f"({spec.groups}, {out_channels // spec.groups}, {positions})"
+    return [f"{INDENT}upstream = grad_out.transpose(1, 0, 2, 3).reshape{rows}"]
+
+
+def _gemm_forward(structure: Structure, printer: KernelPrinter) -> list[str]:
+    spec: Conv2d = structure.spec
+    out_channels = spec.weight_shape[0]
+    _, _, out_height, out_width = spec.output_shape
+    positions, weight_rows, column_rows = _gemm_sizes(spec)
+    rows = f"({out_channels}, {positions})"
+    if spec.groups > 1:
+        rows = f"({spec.groups}, {out_channels // spec.groups}, {positions})"
+    lines = [
+        *_gemm_columns(structure, printer),
+        _temporary("rows", rows),
+        bare_call(INDENT, "np.matmul", [weight_rows, column_rows, "out=rows"]),
+        f"{INDENT}out[...] = rows.reshape({out_channels}, batch, {out_height}, {out_width})"
+        ".transpose(1, 0, 2, 3)",
+    ]
+    if spec.bias:
+        lines.append(f"{INDENT}out += b[:, None, None]")
+    return flatten(lines)
+
+
+def _gemm_grad_w(structure: Structure, printer: KernelPrinter) -> _Part:
+    spec: Conv2d = structure.spec
+    _, _, column_rows = _gemm_sizes(spec)
+    if spec.groups == 1:
+        lines = [
             f"{INDENT}grad_w[...] = (upstream @ {column_rows}.T).reshape("
-            f"{_shape(spec.weight_shape)})",
-            _temporary("grad_columns", f"({per_group}, {positions})"),
-            bare_call(INDENT, "np.matmul", [f"{weight_rows}.T", "upstream", "out=grad_columns"]),
+            f"{_shape(spec.weight_shape)})"
         ]
     else:
-        out_per_group = out_channels // groups
-        weight_rows = f"w.reshape({groups}, {out_per_group}, {per_group})"
-        column_rows = f"columns.reshape({groups}, {per_group}, {positions})"
-        products = [
-            _temporary("rows", f"({groups}, {out_per_group}, {positions})"),
-            bare_call(INDENT, "np.matmul", [weight_rows, column_rows, "out=rows"]),
-        ]
-        gradient_products = [
-            f"{INDENT}upstream = upstream.reshape({groups}, {out_per_group}, {positions})",
+        lines = split_lines(
             call(
                 INDENT,
                 "grad_w_rows",
                 "=",
                 "np.matmul",
                 ["upstream", f"{column_rows}.transpose(0, 2, 1)"],
-            ),
-            f"{INDENT}grad_w[...] = grad_w_rows.reshape({_shape(spec.weight_shape)})",
-            _temporary("grad_columns", f"({groups}, {per_group}, {positions})"),
-            bare_call(
-                INDENT,
-                "np.matmul",
-                [f"{weight_rows}.transpose(0, 2, 1)", "upstream", "out=grad_columns"],
-            ),
-        ]
-    forward = [
-        *gather,
-        *products,
-        f"{INDENT}out[...] = rows.reshape{by_channel}.transpose(1, 0, 2, 3)",
-    ]
-    if spec.bias:
-        forward.append(f"{INDENT}out += b[:, None, None]")
-    backward = []
-    if spec.reduction == "mean":
-        backward.append(f"{INDENT}grad_out = grad_out / batch  # dL/dO = G / N")
-    backward += [
-        *gather,
-        f"{INDENT}upstream = grad_out.transpose(1, 0, 2, 3).reshape({out_channels}, {positions})",
-        *gradient_products,
+            )
+        )
+        lines.append(f"{INDENT}grad_w[...] = grad_w_rows.reshape({_shape(spec.weight_shape)})")
+    return _Part(lines, ("columns", "upstream"))
+
+
+def _gemm_grad_x(structure: Structure, printer: KernelPrinter) -> _Part:
+    spec: Conv2d = structure.spec
+    _, channels, _, _ = spec.input_shape
+    _, in_per_group, kh, kw = spec.weight_shape
+    _, _, out_height, out_width = spec.output_shape
+    positions, weight_rows, _ = _gemm_sizes(spec)
+    per_group = in_per_group * kh * kw
+    if spec.groups == 1:
+        shape, transposed = f"({per_group}, {positions})", f"{weight_rows}.T"
+    else:
+        shape = f"({spec.groups}, {per_group}, {positions})"
+        transposed = f"{weight_rows}.transpose(0, 2, 1)"
+    lines = [
+        _temporary("grad_columns", shape),
+        bare_call(INDENT, "np.matmul", [transposed, "upstream", "out=grad_columns"]),
         f"{INDENT}grad_columns = grad_columns.reshape({channels}, {kh}, {kw}, batch,"
         f" {out_height}, {out_width})",
         f"{INDENT}grad_x[...] = 0",
@@ -448,92 +515,351 @@ def conv2d_gemm(structure: Structure, printer: KernelPrinter) -> KernelCode:
             f"grad_columns[:, {tap.p}, {tap.q}, :, {span(tap.out_rows)}, {span(tap.out_cols)}]"
             ".transpose(1, 0, 2, 3)"
         )
-        backward.append(statement(INDENT, target, "+=", [source], ""))
-    backward += _bias_gradient(spec)
-    return KernelCode(flatten(forward), flatten(backward))
+        lines.append(statement(INDENT, target, "+=", [source], ""))
+    return _Part(flatten(lines), ("upstream",))
 
 
-def conv2d_gather(structure: Structure, printer: KernelPrinter) -> KernelCode:
-    """conv2d as per-sample matrix products on contiguous operands; dL/dX by gather.
+# gather: the columns laid out (N, C, kh, kw, OH, OW), so that each sample's product
+# W (K, C*kh*kw) @ columns[n] (C*kh*kw, OH*OW) writes its output (K, OH*OW) in place (one
+# batched np.matmul, no transpose after it). dL/dX is gathered the same way: each tap spreads
+# dL/dO back onto the input cells it links to (spread, laid out (N, K, kh, kw, H, W): dL/dO
+# dilated by the stride, padded, once per kernel position), and W^T (C, K*kh*kw) @ spread[n]
+# sums every tap into dL/dX at once: the correlation of the dilated, padded dL/dO with the
+# rotated kernel, read off the taps. dL/dW is a product per sample, summed over the batch.
 
-    The columns are laid out ``(N, C, kh, kw, OH, OW)``, so that each sample's product
-    ``W (K, C*kh*kw) @ columns[n] (C*kh*kw, OH*OW)`` writes its output ``(K, OH*OW)`` in place
-    (one batched ``np.matmul``, no transpose after it). dL/dX is gathered the same way: each
-    tap spreads dL/dO back onto the input cells it links to (``spread``, laid out
-    ``(N, K, kh, kw, H, W)``: dL/dO dilated by the stride, padded, once per kernel position),
-    and ``W^T (C, K*kh*kw) @ spread[n]`` sums every tap into dL/dX at once: the correlation of
-    the dilated, padded dL/dO with the rotated kernel, read off the taps. dL/dW is a product
-    per sample, summed over the batch.
-    """
-    spec: Conv2d = structure.spec
+
+def _gather_names(spec: Conv2d) -> dict[str, str]:
     _, channels, height, width = spec.input_shape
     out_channels, in_per_group, kh, kw = spec.weight_shape
     _, _, out_height, out_width = spec.output_shape
-    groups = spec.groups
-    out_per_group = out_channels // groups
-    gather = _columns(structure, f"(batch, {channels}, {kh}, {kw}, {out_height}, {out_width})")
-    for tap in structure.taps:
-        target = f"columns[:, :, {tap.p}, {tap.q}, {span(tap.out_rows)}, {span(tap.out_cols)}]"
-        source = printer.region("x", 2, tap.in_rows, tap.in_cols)
-        gather.append(statement(INDENT, target, "=", [source], ""))
+    groups, out_per_group = spec.groups, out_channels // spec.groups
     positions, cells = out_height * out_width, height * width
     if groups == 1:
-        weight_rows = f"w.reshape({out_channels}, {in_per_group * kh * kw})"
-        column_rows = f"columns.reshape(batch, {channels * kh * kw}, {positions})"
-        out_rows = f"out.reshape(batch, {out_channels}, {positions})"
-        upstream = f"grad_out.reshape(batch, {out_channels}, {positions})"
-        rotated = f"w.transpose(1, 0, 2, 3).reshape({channels}, {out_channels * kh * kw})"
-        spread_rows = f"spread.reshape(batch, {out_channels * kh * kw}, {cells})"
-        grad_x_rows = f"grad_x.reshape(batch, {channels}, {cells})"
-    else:
-        per_group = in_per_group * kh * kw
-        weight_rows = f"w.reshape({groups}, {out_per_group}, {per_group})"
-        column_rows = f"columns.reshape(batch, {groups}, {per_group}, {positions})"
-        out_rows = f"out.reshape(batch, {groups}, {out_per_group}, {positions})"
-        upstream = f"grad_out.reshape(batch, {groups}, {out_per_group}, {positions})"
-        rotated = (
+        return {
+            "weight_rows": f"w.reshape({out_channels}, {in_per_group * kh * kw})",
+            "column_rows": f"sample_columns.reshape(batch, {channels * kh * kw}, {positions})",
+            "out_rows": f"out.reshape(batch, {out_channels}, {positions})",
+            "upstream": f"grad_out.reshape(batch, {out_channels}, {positions})",
+            "rotated": f"w.transpose(1, 0, 2, 3).reshape({channels}, {out_channels * kh * kw})",
+            "spread_rows": f"spread.reshape(batch, {out_channels * kh * kw}, {cells})",
+            "grad_x_rows": f"grad_x.reshape(batch, {channels}, {cells})",
+            "transposed": "(0, 2, 1)",
+        }
+    per_group = in_per_group * kh * kw
+    return {
+        "weight_rows": f"w.reshape({groups}, {out_per_group}, {per_group})",
+        "column_rows": f"sample_columns.reshape(batch, {groups}, {per_group}, {positions})",
+        "out_rows": f"out.reshape(batch, {groups}, {out_per_group}, {positions})",
+        "upstream": f"grad_out.reshape(batch, {groups}, {out_per_group}, {positions})",
+        "rotated": (
             f"w.reshape({groups}, {out_per_group}, {in_per_group}, {kh}, {kw})"
             f".transpose(0, 2, 1, 3, 4).reshape({groups}, {in_per_group},"
             f" {out_per_group * kh * kw})"
+        ),
+        "spread_rows": f"spread.reshape(batch, {groups}, {out_per_group * kh * kw}, {cells})",
+        "grad_x_rows": f"grad_x.reshape(batch, {groups}, {in_per_group}, {cells})",
+        "transposed": "(0, 1, 3, 2)",
+    }
+
+
+def _gather_columns(structure: Structure, printer: KernelPrinter) -> list[str]:
+    spec: Conv2d = structure.spec
+    _, channels, _, _ = spec.input_shape
+    _, _, kh, kw = spec.weight_shape
+    _, _, out_height, out_width = spec.output_shape
+    shape = f"(batch, {channels}, {kh}, {kw}, {out_height}, {out_width})"
+    lines = _columns(structure, "sample_columns", shape)
+    for tap in structure.taps:
+        target = (
+            f"sample_columns[:, :, {tap.p}, {tap.q}, {span(tap.out_rows)}, {span(tap.out_cols)}]"
         )
-        spread_rows = f"spread.reshape(batch, {groups}, {out_per_group * kh * kw}, {cells})"
-        grad_x_rows = f"grad_x.reshape(batch, {groups}, {in_per_group}, {cells})"
-    transposed = "(0, 2, 1)" if groups == 1 else "(0, 1, 3, 2)"
-    forward = [*gather]
-    forward += split_lines(
-        bare_call(INDENT, "np.matmul", [weight_rows, column_rows, f"out={out_rows}"])
+        source = printer.region("x", 2, tap.in_rows, tap.in_cols)
+        lines.append(statement(INDENT, target, "=", [source], ""))
+    return lines
+
+
+def _gather_forward(structure: Structure, printer: KernelPrinter) -> list[str]:
+    spec: Conv2d = structure.spec
+    names = _gather_names(spec)
+    lines = [*_gather_columns(structure, printer)]
+    lines += split_lines(
+        bare_call(
+            INDENT,
+            "np.matmul",
+            [names["weight_rows"], names["column_rows"], f"out={names['out_rows']}"],
+        )
     )
     if spec.bias:
-        forward.append(f"{INDENT}out += b[:, None, None]")
-    backward = []
-    if spec.reduction == "mean":
-        backward.append(f"{INDENT}grad_out = grad_out / batch  # dL/dO = G / N")
-    backward += gather
-    backward += split_lines(
+        lines.append(f"{INDENT}out += b[:, None, None]")
+    return lines
+
+
+def _gather_grad_w(structure: Structure, printer: KernelPrinter) -> _Part:
+    spec: Conv2d = structure.spec
+    names = _gather_names(spec)
+    lines = split_lines(
         call(
             INDENT,
             "grad_w_samples",
             "=",
             "np.matmul",
-            [upstream, f"{column_rows}.transpose{transposed}"],
+            [names["upstream"], f"{names['column_rows']}.transpose{names['transposed']}"],
         )
     )
-    backward.append(
+    lines.append(
         f"{INDENT}grad_w[...] = grad_w_samples.sum(axis=0).reshape({_shape(spec.weight_shape)})"
     )
-    backward += [
+    return _Part(lines, ("sample_columns",))
+
+
+def _gather_grad_x(structure: Structure, printer: KernelPrinter) -> _Part:
+    spec: Conv2d = structure.spec
+    _, _, height, width = spec.input_shape
+    out_channels, _, kh, kw = spec.weight_shape
+    names = _gather_names(spec)
+    lines = [
         f"{INDENT}# zeros where no tap links an output: the stride's gaps and the padding",
         _temporary("spread", f"(batch, {out_channels}, {kh}, {kw}, {height}, {width})", True),
     ]
     for tap in structure.taps:
         target = f"spread[:, :, {tap.p}, {tap.q}, {span(tap.in_rows)}, {span(tap.in_cols)}]"
         source = printer.region("grad_out", 2, tap.out_rows, tap.out_cols)
-        backward.append(statement(INDENT, target, "=", [source], ""))
-    backward += split_lines(
-        bare_call(INDENT, "np.matmul", [rotated, spread_rows, f"out={grad_x_rows}"])
+        lines.append(statement(INDENT, target, "=", [source], ""))
+    lines += split_lines(
+        bare_call(
+            INDENT,
+            "np.matmul",
+            [names["rotated"], names["spread_rows"], f"out={names['grad_x_rows']}"],
+        )
     )
-    backward += _bias_gradient(spec)
-    return KernelCode(flatten(forward), flatten(backward))
+    return _Part(flatten(lines), ())
+
+
+# flat: x padded once, then each sample's channel read as one flat row of Hp*Wp cells. Output
+# (i, j) of a stride-1 convolution reads, under kernel position (p, q), the cell at flat offset
+# i*Wp + j + p*dh*Wp + q*dw: so every column row (c, p, q) is one contiguous run of the flat
+# row, L = (OH-1)*Wp + OW long, and the whole columns buffer is one copy of a strided view of
+# the padded x (no per-tap copies of OW-long rows). The price: the Wp - OW positions between
+# two output rows are computed too, and dropped (forward), or multiply zeros (backward: dL/dO
+# is laid out on the same flat positions, zero between rows, so they add exactly nothing).
+
+
+@dataclass(frozen=True)
+class _Flat:
+    """The flat layout of a stride-1 convolution, checked against its proven taps."""
+
+    padded: tuple[int, int]  # (Hp, Wp)
+    length: int  # L: the flat positions from output (0, 0) to output (OH-1, OW-1)
+    offsets: dict[tuple[int, int], int]  # kernel position -> flat offset of its cells
+
+
+def _flat_layout(structure: Structure) -> _Flat | str:
+    """The flat layout, or why there is none (a stride other than 1).
+
+    The layout is written from the layer's options; it is used only if it reproduces every
+    proven tap exactly (and no tap where the derivation has none), link for link.
+    """
+    spec: Conv2d = structure.spec
+    if spec.stride != (1, 1):
+        return f"its stride is {spec.stride[0]}x{spec.stride[1]}: the flat rows need stride 1"
+    _, _, height, width = spec.input_shape
+    _, _, out_height, out_width = spec.output_shape
+    (dh, dw), (ph, pw) = spec.dilation, spec.padding
+    kh, kw = spec.kernel
+    padded = (height + 2 * ph, width + 2 * pw)
+    expected = {}
+    for p, q in itertools.product(range(kh), range(kw)):
+        rows = _valid(out_height, p * dh - ph, height)
+        cols = _valid(out_width, q * dw - pw, width)
+        if rows is not None and cols is not None:
+            expected[p, q] = (rows, cols)
+    found = {(t.p, t.q): ((t.out_rows, t.in_rows), (t.out_cols, t.in_cols)) for t in structure.taps}
+    if found != expected:  # the derivation is the truth: a layout that disagrees is not used
+        return "its taps are not those of the flat layout"
+    offsets = {
+        (p, q): p * dh * padded[1] + q * dw for p, q in itertools.product(range(kh), range(kw))
+    }
+    return _Flat(padded, (out_height - 1) * padded[1] + out_width, offsets)
+
+
+def _valid(outputs: int, shift: int, size: int) -> tuple[slice, slice] | None:
+    """The output run whose cells ``i + shift`` lie in ``[0, size)``, and those cells."""
+    first, last = max(0, -shift), min(outputs, size - shift)
+    if first >= last:
+        return None
+    return slice(first, last, 1), slice(first + shift, last + shift, 1)
+
+
+def flat_refusal(structure: Structure) -> str | None:
+    """Why the flat layout does not fit the layer, or None."""
+    layout = _flat_layout(structure)
+    return layout if isinstance(layout, str) else None
+
+
+def _flat(structure: Structure) -> _Flat:
+    layout = _flat_layout(structure)
+    if isinstance(layout, str):
+        raise ValueError(f"strategy 'flat' does not fit this conv2d: {layout}")
+    return layout
+
+
+def _flat_columns(structure: Structure, printer: KernelPrinter) -> list[str]:
+    spec: Conv2d = structure.spec
+    layout = _flat(structure)
+    _, channels, height, width = spec.input_shape
+    _, _, kh, kw = spec.weight_shape
+    (hp, wp), length = layout.padded, layout.length
+    (dh, dw), (ph, pw) = spec.dilation, spec.padding
+    if (ph, pw) == (0, 0):
+        lines = [f"{INDENT}padded = np.ascontiguousarray(x)  # the flat rows need C order"]
+    else:
+        lines = [
+            f"{INDENT}# x inside a frame of zeros: the cells the padding reads",
+            *split_lines(_temporary("padded", f"(batch, {channels}, {hp}, {wp})", True)),
+            f"{INDENT}padded[:, :, {ph}:{ph + height}, {pw}:{pw + width}] = x",
+        ]
+    shape = f"({channels}, {kh}, {kw}, batch, {length})"
+    steps = f"({hp * wp}, {dh * wp}, {dw}, {channels * hp * wp}, 1)"
+    lines += [
+        f"{INDENT}# row (c, p, q) of the columns: the flat run of channel c under position (p, q)",
+        *split_lines(_temporary("flat_columns", shape)),
+        *split_lines(
+            bare_call(INDENT, "np.copyto", ["flat_columns", f"_strided(padded, {shape}, {steps})"])
+        ),
+    ]
+    return lines
+
+
+def _flat_positions(spec: Conv2d, layout: _Flat, name: str, rows: str) -> str:
+    """``name``'s flat rows ``rows`` seen as (N, K, OH, OW): output (i, j) at i*Wp + j."""
+    out_channels = spec.weight_shape[0]
+    _, _, out_height, out_width = spec.output_shape
+    shape = f"(batch, {out_channels}, {out_height}, {out_width})"
+    steps = f"({layout.length}, {rows}, {layout.padded[1]}, 1)"
+    return f"_strided({name}, {shape}, {steps})"
+
+
+def _flat_products(spec: Conv2d, length: int) -> dict[str, str]:
+    out_channels, in_per_group, kh, kw = spec.weight_shape
+    per_group = in_per_group * kh * kw
+    positions = f"batch * {length}"
+    if spec.groups == 1:
+        return {
+            "weights": f"w.reshape({out_channels}, {per_group})",
+            "columns": f"flat_columns.reshape({per_group}, {positions})",
+            "upstream": f"flat_upstream.reshape({out_channels}, {positions})",
+            "transposed": ".T",
+            "rows": f"({out_channels}, {positions})",
+            "grad_columns": f"({per_group}, {positions})",
+            "grad_w": f"grad_w.reshape({out_channels}, {per_group})",
+        }
+    groups, out_per_group = spec.groups, out_channels // spec.groups
+    return {
+        "weights": f"w.reshape({groups}, {out_per_group}, {per_group})",
+        "columns": f"flat_columns.reshape({groups}, {per_group}, {positions})",
+        "upstream": f"flat_upstream.reshape({groups}, {out_per_group}, {positions})",
+        "transposed": ".transpose(0, 2, 1)",
+        "rows": f"({groups}, {out_per_group}, {positions})",
+        "grad_columns": f"({groups}, {per_group}, {positions})",
+        "grad_w": f"grad_w.reshape({groups}, {out_per_group}, {per_group})",
+    }
+
+
+def _flat_forward(structure: Structure, printer: KernelPrinter) -> list[str]:
+    spec: Conv2d = structure.spec
+    layout = _flat(structure)
+    names = _flat_products(spec, layout.length)
+    lines = [
+        *_flat_columns(structure, printer),
+        *split_lines(_temporary("flat_rows", names["rows"])),
+        *split_lines(
+            bare_call(INDENT, "np.matmul", [names["weights"], names["columns"], "out=flat_rows"])
+        ),
+        f"{INDENT}# output (i, j) of sample n is flat position i*Wp + j of its run; the rest drops",
+    ]
+    view = _flat_positions(spec, layout, "flat_rows", f"batch * {layout.length}")
+    lines += split_lines(bare_call(INDENT, "np.copyto", ["out", view]))
+    if spec.bias:
+        lines.append(f"{INDENT}out += b[:, None, None]")
+    return lines
+
+
+def _flat_upstream(structure: Structure, printer: KernelPrinter) -> list[str]:
+    spec: Conv2d = structure.spec
+    layout = _flat(structure)
+    out_channels = spec.weight_shape[0]
+    view = _flat_positions(spec, layout, "flat_upstream", f"batch * {layout.length}")
+    return [
+        f"{INDENT}# dL/dO on the flat positions of the outputs, zeros between the rows",
+        *split_lines(
+            _temporary("flat_upstream", f"({out_channels}, batch, {layout.length})", True)
+        ),
+        *split_lines(bare_call(INDENT, "np.copyto", [view, "grad_out"])),
+    ]
+
+
+def _flat_grad_w(structure: Structure, printer: KernelPrinter) -> _Part:
+    spec: Conv2d = structure.spec
+    layout = _flat(structure)
+    names = _flat_products(spec, layout.length)
+    target = names["grad_w"]
+    lines = split_lines(
+        bare_call(
+            INDENT,
+            "np.matmul",
+            [names["upstream"], names["columns"] + names["transposed"], f"out={target}"],
+        )
+    )
+    return _Part(lines, ("flat_columns", "flat_upstream"))
+
+
+def _flat_grad_x(structure: Structure, printer: KernelPrinter) -> _Part:
+    spec: Conv2d = structure.spec
+    layout = _flat(structure)
+    names = _flat_products(spec, layout.length)
+    _, channels, height, width = spec.input_shape
+    _, _, kh, kw = spec.weight_shape
+    (hp, wp), length = layout.padded, layout.length
+    ph, pw = spec.padding
+    lines = [
+        *split_lines(_temporary("flat_grad_columns", names["grad_columns"])),
+        *split_lines(
+            bare_call(
+                INDENT,
+                "np.matmul",
+                [
+                    names["weights"] + names["transposed"],
+                    names["upstream"],
+                    "out=flat_grad_columns",
+                ],
+            )
+        ),
+        f"{INDENT}flat_grad_columns = flat_grad_columns.reshape({channels}, {kh}, {kw}, batch,"
+        f" {length})",
+    ]
+    if (ph, pw) == (0, 0):
+        lines.append(f"{INDENT}grad_x[...] = 0")
+        runs = f"grad_x.reshape(batch, {channels}, {hp * wp}).transpose(1, 0, 2)"
+    else:
+        lines += [
+            *split_lines(_temporary("grad_padded", f"(batch, {channels}, {hp * wp})")),
+            f"{INDENT}grad_padded[...] = 0",
+        ]
+        runs = "grad_padded.transpose(1, 0, 2)"
+    lines += [f"{INDENT}# (C, N, Hp*Wp): each tap adds whole runs", f"{INDENT}grad_runs = {runs}"]
+    for tap in structure.taps:  # a kernel position without a tap would add to padding only
+        offset = layout.offsets[tap.p, tap.q]
+        target = f"grad_runs[:, :, {offset}:{offset + length}]"
+        lines.append(
+            statement(INDENT, target, "+=", [f"flat_grad_columns[:, {tap.p}, {tap.q}]"], "")
+        )
+    if (ph, pw) != (0, 0):
+        source = (
+            f"grad_padded.reshape(batch, {channels}, {hp}, {wp})"
+            f"[:, :, {ph}:{ph + height}, {pw}:{pw + width}]"
+        )
+        lines.append(f"{INDENT}grad_x[...] = {source}")
+    return _Part(lines, ("flat_upstream",))
 
 
 def _temporary(name: str, shape: str, zeros: bool = False) -> str:
@@ -546,16 +872,96 @@ def _temporary(name: str, shape: str, zeros: bool = False) -> str:
     return call(INDENT, name, "=", "_buffer", arguments)
 
 
-def _columns(structure: Structure, shape: str) -> list[str]:
-    """The columns buffer (``_temporary``), zero-filled when a tap misses some windows."""
+def _columns(structure: Structure, name: str, shape: str) -> list[str]:
+    """A columns buffer (``_temporary``), zero-filled when a tap misses some windows."""
     if _complete(structure):
-        return split_lines(_temporary("columns", shape))
+        return split_lines(_temporary(name, shape))
     comment = f"{INDENT}# taps on the padding read zeros"
-    return [comment, *split_lines(_temporary("columns", shape, True))]
+    return [comment, *split_lines(_temporary(name, shape, True))]
 
 
 def _shape(shape: tuple[int, ...]) -> str:
     return ", ".join(map(str, shape))
+
+
+# -- composing the directions ---------------------------------------------------------------------
+
+#: Strategy -> its forward body.
+FORWARD_PARTS = {
+    "taps": _taps_forward,
+    "gemm": _gemm_forward,
+    "gather": _gather_forward,
+    "flat": _flat_forward,
+}
+#: Strategy -> its dL/dW part, and its dL/dX part.
+GRAD_W_PARTS = {
+    "taps": _taps_grad_w,
+    "gemm": _gemm_grad_w,
+    "gather": _gather_grad_w,
+    "flat": _flat_grad_w,
+}
+GRAD_X_PARTS = {
+    "taps": _taps_grad_x,
+    "gemm": _gemm_grad_x,
+    "gather": _gather_grad_x,
+    "flat": _flat_grad_x,
+}
+#: The shared preludes of the backward parts, in the order the body computes them.
+_PRELUDES = {
+    "views": lambda structure, printer: _conv2d_views(structure.spec).setup_backward,
+    "columns": _gemm_columns,
+    "upstream": _gemm_upstream,
+    "sample_columns": _gather_columns,
+    "flat_columns": _flat_columns,
+    "flat_upstream": _flat_upstream,
+}
+
+
+def conv2d_compose(
+    structure: Structure, printer: KernelPrinter, choice: dict[str, str]
+) -> KernelCode:
+    """The kernels with each direction's strategy of ``choice`` (forward, grad_w, grad_x).
+
+    A gradient whose strategy is None is left out (``--strategy auto`` times each part alone).
+    The backward body computes each prelude its two parts read once (dL/dW and dL/dX of gemm
+    share dL/dO laid out by channel; of flat, dL/dO on the flat positions), then dL/dW, then
+    dL/dX, then dL/dB.
+    """
+    spec: Conv2d = structure.spec
+    forward = FORWARD_PARTS[choice["forward"]](structure, printer)
+    parts = [
+        table[choice[direction]](structure, printer)
+        for direction, table in (("grad_w", GRAD_W_PARTS), ("grad_x", GRAD_X_PARTS))
+        if choice[direction] is not None  # None: left out (to time the other part alone)
+    ]
+    backward = []
+    if spec.reduction == "mean":
+        backward.append(f"{INDENT}grad_out = grad_out / batch  # dL/dO = G / N")
+    needed = {name for part in parts for name in part.needs}
+    for name, prelude in _PRELUDES.items():
+        if name in needed:
+            backward += prelude(structure, printer)
+    for part in parts:
+        backward += part.lines
+    backward += _bias_gradient(spec)
+    return KernelCode(flatten(forward), flatten(backward))
+
+
+def _whole(name: str):
+    """The builder of one strategy in every direction."""
+
+    def build(structure: Structure, printer: KernelPrinter) -> KernelCode:
+        return conv2d_compose(structure, printer, dict.fromkeys(DIRECTIONS, name))
+
+    build.__name__ = f"conv2d_{name}"
+    build.__doc__ = f"conv2d with the {name} strategy in every direction."
+    return build
+
+
+conv2d_taps = _whole("taps")
+conv2d_gemm = _whole("gemm")
+conv2d_gather = _whole("gather")
+conv2d_flat = _whole("flat")
 
 
 # -- the entry ------------------------------------------------------------------------------------
@@ -570,6 +976,13 @@ def legend(spec: Conv2d) -> Legend:
     )
 
 
+#: The strided strategy of stride-1 convolutions (conv2d's own: pools have no products).
+FLAT = Strategy(
+    "flat",
+    "x padded once and read as flat rows: one strided copy for all columns, one product",
+    flat_refusal,
+)
+
 #: Layer type -> how the generator reads and writes it.
 TABLE = {
     "conv2d": KindCodegen(
@@ -579,12 +992,16 @@ TABLE = {
             "taps": conv2d_taps,
             "gemm": conv2d_gemm,
             "gather": conv2d_gather,
+            "flat": conv2d_flat,
         },
         template="conv2d.py.jinja",
         legend=legend,
         forward_arguments=("x", "w", "b"),
         backward_arguments=("x", "w", "grad_out"),
         unrolled_terms=conv2d_unrolled_terms,
+        own_strategies=(FLAT,),
+        directions=DIRECTIONS,
+        compose=conv2d_compose,
     ),
 }
 
@@ -607,13 +1024,13 @@ CATALOG = (
     ),
     CatalogModule(
         Conv2d(input_shape=(64, 1, 28, 28), out_channels=6, kernel=(5, 5)),
-        "gemm",
+        "flat",
         ("float32", "float64"),
         why="LeNet-5 C1 at batch 64",
     ),
     CatalogModule(
         Conv2d(input_shape=(64, 6, 12, 12), out_channels=16, kernel=(5, 5)),
-        "gemm",
+        "flat",
         ("float32", "float64"),
         why="LeNet-5 C3 at batch 64",
     ),
