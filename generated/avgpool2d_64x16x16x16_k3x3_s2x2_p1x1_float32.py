@@ -43,6 +43,11 @@ SPEC = {
     "padding": [1, 1],
     "count_include_pad": True,
 }
+#: The strategy of each direction's kernels (``--strategy auto`` chooses each on its own).
+STRATEGY = {
+    "forward": "separable",
+    "backward": "separable",
+}
 #: The float dtype the kernels are generated for; object arrays (exact rationals) also run.
 DTYPE = np.dtype("float32")
 INPUT_SHAPE = (64, 16, 16, 16)

@@ -43,6 +43,12 @@ SPEC = {
     "groups": 1,
     "bias": True,
 }
+#: The strategy of each direction's kernels (``--strategy auto`` chooses each on its own).
+STRATEGY = {
+    "forward": "unrolled",
+    "grad_w": "unrolled",
+    "grad_x": "unrolled",
+}
 #: The float dtype the kernels are generated for; object arrays (exact rationals) also run.
 DTYPE = np.dtype("float64")
 INPUT_SHAPE = (1, 1, 3, 3)

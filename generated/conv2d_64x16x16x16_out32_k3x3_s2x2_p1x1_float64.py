@@ -46,6 +46,12 @@ SPEC = {
     "groups": 1,
     "bias": True,
 }
+#: The strategy of each direction's kernels (``--strategy auto`` chooses each on its own).
+STRATEGY = {
+    "forward": "gemm",
+    "grad_w": "gemm",
+    "grad_x": "gemm",
+}
 #: The float dtype the kernels are generated for; object arrays (exact rationals) also run.
 DTYPE = np.dtype("float64")
 INPUT_SHAPE = (64, 16, 16, 16)

@@ -44,6 +44,11 @@ SPEC = {
     "padding": [0, 0],
     "ties": "first",
 }
+#: The strategy of each direction's kernels (``--strategy auto`` chooses each on its own).
+STRATEGY = {
+    "forward": "unrolled",
+    "backward": "unrolled",
+}
 #: The float dtype the kernels are generated for; object arrays (exact rationals) also run.
 DTYPE = np.dtype("float64")
 INPUT_SHAPE = (1, 1, 4, 4)

@@ -40,6 +40,11 @@ SPEC = {
     "padding": [0, 0],
     "ties": "first",
 }
+#: The strategy of each direction's kernels (``--strategy auto`` chooses each on its own).
+STRATEGY = {
+    "forward": "taps",
+    "backward": "taps",
+}
 #: The float dtype the kernels are generated for; object arrays (exact rationals) also run.
 DTYPE = np.dtype("float32")
 INPUT_SHAPE = (64, 16, 8, 8)

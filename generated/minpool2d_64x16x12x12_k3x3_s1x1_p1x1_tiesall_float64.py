@@ -44,6 +44,11 @@ SPEC = {
     "padding": [1, 1],
     "ties": "all",
 }
+#: The strategy of each direction's kernels (``--strategy auto`` chooses each on its own).
+STRATEGY = {
+    "forward": "taps",
+    "backward": "taps",
+}
 #: The float dtype the kernels are generated for; object arrays (exact rationals) also run.
 DTYPE = np.dtype("float64")
 INPUT_SHAPE = (64, 16, 12, 12)
