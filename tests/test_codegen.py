@@ -25,6 +25,7 @@ from symcnn.codegen.generate import MARKER, GeneratedModule, generate, load
 from symcnn.codegen.naming import module_filename
 from symcnn.codegen.strategies import applicable, unrolled_terms
 from symcnn.codegen.structure import prove
+from symcnn.layers.conv2d.codegen import flat_refusal
 from symcnn.layers.conv2d.spec import Conv2d
 from symcnn.layers.pool.spec import MaxPool2d
 
@@ -170,7 +171,7 @@ COMPOSABLE = ("taps", "gemm", "gather", "flat")
 def test_mixed_strategies_per_direction_match_the_runtime_and_the_derivation(
     spec, stride_one, data
 ):
-    """Any strategy in each direction (flat included at stride 1, with padding, dilation and
+    """Any strategy in each direction (stride 1 drawn often, with padding, dilation and
     groups): equal to the runtime in both dtypes, with and without a workspace, and to the
     exact derivation."""
     if stride_one:
@@ -210,8 +211,6 @@ def test_a_workspace_is_reused_between_calls_and_stays_correct():
             ("gather", "sample_columns"),
             ("flat", "flat_columns"),
         ):
-            if strategy == "flat" and spec.stride != (1, 1):
-                continue  # flat is for stride 1 (its refusal is tested below)
             kernels = load(generate(spec, strategy=strategy, structure=structure))
             workspace = {}
             shim = types.SimpleNamespace(
@@ -331,13 +330,16 @@ def test_a_wrong_choice_per_direction_is_refused_in_one_line(strategy, message):
         generate(spec, strategy=strategy)
 
 
-def test_flat_is_refused_off_stride_one_and_auto_leaves_it_out():
-    spec = Conv2d(input_shape=(2, 1, 7, 7), kernel=3, stride=2)
-    with pytest.raises(ValueError, match="grad_x=flat does not fit this conv2d: its stride is 2x2"):
-        generate(spec, strategy="forward=gemm,grad_w=gemm,grad_x=flat")
-    module = generate(spec, strategy="auto")
-    assert "flat refused: its stride is 2x2" in module.text
-    assert not any(key.endswith("=flat") for key in module.timings)
+def test_flat_is_used_only_when_its_layout_reproduces_the_proven_taps():
+    """flat writes its strided views from the layer's options; a structure whose taps differ
+    (here one tap dropped, as if the derivation had none there) makes it refuse."""
+    spec = Conv2d(input_shape=(2, 1, 7, 7), kernel=3, stride=2, padding=1)
+    structure = prove(spec)
+    assert flat_refusal(structure) is None
+    broken = dataclasses.replace(structure, taps=structure.taps[1:])
+    assert flat_refusal(broken) == "its taps are not those of the flat layout"
+    with pytest.raises(ValueError, match="grad_x=flat does not fit this conv2d: its taps are not"):
+        generate(spec, strategy="forward=gemm,grad_w=gemm,grad_x=flat", structure=broken)
 
 
 def test_a_pool_takes_one_strategy_for_both_passes():

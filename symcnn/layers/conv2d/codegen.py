@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -635,59 +636,97 @@ def _gather_grad_x(structure: Structure, printer: KernelPrinter) -> _Part:
     return _Part(flatten(lines), ())
 
 
-# flat: x padded once, then each sample's channel read as one flat row of Hp*Wp cells. Output
-# (i, j) of a stride-1 convolution reads, under kernel position (p, q), the cell at flat offset
+# flat: x padded once, then each sample's channel read as one flat row. Output (i, j) of a
+# stride-1 convolution reads, under kernel position (p, q), the cell at flat offset
 # i*Wp + j + p*dh*Wp + q*dw: so every column row (c, p, q) is one contiguous run of the flat
 # row, L = (OH-1)*Wp + OW long, and the whole columns buffer is one copy of a strided view of
-# the padded x (no per-tap copies of OW-long rows). The price: the Wp - OW positions between
-# two output rows are computed too, and dropped (forward), or multiply zeros (backward: dL/dO
-# is laid out on the same flat positions, zero between rows, so they add exactly nothing).
+# the padded x (no per-tap copies of OW-long rows). A stride s first splits the padded x into
+# its s*s phases (the cells of one row and column residue each, laid out one after another):
+# within a phase a stride-s tap is a stride-1 one, so its cells are again one run of the phase,
+# L = (OH-1)*Wq + OW long (Wq = Wp/s, rounded up). The price: the Wq - OW positions between two
+# output rows are computed too, and dropped (forward), or multiply zeros (backward: dL/dO is
+# laid out on the same flat positions, zero between rows, so they add exactly nothing).
 
 
 @dataclass(frozen=True)
 class _Flat:
-    """The flat layout of a stride-1 convolution, checked against its proven taps."""
+    """The flat layout of a convolution, checked against its proven taps."""
 
-    padded: tuple[int, int]  # (Hp, Wp)
+    padded: tuple[int, int]  # (Hp, Wp): x in its frame of padding, rounded up to the stride
+    phase: tuple[int, int]  # (Hq, Wq) = (Hp / sh, Wp / sw): the size of one phase
     length: int  # L: the flat positions from output (0, 0) to output (OH-1, OW-1)
-    offsets: dict[tuple[int, int], int]  # kernel position -> flat offset of its cells
+    offsets: dict[tuple[int, int], int]  # kernel position -> flat offset of its run
+    #: The kernel positions whose runs are one strided view each: (first row, row step, rows,
+    #: first column, column step, columns) of the kernel, and the flat steps between them.
+    blocks: tuple[tuple[int, int, int, int, int, int, int, int], ...]
+
+    @property
+    def cells(self) -> int:
+        """Flat cells of one channel of one sample (every phase)."""
+        return self.padded[0] * self.padded[1]
 
 
 def _flat_layout(structure: Structure) -> _Flat | str:
-    """The flat layout, or why there is none (a stride other than 1).
+    """The flat layout, or why there is none.
 
     The layout is written from the layer's options; it is used only if it reproduces every
     proven tap exactly (and no tap where the derivation has none), link for link.
     """
     spec: Conv2d = structure.spec
-    if spec.stride != (1, 1):
-        return f"its stride is {spec.stride[0]}x{spec.stride[1]}: the flat rows need stride 1"
     _, _, height, width = spec.input_shape
     _, _, out_height, out_width = spec.output_shape
-    (dh, dw), (ph, pw) = spec.dilation, spec.padding
+    (sh, sw), (dh, dw), (ph, pw) = spec.stride, spec.dilation, spec.padding
     kh, kw = spec.kernel
-    padded = (height + 2 * ph, width + 2 * pw)
     expected = {}
     for p, q in itertools.product(range(kh), range(kw)):
-        rows = _valid(out_height, p * dh - ph, height)
-        cols = _valid(out_width, q * dw - pw, width)
+        rows = _valid(out_height, sh, p * dh - ph, height)
+        cols = _valid(out_width, sw, q * dw - pw, width)
         if rows is not None and cols is not None:
             expected[p, q] = (rows, cols)
     found = {(t.p, t.q): ((t.out_rows, t.in_rows), (t.out_cols, t.in_cols)) for t in structure.taps}
     if found != expected:  # the derivation is the truth: a layout that disagrees is not used
         return "its taps are not those of the flat layout"
-    offsets = {
-        (p, q): p * dh * padded[1] + q * dw for p, q in itertools.product(range(kh), range(kw))
-    }
-    return _Flat(padded, (out_height - 1) * padded[1] + out_width, offsets)
+    phase = (-(-(height + 2 * ph) // sh), -(-(width + 2 * pw) // sw))
+    padded = (phase[0] * sh, phase[1] * sw)
+    hq, wq = phase
+
+    def offset(p: int, q: int) -> int:
+        (row, a), (col, b) = divmod(p * dh, sh), divmod(q * dw, sw)
+        return (a * sw + b) * hq * wq + row * wq + col
+
+    offsets = {(p, q): offset(p, q) for p, q in itertools.product(range(kh), range(kw))}
+    # kernel rows of one residue mod the stride are evenly spaced, and so are their runs
+    row_step, col_step = sh // math.gcd(dh, sh), sw // math.gcd(dw, sw)
+    blocks = []
+    for p0, q0 in itertools.product(range(min(row_step, kh)), range(min(col_step, kw))):
+        rows, cols = len(range(p0, kh, row_step)), len(range(q0, kw, col_step))
+        down = offsets[p0 + row_step, q0] - offsets[p0, q0] if rows > 1 else 0
+        across = offsets[p0, q0 + col_step] - offsets[p0, q0] if cols > 1 else 0
+        blocks.append((p0, row_step, rows, q0, col_step, cols, down, across))
+    length = (out_height - 1) * wq + out_width
+    return _Flat(padded, phase, length, offsets, tuple(blocks))
 
 
-def _valid(outputs: int, shift: int, size: int) -> tuple[slice, slice] | None:
-    """The output run whose cells ``i + shift`` lie in ``[0, size)``, and those cells."""
-    first, last = max(0, -shift), min(outputs, size - shift)
+def _valid(outputs: int, stride: int, shift: int, size: int) -> tuple[slice, slice] | None:
+    """The output run whose cells ``i*stride + shift`` lie in ``[0, size)``, and those cells."""
+    first = max(0, -(shift // stride))  # the first i with i*stride + shift >= 0
+    last = min(outputs, (size - 1 - shift) // stride + 1)
     if first >= last:
         return None
-    return slice(first, last, 1), slice(first + shift, last + shift, 1)
+    step = stride if last - first > 1 else 1  # a single cell's run steps by 1, as the taps'
+    cells = slice(first * stride + shift, (last - 1) * stride + shift + 1, step)
+    return slice(first, last, 1), cells
+
+
+def _phases(spec: Conv2d, layout: _Flat):
+    """Each phase (a, b) that holds cells of x, with its (phase run, x cells) per axis."""
+    _, _, height, width = spec.input_shape
+    (sh, sw), (ph, pw) = spec.stride, spec.padding
+    for a, b in itertools.product(range(sh), range(sw)):
+        rows = _valid(layout.phase[0], sh, a - ph, height)
+        cols = _valid(layout.phase[1], sw, b - pw, width)
+        if rows is not None and cols is not None:
+            yield (a, b), (rows, cols)
 
 
 def flat_refusal(structure: Structure) -> str | None:
@@ -708,34 +747,58 @@ def _flat_columns(structure: Structure, printer: KernelPrinter) -> list[str]:
     layout = _flat(structure)
     _, channels, height, width = spec.input_shape
     _, _, kh, kw = spec.weight_shape
-    (hp, wp), length = layout.padded, layout.length
-    (dh, dw), (ph, pw) = spec.dilation, spec.padding
-    if (ph, pw) == (0, 0):
+    (hp, wp), (hq, wq), length = layout.padded, layout.phase, layout.length
+    (sh, sw), (ph, pw) = spec.stride, spec.padding
+    framed = (hp, wp) != (height, width)
+    if (sh, sw) == (1, 1) and not framed:
         lines = [f"{INDENT}padded = np.ascontiguousarray(x)  # the flat rows need C order"]
-    else:
+        source = "padded"
+    elif (sh, sw) == (1, 1):
         lines = [
             f"{INDENT}# x inside a frame of zeros: the cells the padding reads",
             *split_lines(_temporary("padded", f"(batch, {channels}, {hp}, {wp})", True)),
             f"{INDENT}padded[:, :, {ph}:{ph + height}, {pw}:{pw + width}] = x",
         ]
-    shape = f"({channels}, {kh}, {kw}, batch, {length})"
-    steps = f"({hp * wp}, {dh * wp}, {dw}, {channels * hp * wp}, 1)"
+        source = "padded"
+    else:
+        shape = f"(batch, {channels}, {sh}, {sw}, {hq}, {wq})"
+        lines = [
+            f"{INDENT}# x padded, in its {sh * sw} phases one after another: phase (a, b) holds"
+            f" the cells",
+            f"{INDENT}# (a + {sh}*u, b + {sw}*v) of the padded x, in which a stride-{sh}x{sw}"
+            " tap reads a stride-1 run",
+            *split_lines(_temporary("phased", shape, framed)),
+        ]
+        for (row, col), (rows, cols) in _phases(spec, layout):
+            target = f"phased[:, :, {row}, {col}, {span(rows[0])}, {span(cols[0])}]"
+            source_region = printer.region("x", 2, rows[1], cols[1])
+            lines.append(statement(INDENT, target, "=", [source_region], ""))
+        source = "phased"
     lines += [
         f"{INDENT}# row (c, p, q) of the columns: the flat run of channel c under position (p, q)",
-        *split_lines(_temporary("flat_columns", shape)),
-        *split_lines(
-            bare_call(INDENT, "np.copyto", ["flat_columns", f"_strided(padded, {shape}, {steps})"])
-        ),
+        *split_lines(_temporary("flat_columns", f"({channels}, {kh}, {kw}, batch, {length})")),
     ]
+    cells = layout.cells
+    for p0, row_step, rows, q0, col_step, cols, down, across in layout.blocks:
+        start = layout.offsets[p0, q0]
+        base = source if start == 0 else f"{source}.reshape(-1)[{start}:]"
+        shape = f"({channels}, {rows}, {cols}, batch, {length})"
+        steps = f"({cells}, {down}, {across}, {channels * cells}, 1)"
+        target = "flat_columns"
+        if (row_step, col_step) != (1, 1):
+            target = f"flat_columns[:, {p0}::{row_step}, {q0}::{col_step}]"
+        lines += split_lines(
+            bare_call(INDENT, "np.copyto", [target, f"_strided({base}, {shape}, {steps})"])
+        )
     return lines
 
 
 def _flat_positions(spec: Conv2d, layout: _Flat, name: str, rows: str) -> str:
-    """``name``'s flat rows ``rows`` seen as (N, K, OH, OW): output (i, j) at i*Wp + j."""
+    """``name``'s flat rows ``rows`` seen as (N, K, OH, OW): output (i, j) at i*Wq + j."""
     out_channels = spec.weight_shape[0]
     _, _, out_height, out_width = spec.output_shape
     shape = f"(batch, {out_channels}, {out_height}, {out_width})"
-    steps = f"({layout.length}, {rows}, {layout.padded[1]}, 1)"
+    steps = f"({layout.length}, {rows}, {layout.phase[1]}, 1)"
     return f"_strided({name}, {shape}, {steps})"
 
 
@@ -837,28 +900,40 @@ def _flat_grad_x(structure: Structure, printer: KernelPrinter) -> _Part:
         f"{INDENT}flat_grad_columns = flat_grad_columns.reshape({channels}, {kh}, {kw}, batch,"
         f" {length})",
     ]
-    if (ph, pw) == (0, 0):
+    (sh, sw), (hq, wq) = spec.stride, layout.phase
+    direct = (hp, wp, sh, sw) == (height, width, 1, 1)  # the flat runs are grad_x's own rows
+    if direct:
         lines.append(f"{INDENT}grad_x[...] = 0")
-        runs = f"grad_x.reshape(batch, {channels}, {hp * wp}).transpose(1, 0, 2)"
+        runs = f"grad_x.reshape(batch, {channels}, {layout.cells}).transpose(1, 0, 2)"
     else:
         lines += [
-            *split_lines(_temporary("grad_padded", f"(batch, {channels}, {hp * wp})")),
+            *split_lines(_temporary("grad_padded", f"(batch, {channels}, {layout.cells})")),
             f"{INDENT}grad_padded[...] = 0",
         ]
         runs = "grad_padded.transpose(1, 0, 2)"
-    lines += [f"{INDENT}# (C, N, Hp*Wp): each tap adds whole runs", f"{INDENT}grad_runs = {runs}"]
+    lines += [f"{INDENT}# (C, N, cells): each tap adds whole runs", f"{INDENT}grad_runs = {runs}"]
     for tap in structure.taps:  # a kernel position without a tap would add to padding only
         offset = layout.offsets[tap.p, tap.q]
         target = f"grad_runs[:, :, {offset}:{offset + length}]"
         lines.append(
             statement(INDENT, target, "+=", [f"flat_grad_columns[:, {tap.p}, {tap.q}]"], "")
         )
-    if (ph, pw) != (0, 0):
-        source = (
-            f"grad_padded.reshape(batch, {channels}, {hp}, {wp})"
-            f"[:, :, {ph}:{ph + height}, {pw}:{pw + width}]"
-        )
-        lines.append(f"{INDENT}grad_x[...] = {source}")
+    if not direct:
+        frame = f"[:, :, {ph}:{ph + height}, {pw}:{pw + width}]"
+        if (sh, sw) == (1, 1):
+            lines.append(
+                f"{INDENT}grad_x[...] = grad_padded.reshape(batch, {channels}, {hp}, {wp}){frame}"
+            )
+        else:
+            lines += [
+                f"{INDENT}# the phases back in place: cell (a + {sh}*u, b + {sw}*v) of phase"
+                " (a, b)",
+                f"{INDENT}phases = grad_padded.reshape(batch, {channels}, {sh}, {sw}, {hq}, {wq})",
+            ]
+            for (row, col), (rows, cols) in _phases(spec, layout):
+                target = printer.region("grad_x", 2, rows[1], cols[1])
+                source = f"phases[:, :, {row}, {col}, {span(rows[0])}, {span(cols[0])}]"
+                lines.append(statement(INDENT, target, "=", [source], ""))
     return _Part(lines, ("flat_upstream",))
 
 
@@ -979,7 +1054,7 @@ def legend(spec: Conv2d) -> Legend:
 #: The strided strategy of stride-1 convolutions (conv2d's own: pools have no products).
 FLAT = Strategy(
     "flat",
-    "x padded once and read as flat rows: one strided copy for all columns, one product",
+    "flat rows of the padded x (split by stride phase): one strided copy, one product",
     flat_refusal,
 )
 
