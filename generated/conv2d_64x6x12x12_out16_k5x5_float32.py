@@ -4,7 +4,7 @@
 # Part of the symcnn catalog: 'symcnn generate --catalog' renders it, and removes it if dropped.
 """Generated kernels of conv2d 64x6x12x12 -> 64x16x8x8 (float32), from its exact derivation.
 
-Strategy: flat (x padded once and read as flat rows: one strided copy for all columns, one product).
+Strategy: flat (flat rows of the padded x (split by stride phase): one strided copy, one product).
 Batch: derived and tuned for 64 (SPEC's); any batch N >= 1 runs.
 
 Derived at the structure size (input 2x2x12x12, out_channels 2, groups 1),
@@ -215,7 +215,7 @@ def backward(x, w, grad_out, *, out=None, workspace=None):
     np.matmul(w.reshape(16, 150).T, flat_upstream.reshape(16, batch * 92), out=flat_grad_columns)
     flat_grad_columns = flat_grad_columns.reshape(6, 5, 5, batch, 92)
     grad_x[...] = 0
-    # (C, N, Hp*Wp): each tap adds whole runs
+    # (C, N, cells): each tap adds whole runs
     grad_runs = grad_x.reshape(batch, 6, 144).transpose(1, 0, 2)
     grad_runs[:, :, 0:92] += flat_grad_columns[:, 0, 0]
     grad_runs[:, :, 1:93] += flat_grad_columns[:, 0, 1]
