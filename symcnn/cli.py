@@ -162,8 +162,10 @@ COMMANDS: list[Command] = [
   symcnn generate --check        (exit 1 with a diff if generated/ is stale)
 
 --strategy auto (the default) times every strategy that fits on the target shape and keeps the
-fastest, and records the timings in the module's header: the one part of the output that varies
-from run to run. Name a strategy for byte-identical output.""",
+fastest (for conv2d, of each direction on its own: forward, dL/dW, dL/dX), and records the
+timings in the module's header: the one part of the output that varies from run to run. Name a
+strategy, or one per direction (--strategy forward=flat,grad_w=gemm,grad_x=flat), for
+byte-identical output.""",
         _add_generate,
         _run_generate,
     ),
