@@ -50,17 +50,13 @@ STRATEGY_CHOICES = ("auto", *all_strategies())
 
 @dataclass(frozen=True)
 class GeneratedModule:
-    """One generated module: its file name, its text and the strategy it uses."""
+    """One generated module: its file name, its text and its strategy (a name, or one per
+    direction: ``forward=flat,grad_w=gemm,grad_x=flat``), with ``auto``'s timings."""
 
     filename: str
     text: str
     strategy: str
     timings: dict[str, float] | None = None
-
-    @property
-    def choice(self) -> dict[str, str]:
-        """The strategy of each direction this module names (one name: every direction)."""
-        return parse_choice(self.strategy) or {"all": self.strategy}
 
 
 def generate(
