@@ -127,7 +127,7 @@ class MinPool2d(ExtremePool2d):
 class AvgPool2d(Pool2d):
     type: ClassVar[str] = "avgpool2d"
     options: ClassVar[tuple] = (INPUT, KERNEL, STRIDE, PADDING, REDUCTION, COUNT_INCLUDE_PAD)
-    term_cost: ClassVar[int] = 4
+    term_cost: ClassVar[int] = 8
     count_include_pad: bool = True
 
     def __post_init__(self, kernel_size: Any) -> None:
