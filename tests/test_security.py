@@ -402,8 +402,10 @@ def test_work_past_the_limit_is_refused_before_any_symbol_exists(
         "generate": ["-o", tmp_path / "out", "--strategy", "unrolled"],
     }[command]
     if command == "generate" and layer[0] != "conv2d":
-        # Losses have no kernels; an elementwise kernel derives 2 features per sample only.
-        layer, where[-1] = ["relu", "--input", "1000000000x10"], "elementwise"
+        # Losses have no kernels; an elementwise kernel derives 2 features of each sample, and
+        # every sample for the mean (its 1/N is derived, not written in by hand).
+        layer = ["relu", "--input", "1000000000x10", "--reduction", "mean"]
+        where[-1] = "elementwise"
     if command == "check":
         status, _, err = run(capsys, command, *where, *layer)
     else:
@@ -444,10 +446,15 @@ def test_the_strategies_a_timing_refusal_suggests_exist_for_the_layer(tmp_path, 
     assert status == 2 and "name a strategy" in err
     suggested = re.search(r"--strategy ([a-z ]+)\)", err).group(1).split(" or ")
     assert suggested == ["elementwise"]
-    for strategy in suggested:  # following the advice works (on a size that fits)
-        argv = ["generate", "relu", "--input", "4x3", "--strategy", strategy, "-o", tmp_path]
-        status, _, err = run(capsys, *argv)
+    for strategy in suggested:  # following the advice works, on the same huge batch
+        argv = ["generate", "relu", "--input", "1000000000x10", "--strategy", strategy]
+        status, out, err = run(capsys, *argv, "-o", tmp_path)
         assert status == 0, err
+        spec = importlib.util.spec_from_file_location("huge_relu", out.strip())
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        x = np.array([[-1.0, 2.0] * 5, [3.0, -4.0] * 5])  # the batch is free: any N runs
+        assert (module.forward(x) == np.maximum(x, 0)).all()
 
 
 def test_identity_operators_build_what_sympy_builds():

@@ -175,7 +175,7 @@ def prove(spec: Layer, term_limit: int = DEFAULT_TERM_LIMIT) -> Structure:
         return _prove(spec, term_limit)
 
 
-def _prove(spec: Layer, term_limit: int) -> Structure:
+def _prove(spec: Layer, term_limit: int = DEFAULT_TERM_LIMIT) -> Structure:
     reading = codegen_of(spec).reading
     # [spec] -> [the derivation at the size that fixes the structure]
     reduced = structure_spec(spec)
