@@ -6,7 +6,7 @@
 Strategy: elementwise (one NumPy expression per pass, over whole arrays).
 Batch: derived and tuned for 64 (SPEC's); any batch N >= 1 runs.
 
-Derived at the structure size (input 64x2x2x2),
+Derived at the structure size (input 2x2x2x2),
 its every forward and gradient entry rebuilt exactly from the forms below.
 The derived formula, first entries (x_... input, g_... dL/dO (one index per axis)):
 

@@ -18,7 +18,15 @@ from typing import NoReturn
 
 from . import __version__, progress
 from .files import check_output_path, write_output
-from .options import UsageError, add_layer_arguments, count, layer_flags_given, layer_spec
+from .options import (
+    UsageError,
+    add_layer_arguments,
+    add_max_terms,
+    count,
+    layer_flags_given,
+    layer_spec,
+    term_limit,
+)
 
 # -- commands -----------------------------------------------------------------------------------
 
@@ -49,13 +57,7 @@ def _add_derive(parser: argparse.ArgumentParser) -> None:
         help="replace FILE if it is an existing regular file (keeping its mode); folders, FIFOs,"
         " devices and sockets are refused even so",
     )
-    out.add_argument(
-        "--max-terms",
-        type=count("max-terms"),
-        default=None,
-        metavar="N",
-        help="refuse derivations with more multiply terms than N (1,000,000)",
-    )
+    add_max_terms(out)
     _add_notation(parser)
 
 
@@ -87,7 +89,7 @@ def _add_notation(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_derive(args: argparse.Namespace) -> int:
-    from .derive import DEFAULT_TERM_LIMIT, derive
+    from .derive import derive
     from .formats import FORMATS, check_arguments
 
     if _network_requested(args):
@@ -95,10 +97,9 @@ def _run_derive(args: argparse.Namespace) -> int:
 
         return run_derive(args)
     spec = layer_spec(args)
-    limit = args.max_terms if args.max_terms is not None else DEFAULT_TERM_LIMIT
     check_arguments(args)  # before the work, not after it
     check_output_path(args.output, force=args.force)
-    derivation = derive(spec, term_limit=limit)
+    derivation = derive(spec, term_limit=term_limit(args))
     write_output(FORMATS[args.format](derivation, args), args.output, force=args.force)
     if args.output not in (None, "-"):
         progress.say(f"symcnn derive: wrote {args.output} ({args.format}, {spec.describe()})")

@@ -25,6 +25,7 @@ import numpy as np
 from sympy import Add, Basic, Integer, Rational, Symbol
 
 from . import canonical, layers, progress
+from .options import DEFAULT_MAX_TERMS
 from .rules import Entry
 from .spec import Layer, prod
 from .tensors import Tensors
@@ -33,8 +34,9 @@ from .tensors import Tensors
 #: ``layers/<kind>/rule.py`` ``TABLE``, merged by the registry.
 RULES: dict[str, Callable[[Layer, Tensors], Iterator[Entry]]] = layers.table("rule")
 
-#: Derivations larger than this many multiply terms are refused before any work.
-DEFAULT_TERM_LIMIT = 1_000_000
+#: Derivations costing more than this many terms (:attr:`symcnn.spec.Layer.work`: multiply
+#: terms weighted by what each costs, plus symbols) are refused before any work.
+DEFAULT_TERM_LIMIT = DEFAULT_MAX_TERMS
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,12 @@ class Derivation:
 
 
 def check_size(spec: Layer, term_limit: int = DEFAULT_TERM_LIMIT) -> None:
-    """Refuse a derivation larger than ``term_limit`` multiply terms, before any work."""
+    """Refuse a derivation that would cost more than ``term_limit`` terms, before any work.
+
+    The cost is :attr:`symcnn.spec.Layer.work`, counted from the spec alone: nothing is
+    allocated for a layer that is refused (a 100000x100000 input is one line, not a
+    MemoryError).
+    """
     if not isinstance(spec, Layer):
         raise ValueError(
             f"spec={spec!r} is not valid: expected a layer spec such as"
@@ -92,12 +99,12 @@ def check_size(spec: Layer, term_limit: int = DEFAULT_TERM_LIMIT) -> None:
             f"term_limit={term_limit!r} is not valid: expected a whole number >= 0"
             f" (default {DEFAULT_TERM_LIMIT:,})"
         )
-    if spec.multiply_terms > term_limit:
+    if spec.work > term_limit:
         raise ValueError(
-            f"the derivation of this {spec.type} would have {spec.multiply_terms:,} multiply"
-            f" terms, more than the limit of {term_limit:,}; raise it with --max-terms"
-            f" (Python: term_limit=) or derive a smaller layer (a batch of 1 shows every"
-            f" pattern)"
+            f"the derivation of this {spec.type} would cost {spec.work:,} terms"
+            f" ({spec.work_words()}), more than the limit of {term_limit:,}; raise it with"
+            f" --max-terms (Python: term_limit=) or derive a smaller layer (a batch of 1 shows"
+            f" every pattern)"
         )
 
 

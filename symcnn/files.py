@@ -3,11 +3,16 @@
 One atomic writer serves every command: the data goes to a temporary file beside the target,
 then a rename puts it in place, so a reader never sees half a file and a failed write leaves
 the old one as it was.
+
+A temporary file is named ``.NAME.symcnn-PID-RANDOM.tmp`` (PID the writing process). A
+``SIGKILL`` between creating it and the rename cannot be caught, so the file stays; the next
+write into that folder removes such files whose process no longer runs, and nothing else.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -67,6 +72,53 @@ def check_output_path(path: str | None, *, force: bool) -> None:
         raise UsageError(f"cannot write {path}: the folder {target.parent} does not exist")
 
 
+#: A temporary file of :func:`write_atomic`: the process id that wrote it is group 1.
+TEMPORARY = re.compile(r"\..+\.symcnn-(\d+)-[A-Za-z0-9_]+\.tmp")
+
+
+def _temporary_prefix(target: Path) -> str:
+    return f".{target.name}.symcnn-{os.getpid()}-"
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporary files a killed symcnn left in ``folder``; return what was removed.
+
+    Only regular files named as :data:`TEMPORARY` names them are touched, and only when the
+    process that wrote them is gone (a write still running in another process keeps its file).
+    A folder that cannot be listed is left alone: the write itself will say why.
+    """
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        match = TEMPORARY.fullmatch(name)
+        if match is None or _running(int(match.group(1))):
+            continue
+        path = folder / name
+        try:
+            if stat.S_ISREG(path.lstat().st_mode):
+                path.unlink()
+                removed.append(path)
+        except OSError:
+            continue  # another process removed it first, or it is not ours to remove
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """True when a process with this id exists (or may: one we may not signal)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
 
@@ -81,7 +133,10 @@ def write_atomic(path: Path, data: bytes) -> None:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    remove_stale_temporaries(target.parent)
+    handle, temporary = tempfile.mkstemp(
+        dir=target.parent, prefix=_temporary_prefix(target), suffix=".tmp"
+    )
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)

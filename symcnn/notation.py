@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from .options import check_loss_letter
+
 #: Letter sets people use: input, kernel, output (and the loss letter that goes with them).
 LETTER_SETS: dict[str, dict[str, str]] = {
     "XWO": {"X": "X", "W": "W", "O": "O", "B": "B", "loss": "L"},
@@ -49,16 +51,8 @@ class Notation:
             )
         letters = dict(LETTER_SETS[letter_set])
         if loss is not None:
-            if not (isinstance(loss, str) and len(loss) == 1 and loss.isalpha()):
-                raise ValueError(f"loss={loss!r} is not valid: expected a single letter")
-            taken = [letters[tensor] for tensor in ("X", "W", "O", "B")]
-            if loss in taken:
-                # dX/dO would read as the loss's gradient and the input's at once
-                raise ValueError(
-                    f"loss={loss!r} is not valid with letters={letter_set!r}: it names a tensor"
-                    f" already; expected a letter other than {', '.join(taken)}"
-                )
-            letters["loss"] = loss
+            taken = "".join(letters[tensor] for tensor in ("X", "W", "O", "B"))
+            letters["loss"] = check_loss_letter(loss, taken, letter_set)
         return cls(tuple(letters.items()), zero_based)
 
     def name(self, tensor: str) -> str:

@@ -11,6 +11,7 @@ A user's mistake is a :class:`UsageError` (a ``ValueError``): one line, exit sta
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,25 @@ def count(name: str, *, least: int = 0) -> Callable[[str], int]:
         if int(digits) < least:
             raise argparse.ArgumentTypeError(f"{name}={text!r} is not valid: expected {wanted}")
         return int(digits)
+
+    parse.__name__ = name
+    return parse
+
+
+def seconds(name: str) -> Callable[[str], float]:
+    """An argparse type reading a positive, finite number of seconds (``30``, ``2.5``)."""
+
+    def parse(text: str) -> float:
+        digits = text.strip()
+        try:
+            value = float(digits) if digits.isascii() and len(digits) <= 20 else math.nan
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(
+                f"{name}={shortened(text)} is not valid: expected a number of seconds > 0"
+            )
+        return value
 
     parse.__name__ = name
     return parse
@@ -263,3 +283,51 @@ def _text(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "x".join(str(v) for v in value)
     return str(value)
+
+
+# -- limits shared by the commands ----------------------------------------------------------------
+
+#: The default of ``--max-terms`` (:data:`symcnn.derive.DEFAULT_TERM_LIMIT`; kept here too so
+#: that reading options imports nothing symbolic).
+DEFAULT_MAX_TERMS = 1_000_000
+
+
+def add_max_terms(group) -> None:
+    """``--max-terms N``: the same flag, help and default in every command that derives."""
+    group.add_argument(
+        "--max-terms",
+        type=count("max-terms"),
+        default=None,
+        metavar="N",
+        help="refuse a derivation costing more than N terms (multiply terms weighted by what"
+        f" each costs, plus symbols), before any work ({DEFAULT_MAX_TERMS:,})",
+    )
+
+
+def term_limit(args: argparse.Namespace) -> int:
+    """The ``--max-terms`` the user gave, or the default."""
+    given = getattr(args, "max_terms", None)
+    return DEFAULT_MAX_TERMS if given is None else given
+
+
+def check_loss_letter(loss: Any, taken: str = "", letters: str | None = None) -> str:
+    """``--loss`` (Python ``loss=``): one ASCII letter, and not a letter a tensor already has.
+
+    The one rule for every command, so that ``derive`` and ``check`` refuse the same values with
+    the same message. ``taken`` holds the tensors' letters (``letters`` names their set, for the
+    message). Returns ``loss``; raises ValueError.
+
+    >>> check_loss_letter("E", "XWOB")
+    'E'
+    """
+    if not (isinstance(loss, str) and len(loss) == 1 and loss.isascii() and loss.isalpha()):
+        shown = shortened(loss) if isinstance(loss, str) else repr(loss)
+        raise ValueError(f"loss={shown} is not valid: expected a single letter (A-Z or a-z)")
+    if loss in taken:
+        # dX/dO would read as the loss's gradient and the input's at once
+        where = f" with letters={letters!r}" if letters else ""
+        raise ValueError(
+            f"loss={loss!r} is not valid{where}: it names a tensor already; expected a letter"
+            f" other than {', '.join(taken)}"
+        )
+    return loss

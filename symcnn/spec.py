@@ -210,6 +210,32 @@ class Layer:
         """Terms in the forward pass: the size of the derivation."""
         return prod(self.output_shape)
 
+    #: What one multiply term of this layer costs to derive and write out, in multiply terms of
+    #: a convolution (a product of two symbols), rounded up from measurements on one machine
+    #: (``benchmarks/bench_cost.py``): a ``Max``, a ``Piecewise`` or an ``exp`` costs more.
+    term_cost: ClassVar[int] = 1
+
+    @property
+    def symbol_count(self) -> int:
+        """The symbols the derivation creates: the input, the layer's own tensors, the upstream
+        gradient G and a loss's target (a strided layer can read few of many)."""
+        shapes = [*self.parameters().values(), self.output_shape]
+        if self.target_shape is not None:
+            shapes.append(self.target_shape)
+        return sum(prod(shape) for shape in shapes)
+
+    @property
+    def work(self) -> int:
+        """The derivation's cost, counted in convolution multiply terms, before any of it is
+        done: every multiply term at its :attr:`term_cost`, and every symbol as one term.
+        ``term_limit`` (``--max-terms``) bounds this figure."""
+        return self.multiply_terms * self.term_cost + self.symbol_count
+
+    def work_words(self) -> str:
+        """How :attr:`work` was counted, for the message that refuses it."""
+        each = f" at {self.term_cost} each" if self.term_cost > 1 else ""
+        return f"{self.multiply_terms:,} multiply terms{each}, {self.symbol_count:,} symbols"
+
     def describe(self) -> str:
         """One line for people: the type, the input and every option that is not its default."""
         parts = [f"{self.type} on a {'x'.join(map(str, self.input_shape))} input"]

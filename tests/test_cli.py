@@ -178,9 +178,9 @@ def test_term_limit_refuses_before_any_work(capsys, monkeypatch):
         raise AssertionError("symbols were built before the size check")
 
     monkeypatch.setattr(derive_module.Tensors, "for_layer", no_symbols)
-    argv = ["derive", "conv2d", "--input", "3x3", "--kernel", "2", "--max-terms", "15"]
+    argv = ["derive", "conv2d", "--input", "3x3", "--kernel", "2", "--max-terms", "33"]
     assert_refused(
-        *run(capsys, *argv), "would have 16 multiply terms", "limit of 15", "--max-terms"
+        *run(capsys, *argv), "would cost 34 terms (16 multiply terms", "limit of 33", "--max-terms"
     )
 
 
@@ -189,7 +189,7 @@ def test_term_limit_default_and_raised(capsys):
     argv = ["derive", "conv2d", "--input", "1000x1001", "--kernel", "1", "--format", "json"]
     assert_refused(*run(capsys, *argv), "1,001,000 multiply terms", "limit of 1,000,000")
     status, _, _ = run(capsys, "derive", "conv2d", "--input", "3x3", "--kernel", "2",
-                       "--max-terms", "16")  # fmt: skip
+                       "--max-terms", "34")  # fmt: skip
     assert status == 0
 
 

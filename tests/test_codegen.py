@@ -575,7 +575,7 @@ def test_a_kind_without_windows_plugs_in_its_own_reading_and_strategy(monkeypatc
         own_strategies=(Strategy("elementwise", "one NumPy call per pass", lambda s: None),),
     )
     _with_codegen(monkeypatch, lambda table: {**table, "rectifier": entry})
-    monkeypatch.setattr(structure_module, "derive", lambda spec: derivation)
+    monkeypatch.setattr(structure_module, "derive", lambda spec, **limit: derivation)
     spec = Rectifier(input_shape=(1, 1, 2, 3))
     module = generate(spec)  # auto: the only strategy that has a builder for it
     assert module.strategy == "elementwise" and "Taps:" not in module.text

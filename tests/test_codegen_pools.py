@@ -117,7 +117,7 @@ def test_the_proof_refuses_a_tampered_derivation(monkeypatch, tamper, message):
     monkeypatch.setattr(
         structure_module,
         "derive",
-        lambda reduced: dataclasses.replace(derivation, grads={"X": grad}),
+        lambda reduced, **limit: dataclasses.replace(derivation, grads={"X": grad}),
     )
     with pytest.raises(StructureError, match=message):
         structure_module._prove(spec)

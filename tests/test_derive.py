@@ -334,11 +334,13 @@ def test_derivation_is_deterministic():
 
 def test_term_limit_from_python(monkeypatch):
     spec = Conv2d(input_shape=(3, 3), kernel=2)
+    # 16 multiply terms and 18 symbols (9 of X, 4 of W, 1 of B, 4 of G): 34 terms of work
     with pytest.raises(
-        ValueError, match=r"would have 16 multiply terms, more than the limit of 15"
+        ValueError,
+        match=r"would cost 34 terms \(16 multiply terms, 18 symbols\), more than the limit of 33",
     ):
-        derive(spec, term_limit=15)
-    assert derive(spec, term_limit=16).output.shape == (1, 1, 2, 2)
+        derive(spec, term_limit=33)
+    assert derive(spec, term_limit=34).output.shape == (1, 1, 2, 2)
     assert DEFAULT_TERM_LIMIT == 1_000_000
 
     def no_symbols(*args):

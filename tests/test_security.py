@@ -370,4 +370,268 @@ def test_auto_refuses_to_time_on_arrays_past_the_limit_and_says_what_to_do(capsy
         capsys, "generate", "conv2d", "--input", "1000000000x1x3x3", "--kernel", "2"
     )
     assert status == 2 and err.count("\n") == 1
-    assert "more than the limit of 512 MiB: name a strategy (--strategy unrolled, taps" in err
+    assert "more than the limit of 512 MiB: name a strategy (--strategy unrolled or taps" in err
+
+
+# -- 6. the cost of the work is counted before it is done -----------------------------------------
+
+HUGE = [
+    ["relu", "--input", "1000x1000"],  # 1,000,000 multiply terms, each a Max and a Piecewise
+    ["mse", "--input", "1000x1000"],  # one output entry: 1 multiply term, counted as 1 before
+    ["softmax_cross_entropy", "--input", "10x10000"],  # each entry holds its row's 10,000 terms
+    ["conv2d", "--input", "1x1x100000x100000", "--kernel", "1"],  # 74.5 GiB of symbols
+    ["conv2d", "--input", "1x1x100000x100000", "--kernel", "1", "--stride", "100000"],
+]
+
+
+@pytest.mark.parametrize("command", ["derive", "check", "generate"])
+@pytest.mark.parametrize("layer", HUGE, ids=lambda layer: " ".join(layer))
+def test_work_past_the_limit_is_refused_before_any_symbol_exists(
+    tmp_path, capsys, monkeypatch, command, layer
+):
+    from symcnn.tensors import Tensors
+
+    def no_symbols(*args, **kwargs):
+        raise AssertionError("symbols were built for a layer past the limit")
+
+    monkeypatch.setattr(Tensors, "for_layer", no_symbols)
+    (tmp_path / "notes.txt").write_text("dL/dX11 = 1\n")
+    where = {
+        "derive": [],
+        "check": [tmp_path / "notes.txt"],
+        "generate": ["-o", tmp_path / "out", "--strategy", "unrolled"],
+    }[command]
+    if command == "generate" and layer[0] != "conv2d":
+        # Losses have no kernels; an elementwise kernel derives 2 features of each sample, and
+        # every sample for the mean (its 1/N is derived, not written in by hand).
+        layer = ["relu", "--input", "1000000000x10", "--reduction", "mean"]
+        where[-1] = "elementwise"
+    if command == "check":
+        status, _, err = run(capsys, command, *where, *layer)
+    else:
+        status, _, err = run(capsys, command, *layer, *where)
+    assert status == 2 and err.count("\n") == 1, err
+    assert "would cost" in err and "more than the limit of 1,000,000" in err
+    assert "raise it with --max-terms" in err
+
+
+@pytest.mark.parametrize("command", ["derive", "check", "generate"])
+def test_max_terms_is_accepted_wherever_the_message_suggests_it(tmp_path, capsys, command):
+    spec = ["conv2d", "--input", "3x3", "--kernel", "2"]
+    notes = tmp_path / "notes.txt"
+    notes.write_text("dL/dB1 = dL/dO11 + dL/dO12 + dL/dO21 + dL/dO22\n")
+    before = {"derive": [command], "check": [command, notes], "generate": [command]}[command]
+    after = ["-o", tmp_path / "out", "--strategy", "unrolled"] if command == "generate" else []
+    status, _, err = run(capsys, *before, *spec, *after, "--max-terms", "5")
+    assert status == 2 and "more than the limit of 5;" in err  # the flag lowers the limit
+    status, _, err = run(capsys, *before, *spec, *after, "--max-terms", "1000")
+    assert status == 0, err  # and raises it
+
+
+def test_the_count_is_what_the_python_api_bounds():
+    from symcnn import derive
+    from symcnn.layers.mse.spec import MSE
+
+    spec = MSE(input_shape=(3, 4))
+    assert spec.multiply_terms == 1 and spec.work > 12  # every squared difference counts
+    with pytest.raises(ValueError, match="would cost"):
+        derive(spec, term_limit=spec.work - 1)
+    assert derive(spec, term_limit=spec.work).grads["X"].shape == (3, 4)
+
+
+def test_the_strategies_a_timing_refusal_suggests_exist_for_the_layer(tmp_path, capsys):
+    import re
+
+    status, _, err = run(capsys, "generate", "relu", "--input", "1000000000x10", "-o", tmp_path)
+    assert status == 2 and "name a strategy" in err
+    suggested = re.search(r"--strategy ([a-z ]+)\)", err).group(1).split(" or ")
+    assert suggested == ["elementwise"]
+    for strategy in suggested:  # following the advice works, on the same huge batch
+        argv = ["generate", "relu", "--input", "1000000000x10", "--strategy", strategy]
+        status, out, err = run(capsys, *argv, "-o", tmp_path)
+        assert status == 0, err
+        spec = importlib.util.spec_from_file_location("huge_relu", out.strip())
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        x = np.array([[-1.0, 2.0] * 5, [3.0, -4.0] * 5])  # the batch is free: any N runs
+        assert (module.forward(x) == np.maximum(x, 0)).all()
+
+
+def test_identity_operators_build_what_sympy_builds():
+    """The printers' fast operators (one sum per entry) equal NumPy's object arithmetic."""
+    from sympy import Rational, symbols
+
+    from symcnn import identities
+
+    a = np.array(symbols("a0:6"), dtype=object).reshape(2, 3)
+    b = np.array(symbols("b0:12"), dtype=object).reshape(3, 4)
+    scaled = a * Rational(1, 3)
+    assert (identities.matmul(a, b) == a.dot(b)).all()
+    assert (identities.matmul(scaled, b) == scaled.dot(b)).all()
+    arrays = [a, a * 2, scaled]
+    assert (identities.add_arrays(arrays, a.shape) == a + a * 2 + scaled).all()
+    image = np.array(symbols("x0:16"), dtype=object).reshape(4, 4)
+    kernel = np.array(symbols("k0:4"), dtype=object).reshape(2, 2)
+    expected = np.empty((3, 3), dtype=object)
+    for u, v in np.ndindex(3, 3):
+        expected[u, v] = sum(image[u + p, v + q] * kernel[p, q] for p in range(2) for q in range(2))
+    assert (identities.correlate(image, kernel) == expected).all()
+
+
+# -- 4. check: a time budget per file ----------------------------------------------------------
+
+CLAIMS = "dL/dW11 = dL/dO11*X11 + dL/dO12*X12 + dL/dO21*X21 + dL/dO22*X22\n" * 3
+
+
+def _clock_running_out_after(monkeypatch, calls: int):
+    """A clock for the checker that jumps an hour ahead after ``calls`` readings."""
+    import types
+
+    from symcnn.check import checker
+
+    readings = iter(range(10**6))
+
+    def monotonic():
+        return 0.0 if next(readings) <= calls else 3600.0
+
+    monkeypatch.setattr(checker, "time", types.SimpleNamespace(monotonic=monotonic))
+
+
+def test_check_stops_past_its_time_limit_at_the_claim_it_reached(tmp_path, capsys, monkeypatch):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Our answer.\n" + CLAIMS)
+    _clock_running_out_after(monkeypatch, 2)  # the budget's start and the first statement
+    status, out, err = run(capsys, "check", notes, *CONV, "--time-limit", "5")
+    assert status == 2 and err.count("\n") == 1 and out == "", err
+    assert f"{notes}:3:1: checking this file took longer than the time limit of 5 s" in err
+    assert "raise it with --time-limit SECONDS" in err
+
+
+def test_a_file_past_the_time_limit_gets_its_row_and_the_others_are_graded(
+    tmp_path, capsys, monkeypatch
+):
+    (tmp_path / "a.txt").write_text(CLAIMS)
+    (tmp_path / "b.txt").write_text(CLAIMS)
+    _clock_running_out_after(monkeypatch, 10**5)
+    status, out, _ = run(capsys, "check", tmp_path, *CONV, "--format", "json")
+    import json
+
+    rows = {row["file"]: row for row in json.loads(out)["summary"]}
+    assert status == 0 and {row["verdict"] for row in rows.values()} == {"incomplete"}
+    # a.txt's clock jumps an hour while it is checked; b.txt starts its own budget after that
+    _clock_running_out_after(monkeypatch, 2)
+    status, out, _ = run(capsys, "check", tmp_path, *CONV, "--format", "json")
+    rows = {row["file"]: row for row in json.loads(out)["summary"]}
+    assert status == 1 and rows["b.txt"]["verdict"] == "incomplete", rows
+    assert rows["a.txt"]["verdict"] != "incomplete"
+    assert "time limit of 60 s" in json.dumps(rows["a.txt"]), rows
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "abc", "1" * 30])
+def test_the_time_limit_is_validated(capsys, value):
+    with pytest.raises(SystemExit) as exited:
+        main(["check", "README.md", *CONV, f"--time-limit={value}"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "time-limit=" in err and "seconds > 0" in err
+
+
+@pytest.mark.parametrize("value", [0, -1.0, float("nan"), "5", True])
+def test_the_python_time_limit_is_validated(value):
+    from symcnn.check.checker import check_text
+
+    with pytest.raises(ValueError, match="time_limit="):
+        check_text(CLAIMS, Conv2d(input_shape=(3, 3), kernel=2), time_limit=value)
+
+
+# -- 11. --loss: one rule and one message in derive and check -----------------------------------
+
+
+@pytest.mark.parametrize("loss", ["LL", "5", "é", "", "∂"])
+def test_loss_letters_are_refused_alike_by_derive_and_check(tmp_path, capsys, loss):
+    notes = tmp_path / "notes.txt"
+    notes.write_text(CLAIMS)
+    _, _, derive_err = run(capsys, "derive", *CONV, "--loss", loss)
+    _, _, check_err = run(capsys, "check", notes, *CONV, "--loss", loss)
+    assert derive_err.startswith("symcnn derive: error: loss=")
+    assert "expected a single letter (A-Z or a-z)" in derive_err
+    assert derive_err.split("error: ")[1] == check_err.split("error: ")[1]
+
+
+def test_a_loss_letter_that_names_a_tensor_is_refused_by_both(tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text(CLAIMS)
+    for argv in (["derive", *CONV], ["check", notes, *CONV, "--letters", "XWO"]):
+        status, _, err = run(capsys, *argv, "--loss", "X")
+        assert status == 2 and "loss='X' is not valid with letters='XWO': it names a tensor" in err
+
+
+# -- 11. a SIGKILL while writing leaves nothing the next write does not clean up ----------------
+
+KILLED_WRITER = """
+import os, sys, time
+from pathlib import Path
+from symcnn import files
+
+def stop(*args):  # killed between writing the temporary file and renaming it
+    print("ready", flush=True)
+    time.sleep(60)
+
+os.replace = stop
+files.write_atomic(Path(sys.argv[1]), b"half")
+"""
+
+
+def test_a_temporary_file_left_by_sigkill_is_removed_by_the_next_write(tmp_path, capsys):
+    import signal
+
+    from symcnn.files import TEMPORARY
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, str(tmp_path / "notes.txt")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout.readline() == "ready\n"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    left = [p.name for p in tmp_path.iterdir()]
+    assert len(left) == 1 and TEMPORARY.fullmatch(left[0]), left
+    assert f"-{child.pid}-" in left[0]  # named after the process that wrote it
+    # Beside it: a hidden file of the user's, and the temporary file of a write still running.
+    (tmp_path / ".notes.txt.backup").write_text("mine")
+    running = tmp_path / f".other.txt.symcnn-{os.getpid()}-abc123.tmp"
+    running.write_text("in progress")
+    status, _, err = run(capsys, "derive", *CONV, "-o", tmp_path / "notes.txt")
+    assert status == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [".notes.txt.backup", running.name, "notes.txt"]
+    )
+
+
+# -- 7. a folder symcnn may not write into: one line (tested as root too, by a patched system) --
+
+
+@pytest.mark.parametrize("command", ["derive", "check", "generate", "catalog"])
+def test_a_folder_without_write_permission_is_one_line(tmp_path, capsys, monkeypatch, command):
+    from symcnn import files
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", refused)  # what a read-only folder does
+    notes = tmp_path / "notes.txt"
+    notes.write_text(CLAIMS)
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    argv = {
+        "derive": ["derive", *CONV, "-o", folder / "out.txt"],
+        "check": ["check", notes, *CONV, "-o", folder / "report.txt"],
+        "generate": ["generate", *CONV, "--strategy", "unrolled", "-o", folder],
+        "catalog": ["generate", "--catalog", "-o", folder],
+    }[command]
+    status, _, err = run(capsys, *argv)
+    assert status == 2 and err.count("\n") == 1, err
+    assert "Permission denied" in err and str(folder) in err
+    assert list(folder.iterdir()) == []

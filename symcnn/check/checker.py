@@ -6,12 +6,15 @@ per entry -> diagnoses.
 
 from __future__ import annotations
 
+import math
 import os
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..derive import Derivation, collector_paused, derive
+from ..options import check_loss_letter
 from ..spec import Layer
 from .compare import Record, compare
 from .diagnose import INDEX_SHIFT, Diagnosis, diagnose, entry_hints
@@ -25,6 +28,32 @@ from .source import (
     source_from_text,
     split_statements,
 )
+
+#: Seconds one file may take to check (``--time-limit``, Python ``time_limit=``).
+DEFAULT_TIME_LIMIT = 60.0
+
+
+class Deadline:
+    """The time budget of checking one file: calling it with a claim's offset raises a
+    :class:`NotationError` there once the budget is spent.
+
+    It is checked before each statement is read and before each claim is compared, so one claim
+    past the budget is the most it overruns (and one claim's work is bounded by
+    ``max_claim_terms``).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def __call__(self, offset: int) -> None:
+        if time.monotonic() > self.end:
+            raise NotationError(
+                f"checking this file took longer than the time limit of {self.seconds:g} s"
+                " (stopped before this claim); raise it with --time-limit SECONDS"
+                " (Python: time_limit=)",
+                offset,
+            )
 
 
 @dataclass(frozen=True)
@@ -93,6 +122,7 @@ def check_source(
     loss: str | None = None,
     zero_based: bool = False,
     max_claim_terms: int = MAX_TERMS,
+    time_limit: float = DEFAULT_TIME_LIMIT,
 ) -> Report:
     """Check every claim of a submission against the exact derivation.
 
@@ -112,13 +142,27 @@ def check_source(
     max_claim_terms : int
         Refuse a claim that would expand to more terms than this (10,000): it bounds the work
         of comparing one claim.
+    time_limit : float
+        Seconds the whole file may take (60): past them the check stops, at the claim it
+        had reached, with a :class:`NotationError`.
 
     Raises
     ------
     NotationError
-        When the submission holds no claim at all, or its letters cannot be told apart.
+        When the submission holds no claim at all, its letters cannot be told apart, or
+        checking it takes longer than ``time_limit``.
     """
     _check_options(letters, loss, zero_based, max_claim_terms)
+    if (
+        isinstance(time_limit, bool)
+        or not isinstance(time_limit, int | float)
+        or not math.isfinite(time_limit)
+        or time_limit <= 0
+    ):
+        raise ValueError(
+            f"time_limit={time_limit!r} is not valid: expected a number of seconds > 0"
+            f" (default {DEFAULT_TIME_LIMIT:g})"
+        )
     with collector_paused():
         return _check(
             source,
@@ -127,6 +171,7 @@ def check_source(
             loss=loss,
             zero_based=zero_based,
             max_terms=max_claim_terms,
+            deadline=Deadline(time_limit),
         )
 
 
@@ -134,8 +179,8 @@ def _check_options(letters, loss, zero_based, max_claim_terms) -> None:
     """ValueError naming the first option of :func:`check_source` that is not valid."""
     if letters is not None and not isinstance(letters, str):
         raise ValueError(f"letters={letters!r} is not valid: expected a string such as 'XFO'")
-    if loss is not None and not (isinstance(loss, str) and len(loss) == 1 and loss.isalpha()):
-        raise ValueError(f"loss={loss!r} is not valid: expected a single letter")
+    if loss is not None:
+        check_loss_letter(loss)  # the rule derive applies; the letters are checked once known
     if not isinstance(zero_based, bool):
         raise ValueError(f"zero_based={zero_based!r} is not valid: expected True or False")
     if isinstance(max_claim_terms, bool) or not isinstance(max_claim_terms, int):
@@ -144,7 +189,7 @@ def _check_options(letters, loss, zero_based, max_claim_terms) -> None:
         raise ValueError(f"max_claim_terms={max_claim_terms!r} is not valid: expected >= 1")
 
 
-def _check(source, derivation, *, letters, loss, zero_based, max_terms) -> Report:
+def _check(source, derivation, *, letters, loss, zero_based, max_terms, deadline) -> Report:
     # [text] -> [statements]
     statements = split_statements(source)
     # [statements] -> [expression trees in the reader's notation]
@@ -154,7 +199,9 @@ def _check(source, derivation, *, letters, loss, zero_based, max_terms) -> Repor
     has_kernel = "W" in derivation.grads
     chosen: Letters = infer_letters(parsed, has_kernel, letters=letters, loss=loss)
     # [trees + letters] -> [claims in the contract's symbols]
-    reader = Reader(derivation, chosen, zero_based=zero_based, max_terms=max_terms)
+    reader = Reader(
+        derivation, chosen, zero_based=zero_based, max_terms=max_terms, deadline=deadline
+    )
     claims = reader.read(parsed, source)
     # [statements left without a verdict] -> [claims reported as not read]
     unread_claims(statements, readings, claims, chosen)
@@ -166,9 +213,11 @@ def _check(source, derivation, *, letters, loss, zero_based, max_terms) -> Repor
             f" with the letters {chosen.describe()}{reason}"
         )
     # [claims] -> [verdict per entry] -> [known mistakes]
-    records = compare(claims, derivation)
+    records = compare(claims, derivation, deadline)
     diagnoses = diagnose(records, derivation, claims.values)
-    shifted = _index_shift(parsed, source, derivation, chosen, zero_based, records, max_terms)
+    shifted = _index_shift(
+        parsed, source, derivation, chosen, zero_based, records, max_terms, deadline
+    )
     if shifted is not None:
         diagnoses = [shifted]  # every claim right the other way: nothing else to explain
     return Report(
@@ -185,7 +234,7 @@ def _check(source, derivation, *, letters, loss, zero_based, max_terms) -> Repor
 
 
 def _index_shift(
-    parsed, source, derivation, letters, zero_based, records, max_terms
+    parsed, source, derivation, letters, zero_based, records, max_terms, deadline
 ) -> Diagnosis | None:
     """Read the file again counting from the other end; if every claim is then right, say so.
 
@@ -196,11 +245,13 @@ def _index_shift(
     failed = [r for r in records if r.status in ("wrong", "invalid")]
     if not failed:
         return None
-    reader = Reader(derivation, letters, zero_based=not zero_based, max_terms=max_terms)
+    reader = Reader(
+        derivation, letters, zero_based=not zero_based, max_terms=max_terms, deadline=deadline
+    )
     other = reader.read(parsed, source)
     if other.unusable or not other.claims:
         return None
-    again = compare(other, derivation)
+    again = compare(other, derivation, deadline)
     if any(record.status == "wrong" for record in again):
         return None
     return Diagnosis(INDEX_SHIFT, tuple(failed), ())

@@ -9,11 +9,19 @@ import sys
 from pathlib import Path
 
 from .. import progress
-from ..derive import DEFAULT_TERM_LIMIT, derive
+from ..derive import derive
 from ..files import check_output_path, write_output
-from ..options import UsageError, add_layer_arguments, count, layer_spec
+from ..options import (
+    UsageError,
+    add_layer_arguments,
+    add_max_terms,
+    count,
+    layer_spec,
+    seconds,
+    term_limit,
+)
 from . import report as reports
-from .checker import Report, check_source
+from .checker import DEFAULT_TIME_LIMIT, Report, check_source
 from .resolve import MAX_TERMS as MAX_CLAIM_TERMS
 from .source import MAX_BYTES, NotationError, read_source
 
@@ -57,6 +65,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="refuse a claim that would expand to more than N terms: it bounds the work of"
         f" comparing one claim ({MAX_CLAIM_TERMS:,})",
     )
+    reading.add_argument(
+        "--time-limit",
+        type=seconds("time-limit"),
+        default=DEFAULT_TIME_LIMIT,
+        metavar="SECONDS",
+        help="stop checking a file after SECONDS, at the claim it reached (exit 2; in a"
+        f" folder, that file's row says so) ({DEFAULT_TIME_LIMIT:g})",
+    )
+    add_max_terms(reading)
     out = parser.add_argument_group("output")
     out.add_argument(
         "--format",
@@ -97,12 +114,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("-o, --summary-csv and --summary-md name the same file: give each its own")
     for output in outputs:
         check_output_path(output, force=args.force)  # before any work
-    derivation = derive(spec, term_limit=DEFAULT_TERM_LIMIT)
+    derivation = derive(spec, term_limit=term_limit(args))
     options = {
         "letters": args.letters,
         "loss": args.loss,
         "zero_based": args.zero_based,
         "max_claim_terms": args.max_claim_terms,
+        "time_limit": args.time_limit,
     }
     if is_folder:
         return _run_folder(path, derivation, options, args)

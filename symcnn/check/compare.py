@@ -62,14 +62,18 @@ def term_difference(expected: Basic, given: Basic) -> tuple[tuple[Basic, ...], t
     return tuple(missing), tuple(extra)
 
 
-def compare(claims: Claims, derivation: Derivation) -> list[Record]:
+def compare(claims: Claims, derivation: Derivation, deadline=None) -> list[Record]:
     """One record per claim and per unusable claim, in file order, then the unchecked entries.
 
     When the file gives its input's values, both sides are compared at those values.
+    ``deadline``, if given, is called with each claim's offset before comparing it (it raises
+    past the file's time budget).
     """
     values = claims.values
     records: list[Record] = []
     for claim in claims.claims:
+        if deadline is not None:
+            deadline(claim.offset)
         expected = _at(derivation.grads[claim.tensor][claim.index], values)
         given = _at(claim.value, values)
         notes = (claim.note,) if claim.note else ()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -52,6 +52,7 @@ from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 from .. import identities
 from ..derive import Derivation
 from ..notation import LETTER_SETS, Notation
+from ..options import check_loss_letter
 from . import operators
 from .kinds import kind_check
 from .parse import (
@@ -157,8 +158,8 @@ def parse_letters(text: str, has_kernel: bool, loss: str | None = None) -> Lette
     sizes = (3, 4) if has_kernel else (2,)
     if len(letters) not in sizes or not letters.isalpha() or len(set(letters)) != len(letters):
         raise ValueError(f"letters={text!r} is not valid: expected {valid}, distinct letters")
-    if loss is not None and (len(loss) != 1 or not loss.isalpha() or loss in letters):
-        raise ValueError(f"loss={loss!r} is not valid: expected one letter not among {letters}")
+    if loss is not None:
+        check_loss_letter(loss, letters, letters)
     if has_kernel:
         bias = letters[3] if len(letters) == 4 else _free(_bias_letters(letters), letters)
         default_loss = "E" if letters[0].islower() else "L"
@@ -459,9 +460,11 @@ class Reader:
         *,
         zero_based: bool = False,
         max_terms: int = MAX_TERMS,
+        deadline: Callable[[int], None] | None = None,
     ):
         self.derivation = derivation
         self.max_terms = max_terms
+        self.deadline = deadline  # called with each statement's offset; raises past the budget
         self.letters = letters
         self.zero_based = zero_based
         self.notation = letters.notation(zero_based)
@@ -487,6 +490,8 @@ class Reader:
         previous_end = 0
         for group, statement in enumerate(statements):
             start = statement.statement.offset(0)
+            if self.deadline is not None:
+                self.deadline(start)
             if "\n\n" in re.sub(r"[ \t]+", "", source.text[previous_end:start]):
                 section = None  # a blank line ends a section such as "dL/dX" + entries
             previous_end = statement.statement.offset(len(statement.statement.text))

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .. import progress
-from ..options import UsageError, add_layer_arguments, layer_spec
+from ..options import UsageError, add_layer_arguments, add_max_terms, layer_spec, term_limit
 from .catalog import DIRECTORY, stale_files, write_catalog
 from .files import write_generated
 from .generate import DTYPES, STRATEGY_CHOICES, generate
@@ -49,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " is kept); a module symcnn generated is replaced without it, a folder, FIFO or device"
         " never",
     )
+    add_max_terms(out)
     catalog = parser.add_argument_group("the catalog (no LAYER)")
     catalog.add_argument(
         "--catalog", action="store_true", help=f"render every catalog module into {DIRECTORY}/"
@@ -79,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--check and --catalog take no LAYER: they cover the whole catalog")
         if args.check and args.catalog:
             raise UsageError("give --check or --catalog, not both")
+        if args.max_terms is not None:
+            raise UsageError("--max-terms does not apply to the catalog: its layers are fixed")
         folder = Path(_directory(args.output))
         if args.check:
             return _check(folder)
@@ -88,7 +91,13 @@ def run(args: argparse.Namespace) -> int:
     spec = layer_spec(args)
     directory = check_directory(_directory(args.output), "-o")  # before the work, not after it
     _check_folder(Path(directory))
-    module = generate(spec, dtype=args.dtype, strategy=args.strategy, directory=directory)
+    module = generate(
+        spec,
+        dtype=args.dtype,
+        strategy=args.strategy,
+        directory=directory,
+        term_limit=term_limit(args),
+    )
     try:
         path = write_generated(Path(directory) / module.filename, module.text, force=args.force)
     except OSError as error:  # e.g. a folder without write permission
@@ -113,6 +122,8 @@ def _run_network(args: argparse.Namespace) -> int:
 
     if args.layer is not None or args.check or args.catalog:
         raise UsageError("--net takes no LAYER, --check or --catalog: the file is the network")
+    if args.max_terms is not None:  # each layer is derived at batch 2 only, under the default
+        raise UsageError("--max-terms does not apply with --net: the kernels derive batch 2 only")
     given = layer_flags_given(args)
     if given:
         raise UsageError(f"{given[0]} does not apply with --net: the file gives every option")

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import __version__
+from ..derive import DEFAULT_TERM_LIMIT
 from ..jsonio import expression_text
 from ..spec import Layer
 from .naming import check_directory, command_words, module_filename
@@ -67,6 +68,7 @@ def generate(
     directory: str = "generated",
     structure: Structure | None = None,
     catalog: bool = False,
+    term_limit: int = DEFAULT_TERM_LIMIT,
 ) -> GeneratedModule:
     """Generate the NumPy module of ``spec``.
 
@@ -90,6 +92,9 @@ def generate(
     catalog : bool
         Mark the module as part of the catalog (a header line): ``symcnn generate --catalog``
         removes only marked modules that the catalog no longer lists.
+    term_limit : int
+        Refuse a derivation (at the structure size) costing more terms than this, before any
+        work (:func:`symcnn.derive.check_size`; ``--max-terms``).
 
     Returns
     -------
@@ -116,12 +121,14 @@ def generate(
             " direction as forward=NAME,grad_w=NAME,grad_x=NAME"
         )
     check_directory(directory)  # it is quoted in the header: before any work
+    codegen_of(spec)  # a kind without code generation is refused before any work
+    if strategy == "auto":
+        _check_timing_size(spec, dtype)  # counted from the spec: before the derivation
     # [spec] -> [the derivation at the structure size] -> [proven taps]
     if structure is None:
-        structure = prove(spec)
+        structure = prove(spec, term_limit)
     # [structure] -> [strategy]: named, or the fastest measured on the target shape
     if strategy == "auto":
-        _check_timing_size(spec, dtype)
         if codegen_of(spec).directions:
             return _fastest_per_direction(structure, dtype, directory, catalog)
         return _fastest(structure, dtype, directory, catalog)
@@ -477,10 +484,12 @@ def _check_timing_size(spec: Layer, dtype: str) -> None:
     # Inputs, and as many outputs: each array is allocated about twice.
     size = 2 * sum(math.prod(shape) for shape in shapes) * np.dtype(dtype).itemsize
     if size > TIMING_BYTES:
+        # Only the strategies this layer's kind has: the advice must work when followed.
+        fitting = [name for name, s in all_strategies().items() if s.builder(spec) is not None]
         raise ValueError(
             f"--strategy auto would time this {spec.type} on {size / 2**20:,.0f} MiB of arrays,"
             f" more than the limit of {TIMING_BYTES // 2**20} MiB: name a strategy"
-            f" (--strategy {', '.join(all_strategies())})"
+            f" (--strategy {' or '.join(fitting)}), which is not timed"
         )
 
 

@@ -39,7 +39,7 @@ import numpy as np
 from sympy import Basic
 
 from .. import layers
-from ..derive import Derivation, collector_paused, derive
+from ..derive import DEFAULT_TERM_LIMIT, Derivation, collector_paused, derive
 from ..spec import Layer
 from ..tensors import Tensors
 from .terms import Index, IndexMaps, StructureError, Tap, expressions
@@ -154,8 +154,10 @@ class Structure:
 
 
 @lru_cache(maxsize=64)
-def prove(spec: Layer) -> Structure:
+def prove(spec: Layer, term_limit: int = DEFAULT_TERM_LIMIT) -> Structure:
     """Derive ``spec`` at its structure size, recover its structure and prove it exact.
+
+    ``term_limit`` bounds that derivation as :func:`symcnn.derive.derive`'s does.
 
     The result is cached per spec (specs are frozen): a catalog check renders each layer in
     two dtypes and the tests render the catalog more than once.
@@ -170,14 +172,14 @@ def prove(spec: Layer) -> Structure:
     """
     codegen_of(spec)  # a kind without code generation is refused before any work
     with collector_paused():
-        return _prove(spec)
+        return _prove(spec, term_limit)
 
 
-def _prove(spec: Layer) -> Structure:
+def _prove(spec: Layer, term_limit: int = DEFAULT_TERM_LIMIT) -> Structure:
     reading = codegen_of(spec).reading
     # [spec] -> [the derivation at the size that fixes the structure]
     reduced = structure_spec(spec)
-    derivation = derive(reduced)
+    derivation = derive(reduced, term_limit=term_limit)
     # [derivation] -> [index maps] -> [taps and the layer's rule]
     maps = reading.read(derivation)
     taps, rule = reading.recover(reduced, maps)

@@ -234,9 +234,7 @@ def weight_correlation(ctx: Context, identity: Identity) -> Iterable:
             values.append(value)
             if sample in shown:
                 nodes.append(node)
-        total = values[0]
-        for value in values[1:]:
-            total = total + value
+        total = ops.add_arrays(values, values[0].shape)  # one sum per entry, not a growing one
         result = ctx.grid(ctx.derivation.grads["W"], "grad:W", part)
         lhs = Partial(Loss(), Whole("W", part))
         gradient = ctx.derivation.grads["W"][part]
@@ -399,9 +397,7 @@ def _input_slice_equations(ctx: Context, part: tuple[int, int]) -> list[Equation
             return equations
         chain.append((_plain_grid(ctx, cropped), cropped))
         equations.append(checked(*chain))
-    total = crops[0]
-    for crop in crops[1:]:
-        total = total + crop
+    total = ops.add_arrays(crops, crops[0].shape)
     shown_crops = [_plain_grid(ctx, crops[readers.index(k)]) for k in shown]
     equations.append(
         checked(

@@ -20,6 +20,7 @@ class Flatten(Layer):
     """Every axis after the batch joined, row-major; no parameters, no window."""
 
     type: ClassVar[str] = "flatten"
+    term_cost: ClassVar[int] = 4
     options: ClassVar[tuple] = (INPUT, REDUCTION)
     spatial: ClassVar[bool] = False
 

@@ -6,21 +6,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import canonical
 from ...derive import Derivation
-from ...identities import LayerIdentities, upstream_gradient
+from ...identities import LayerIdentities, matmul, upstream_gradient
 from .spec import Linear
 
 
 def _input_form(d: Derivation) -> np.ndarray:
-    return upstream_gradient(d).dot(d.tensors.W)
+    return matmul(upstream_gradient(d), d.tensors.W)
 
 
 def _weight_form(d: Derivation) -> np.ndarray:
-    return upstream_gradient(d).T.dot(d.tensors.X)
+    return matmul(upstream_gradient(d).T, d.tensors.X)
 
 
 def _bias_form(d: Derivation) -> np.ndarray:
-    return upstream_gradient(d).sum(axis=0)
+    upstream = upstream_gradient(d)
+    return np.array([canonical.total(column) for column in upstream.T], dtype=object)
 
 
 TABLE = {

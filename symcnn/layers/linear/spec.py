@@ -19,6 +19,7 @@ class Linear(Layer):
     """``O = X W^T + B`` on an input of N samples of F features (``in_features``)."""
 
     type: ClassVar[str] = "linear"
+    term_cost: ClassVar[int] = 2
     options: ClassVar[tuple] = (
         INPUT,
         Option(

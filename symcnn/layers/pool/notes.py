@@ -151,8 +151,8 @@ def example_step(ctx: Context, pool: Extreme) -> Step:
         )
     ]
     values = np.vectorize(lambda x: example[x], otypes=[object])(tensors.X)
-    outputs = np.vectorize(lambda e: e.xreplace(example), otypes=[object])(derivation.output)
-    grads = np.vectorize(lambda e: e.xreplace(example), otypes=[object])(derivation.grads["X"])
+    outputs = _at_example(ctx, derivation.output, example)
+    grads = _at_example(ctx, derivation.grads["X"], example)
     equations = []
     for part in ctx.slices(ctx.shapes["X"]):
         grid = ctx.grid(grads, "example-grad:X", part)
@@ -226,6 +226,19 @@ def _routing_words(ctx: Context, extreme: Extreme) -> list:
     return words
 
 
+def _at_example(ctx: Context, array: np.ndarray, example: dict) -> np.ndarray:
+    """``array`` evaluated at the example, in the slices the notes show (and the first) only.
+
+    The other entries stay None: evaluating all of them cost nine tenths of printing a pool
+    with many channels, for matrices that are never shown.
+    """
+    out = np.full(array.shape, None, dtype=object)
+    evaluate = np.vectorize(lambda e: e.xreplace(example), otypes=[object])
+    for part in {(0, 0), *ctx.slices(array.shape)}:
+        out[part] = evaluate(array[part])
+    return out
+
+
 def unpool_routing(ctx: Context, identity: Identity, extreme: Extreme) -> Iterable:
     """The input gradient as the max- or min-unpool routing, at the worked example's input."""
     kind = extreme.short
@@ -237,9 +250,8 @@ def unpool_routing(ctx: Context, identity: Identity, extreme: Extreme) -> Iterab
     yield Display((Equation((Partial(Loss(), Whole("X")), form)),))
     if ctx.example is not None:
         yield Paragraph(("At the worked example's input the routing gives:",))
-        at_example = np.vectorize(lambda e: e.xreplace(ctx.example), otypes=[object])
-        evaluated = at_example(identity.form)
-        derived = at_example(ctx.derivation.grads["X"])
+        evaluated = _at_example(ctx, identity.form, ctx.example)
+        derived = _at_example(ctx, ctx.derivation.grads["X"], ctx.example)
         equations = [
             checked(
                 (Apply(f"{kind}-unpool", Partial(Loss(), Whole("O", part))), evaluated[part]),

@@ -104,6 +104,7 @@ class ExtremePool2d(Pool2d):
     """Max or min pooling, with an explicit rule for who receives the gradient at a tie."""
 
     options: ClassVar[tuple] = (INPUT, KERNEL, STRIDE, PADDING, TIES, REDUCTION)
+    term_cost: ClassVar[int] = 30  # Max/Min and a Piecewise of comparisons per window cell
     ties: str = "first"
 
     def __post_init__(self, kernel_size: Any) -> None:
@@ -126,6 +127,7 @@ class MinPool2d(ExtremePool2d):
 class AvgPool2d(Pool2d):
     type: ClassVar[str] = "avgpool2d"
     options: ClassVar[tuple] = (INPUT, KERNEL, STRIDE, PADDING, REDUCTION, COUNT_INCLUDE_PAD)
+    term_cost: ClassVar[int] = 8
     count_include_pad: bool = True
 
     def __post_init__(self, kernel_size: Any) -> None:

@@ -113,10 +113,13 @@ def entry(cell: Cell, tensors: Tensors) -> Basic:
 def reduce(spec: ReLU) -> ReLU:
     """Two entries along each axis after the batch show every pattern an elementwise layer has.
 
-    The batch stays whole: with ``reduction="mean"`` the derived form holds ``1/N`` itself, so
-    the module prints the scale the derivation has, not one put in by hand.
+    With ``reduction="mean"`` the batch stays whole: the derived form holds ``1/N`` itself, so
+    the module prints the scale the derivation has, not one put in by hand. With ``"sum"`` two
+    samples show it all, so a batch of 10**9 costs what a batch of 2 does.
     """
     batch, *rest = spec.input_shape
+    if spec.reduction == "sum":
+        batch = min(batch, 2)  # no 1/N to keep: two samples show every pattern
     return dataclasses.replace(spec, input_shape=(batch, *(min(size, 2) for size in rest)))
 
 

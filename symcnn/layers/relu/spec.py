@@ -19,6 +19,7 @@ class ReLU(Layer):
     """``O = max(X, 0)`` entry by entry. Its gradient at 0 is 0, as PyTorch's."""
 
     type: ClassVar[str] = "relu"
+    term_cost: ClassVar[int] = 40  # a Max and a Piecewise per entry
     options: ClassVar[tuple] = (INPUT, REDUCTION)
     spatial: ClassVar[bool] = False  # a 2-D input is (N, features), as after a linear layer
 

@@ -19,6 +19,7 @@ class Sigmoid(Layer):
     """``O = 1 / (1 + exp(-X))`` entry by entry, as ``torch.sigmoid``."""
 
     type: ClassVar[str] = "sigmoid"
+    term_cost: ClassVar[int] = 200  # an exp and its derivative per entry
     options: ClassVar[tuple] = (INPUT, REDUCTION)
     spatial: ClassVar[bool] = False  # a 2-D input is (N, features), as after a linear layer
 

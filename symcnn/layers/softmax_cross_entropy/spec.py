@@ -65,5 +65,19 @@ class SoftmaxCrossEntropy(Layer):
     def multiply_terms(self) -> int:
         return 2 * self.batch * self.classes
 
+    #: Per term of the C x C terms of each row's gradient (every entry holds the row's sum).
+    term_cost: ClassVar[int] = 10
+
+    @property
+    def work(self) -> int:
+        """Each of the N*C gradient entries holds its row's sum of C exponentials."""
+        return self.batch * self.classes * self.classes * self.term_cost + self.symbol_count
+
+    def work_words(self) -> str:
+        return (
+            f"{self.batch:,} rows of {self.classes:,} entries, each holding its row's"
+            f" {self.classes:,} terms at {self.term_cost} each, {self.symbol_count:,} symbols"
+        )
+
 
 TABLE = {SoftmaxCrossEntropy.type: SoftmaxCrossEntropy}

@@ -19,6 +19,7 @@ class Tanh(Layer):
     """``O = tanh(X)`` entry by entry, as ``torch.tanh``."""
 
     type: ClassVar[str] = "tanh"
+    term_cost: ClassVar[int] = 45  # a tanh and its derivative per entry
     options: ClassVar[tuple] = (INPUT, REDUCTION)
     spatial: ClassVar[bool] = False  # a 2-D input is (N, features), as after a linear layer
 
