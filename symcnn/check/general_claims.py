@@ -913,9 +913,10 @@ class _Evaluator:
         if count == 0 and int(np.prod(shape)) == 1:
             return (), shape
         letter = "dL/dO" if tensor == "O" else tensor
+        indices = "1 index" if count == 1 else f"{count} indices"
         raise GeneralFormulaError(
-            f"{letter} with {count} indices: this tensor of shape {list(shape)} takes"
-            f" {len(shown)}" + (f" (or {len(shape)})" if len(shape) != len(shown) else ""),
+            f"{letter} with {indices}: this tensor of shape {list(shape)} takes {len(shown)}"
+            + (f" (or {len(shape)})" if len(shape) != len(shown) else ""),
             position,
         )
 
