@@ -227,3 +227,22 @@ def test_a_layer_above_the_proof_limit_says_so(monkeypatch) -> None:
     assert f"only up to {spec.multiply_terms - 1}" in step.blocks[0].parts[0]
     monkeypatch.setattr(general_derivation, "PROVEN_UP_TO", spec.multiply_terms)
     assert "general" in jsonio.to_dict(derivation)
+
+
+def test_a_pool_option_without_a_formula_is_refused_with_its_reason() -> None:
+    """ceil_mode and dilation (pool options of issue 16) have no formula: said, not derived."""
+    from types import SimpleNamespace
+
+    from symcnn.layers.pool.general import refuse
+    from symcnn.spec import Window
+
+    plain = Window((2, 2), (2, 2), (0, 0))
+    assert refuse(SimpleNamespace(window=plain)) is None
+    assert "ceil_mode" in refuse(SimpleNamespace(window=plain, ceil_mode=True))
+    dilated = Window((2, 2), (2, 2), (0, 0), (2, 2))
+    assert "dilated" in refuse(SimpleNamespace(window=dilated))
+    maxpool = MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2))
+    assert general_derivation.unavailable(maxpool) == "maxpool2d has no general formula yet"
+    assert (
+        general_derivation.unavailable(AvgPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2))) is None
+    )

@@ -165,13 +165,8 @@ def _equation(formula: Formula, scaled: bool = False) -> Equation:
 
 def general_step(ctx: Context) -> Step:
     """The general formulas of the forward pass and of every gradient, tight and proven."""
-    if not general_derivation.available(ctx.spec):
-        limit = general_derivation.PROVEN_UP_TO
-        note = (
-            f"This layer has {ctx.spec.multiply_terms} multiply terms: the general formulas are"
-            f" derived and proven against every entry only up to {limit}, so they are left out"
-            " here; a smaller layer with the same options shows them."
-        )
+    note = general_derivation.unavailable(ctx.spec)
+    if note is not None:
         return Step("general", "General formula", (Paragraph((note,)),))
     found = general(ctx.derivation)
     formulas = [found.forward, *(found.grads[name] for name in ctx.parameters)]
