@@ -201,6 +201,7 @@ def test_a_general_claim_that_cannot_be_used_is_unreadable_not_passed(claim, wor
         r" \frac{\partial O_k}{\partial W_i}",
         "dL/dW_{m,n} = Σ_{i=1}^{N} dL/dO_{i,1} X_{i,1}",
         "dL/dW_{m,n} = Σ_{i=1}^{2} dL/dO_{i,1} X_{i,1} + ...",
+        "dL/dW_{m,n} = Σ_{i=1}^{2} [X_{i,1} >= X_{i,2}] dL/dO_{i,1}",
     ],
 )
 def test_jacobians_symbolic_sizes_and_abridged_sums_are_listed_as_not_checked(claim):

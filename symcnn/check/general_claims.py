@@ -884,7 +884,17 @@ class _Evaluator:
     def holds(self, condition, env: dict) -> bool:
         if isinstance(condition, AllOf):
             return all(self.holds(item, env) for item in condition.items)
-        values = [self.index_number(item, env, None) for item in condition.items]
+        try:
+            values = [self.index_number(item, env, None) for item in condition.items]
+        except GeneralFormulaError as error:
+            if not error.message.startswith("a tensor entry"):
+                raise
+            raise GeneralFormulaError(
+                "a condition on the tensors' values (a tie rule) is not read in a general"
+                " formula: write the entries",
+                error.offset,
+                not_a_claim=True,
+            ) from None
         for op, left, right in zip(condition.ops, values, values[1:], strict=False):
             if op == "|":
                 ok = right == 0 if left == 0 else (right / left).denominator == 1
