@@ -224,3 +224,17 @@ def test_what_looks_like_a_general_formula():
     assert looks_general("dL/dX_{12} = Σ_{i=1}^{2} dL/dO_{1i} W_{1i}")
     assert not looks_general("dL/dX_{12} = dL/dO_{11} W_{12}")
     assert not looks_general("dE/dx12 = dE/do11*w12")
+
+
+@pytest.mark.parametrize(
+    ("claim", "words"),
+    [
+        ("dL/dW_{m,n} = " + "(Σ_{i,j} X_{i,j})" * 8, "terms"),
+        ("dL/dW_{m,n} = " + "(" * 5000 + "1" + ")" * 5000, "nested too deeply"),
+        ("dL/dW_{m,n} = Σ_{i=1}^{1000} Σ_{j=1}^{1000} dL/dO_{1,1}", f"{MAX_POINTS:,} terms"),
+    ],
+)
+def test_hostile_general_claims_are_refused_in_bounded_time(claim, words):
+    report = check_text(claim, SMALL)
+    (invalid,) = [r for r in report.records if r.status == "invalid"]
+    assert words in invalid.message

@@ -41,8 +41,11 @@ from sympy import Add, Basic, Integer, Mul, Rational, Symbol
 from ..derive import Derivation
 from .source import Statement
 
-#: Most terms (summation points) one general claim may instantiate, over all its entries.
-MAX_POINTS = 1_000_000
+#: Most terms (summation points) one general claim may instantiate, over all its entries: a
+#: hand derivation's layer is small, and each point costs microseconds in Python.
+MAX_POINTS = 200_000
+#: Most terms one entry's value may hold while it is multiplied out (a product of sums).
+MAX_TERMS = 100_000
 #: Longest run of digits read as a number in a general formula.
 MAX_DIGITS = 9
 
@@ -772,8 +775,16 @@ class _Zero(Exception):
 class _Evaluator:
     """Evaluates a claim's tree at one assignment of its indices, exactly."""
 
-    def __init__(self, derivation: Derivation, zero_based: bool, shown: Callable, role: Callable):
+    def __init__(
+        self,
+        derivation: Derivation,
+        zero_based: bool,
+        shown: Callable,
+        role: Callable,
+        max_terms: int = MAX_TERMS,
+    ):
         self.derivation = derivation
+        self.max_terms = max_terms
         self.role = role
         self.base = 0 if zero_based else 1
         self.shown = shown
@@ -962,30 +973,67 @@ class _Evaluator:
             return {(self.names["G"][tuple(index)].name,): self.scale}
         return {(self.names[node.tensor][tuple(index)].name,): Fraction(1)}
 
-    def sum(self, node: SumOver, env: dict) -> Poly | Fraction:
+    def bounds(self, node: SumOver, env: dict) -> tuple[int, int]:
+        """The sum's first and last index (whole numbers) at ``env``."""
         if node.var in env:
             raise GeneralFormulaError(
                 f"the sum's index {node.var} is already in use", node.position
             )
         if node.low is None:
-            low, high = self.axis_range(node)
-        else:
-            try:
-                low = math.ceil(self.index_number(node.low, env, None))
-                high = math.floor(self.index_number(node.high, env, None))
-            except GeneralFormulaError as error:  # a symbolic size (M, N): not this layer's
-                raise GeneralFormulaError(error.message, error.offset, not_a_claim=True) from None
-        self.points += max(high - low + 1, 0)
-        if self.points > MAX_POINTS:
-            raise GeneralFormulaError(
-                f"the formula sums more than {MAX_POINTS:,} terms over the tensor", node.position
-            )
-        total: Poly | Fraction = Fraction(0)
+            return self.axis_range(node)
+        try:
+            low = math.ceil(self.index_number(node.low, env, None))
+            high = math.floor(self.index_number(node.high, env, None))
+        except GeneralFormulaError as error:  # a symbolic size (M, N): not this layer's
+            raise GeneralFormulaError(error.message, error.offset, not_a_claim=True) from None
+        return low, high
+
+    def count(self, node, env: dict) -> int:
+        """How many summation points ``node`` visits at ``env`` (reads are not evaluated)."""
+        if isinstance(node, SumOver):
+            low, high = self.bounds(node, env)
+            total = max(high - low + 1, 0)
+            if not _has_sum(node.body):
+                return total
+            inner = dict(env)
+            for value in range(low, high + 1):
+                inner[node.var] = value
+                total += self.count(node.body, inner)
+                if total > MAX_POINTS:
+                    break
+            return total
+        if isinstance(node, Op):
+            return sum(self.count(arg[1] if node.name == "+" else arg, env) for arg in node.args)
+        if isinstance(node, Cases):
+            return sum(self.count(value, env) for value, _ in node.pieces)
+        return 0
+
+    def sum(self, node: SumOver, env: dict) -> Poly | Fraction:
+        low, high = self.bounds(node, env)
+        total: Poly = {}  # accumulated in place: a long sum costs its terms, not their square
+        number = Fraction(0)
         inner = dict(env)
         for value in range(low, high + 1):
             inner[node.var] = value
-            total = _add(total, self.value(node.body, inner))
-        return total
+            term = self.value(node.body, inner)
+            if not isinstance(term, dict):
+                number += term
+                continue
+            for key, coefficient in term.items():
+                updated = total.get(key, 0) + coefficient
+                if updated:
+                    total[key] = updated
+                else:
+                    del total[key]
+            if len(total) > self.max_terms:
+                raise GeneralFormulaError(
+                    f"the formula's entry holds more than {self.max_terms:,} terms, the limit"
+                    " per claim (raise it with --max-claim-terms)",
+                    node.position,
+                )
+        if not total:
+            return number
+        return _add(total, number) if number else total
 
     def axis_range(self, node: SumOver) -> tuple[int, int]:
         """An unbounded sum's range: the axis of a read its variable indexes alone."""
@@ -1007,6 +1055,16 @@ class _Evaluator:
                     node.position,
                 )
         return self.ranges[key]
+
+
+def _has_sum(node) -> bool:
+    if isinstance(node, SumOver):
+        return True
+    if isinstance(node, Op):
+        return any(_has_sum(arg[1] if node.name == "+" else arg) for arg in node.args)
+    if isinstance(node, Cases):
+        return any(_has_sum(value) for value, _ in node.pieces)
+    return False
 
 
 def _reads(node):
@@ -1066,6 +1124,10 @@ def _multiply(a, b):
         return _scale(b, a)
     if not isinstance(b, dict):
         return _scale(a, b)
+    if len(a) * len(b) > MAX_TERMS:
+        raise GeneralFormulaError(
+            f"a product that multiplies out to more than {MAX_TERMS:,} terms", 0
+        )
     product: Poly = {}
     for (ka, ca), (kb, cb) in itertools.product(a.items(), b.items()):
         key = tuple(sorted(ka + kb))
@@ -1098,6 +1160,7 @@ def read(
     loss: str,
     zero_based: bool,
     shown: Callable[[tuple[int, ...]], tuple[int, ...]],
+    max_terms: int = MAX_TERMS,
 ) -> GeneralClaim | None:
     """The general formula of ``statement`` at every index of its tensor (None: not a claim).
 
@@ -1111,7 +1174,7 @@ def read(
         in the file.
     """
     try:
-        return _read(statement, derivation, role, loss, zero_based, shown)
+        return _read(statement, derivation, role, loss, zero_based, shown, max_terms)
     except NotAGradient:
         return None
     except GeneralFormulaError as error:
@@ -1124,7 +1187,7 @@ def read(
         raise GeneralFormulaError("nested too deeply", statement.offset(0)) from None
 
 
-def _read(statement, derivation, role, loss, zero_based, shown) -> GeneralClaim:
+def _read(statement, derivation, role, loss, zero_based, shown, max_terms) -> GeneralClaim:
     equals = _top_level_equals(statement.text) or 0
     try:
         tokens = tokenize(statement.text)
@@ -1142,7 +1205,7 @@ def _read(statement, derivation, role, loss, zero_based, shown) -> GeneralClaim:
     tensor = role(letter)
     if tensor not in derivation.grads:
         raise NotAGradient
-    evaluator = _Evaluator(derivation, zero_based, shown, role)
+    evaluator = _Evaluator(derivation, zero_based, shown, role, max_terms)
     lhs = parser.read(tensor, subscript, position)
     items = evaluator.items(lhs)
     axes, shape = evaluator.axes(tensor, len(items), position)
@@ -1167,12 +1230,27 @@ def _read(statement, derivation, role, loss, zero_based, shown) -> GeneralClaim:
     for array in evaluator.names.values():
         for symbol in array.flat:
             symbols[symbol.name] = symbol
+    points = 0  # counted first: a claim past the limit is refused before any term is built
+    for index in np.ndindex(*shape):
+        if any(index[axis] != value for axis, value in fixed.items()):
+            continue
+        points += evaluator.count(rhs, {name: index[axis] + evaluator.base for axis, name in free})
+        if points > MAX_POINTS:
+            raise GeneralFormulaError(
+                f"the formula sums more than {MAX_POINTS:,} terms over the tensor", position
+            )
     entries = []
     for index in np.ndindex(*shape):
         if any(index[axis] != value for axis, value in fixed.items()):
             continue
         env = {name: index[axis] + evaluator.base for axis, name in free}
         value = evaluator.value(rhs, env)
+        if isinstance(value, dict) and len(value) > max_terms:
+            raise GeneralFormulaError(
+                f"the formula's entry holds more than {max_terms:,} terms, the limit per claim"
+                " (raise it with --max-claim-terms)",
+                position,
+            )
         entries.append((tuple(index), _expression(value, symbols)))
     return GeneralClaim(tensor, tuple(entries), statement.offset(position), written)
 

@@ -523,6 +523,7 @@ class Reader:
                 self.letters.loss,
                 self.zero_based,
                 self.notation.shown_axes,
+                self.max_terms,
             )
         except general_claims.GeneralFormulaError as error:
             written = error.written or statement.text[: statement.text.find("=")].strip()[:60]
@@ -534,9 +535,12 @@ class Reader:
             return True
         if found is None:
             return False
-        for index, value in found.entries:
-            target = _Target(found.tensor, index, found.written, found.offset)
-            self._add(result, target, value, found.offset, "general", group)
+        try:
+            for index, value in found.entries:
+                target = _Target(found.tensor, index, found.written, found.offset)
+                self._add(result, target, value, found.offset, "general", group)
+        except NotationError as error:  # an entry past the claim's term limit
+            result.unusable.append(Unusable(error.message, error.offset, found.written))
         return True
 
     def _input_values(self, members, result: Claims) -> bool:
