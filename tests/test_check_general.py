@@ -238,3 +238,15 @@ def test_hostile_general_claims_are_refused_in_bounded_time(claim, words):
     report = check_text(claim, SMALL)
     (invalid,) = [r for r in report.records if r.status == "invalid"]
     assert words in invalid.message
+
+
+def test_one_entry_with_a_sum_and_an_index_named_like_a_tensor_letter():
+    report = check_text("dL/dX_{22} = Σ_{p,q} dL/dO_{3-p,3-q} W_{pq}", SMALL)
+    assert [(r.index, r.status) for r in report.records if r.offset is not None] == [
+        ((0, 0, 1, 1), "correct")
+    ]
+    # w is the kernel's letter and the column index: inside a subscript it is the index
+    claim = "dL/dx_{h,w} = Σ_{p,q} dL/do_{h-p+1,w-q+1} w_{p,q}"
+    report = check_text(claim, SMALL, letters="xwo")
+    found = general_records(report)
+    assert len(found) == 9 and {r.status for r in found} == {"correct"}
