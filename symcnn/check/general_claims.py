@@ -436,8 +436,6 @@ class _Parser:
             letter = token.text[1]
         else:
             return None
-        if self.is_sym("{") and self.peek().kind == "word" and self.peek(2).text == "}":
-            pass  # \partial {X}_{..} is rare; read the plain forms only
         return letter, self.subscript()
 
     def subscript(self) -> tuple | None:
