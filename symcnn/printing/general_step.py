@@ -36,7 +36,8 @@ from .context import Context, pair
 from .model import Display, Equation, Paragraph, Step
 from .nodes import Element, Equals, Loss, Partial, Product, SumOver, Terms, Whole
 
-#: The notes count from 1: the formulas are shifted to that base before printing.
+#: The notes count from 1 (from 0 under --zero-based): the formulas are shifted to that base
+#: before printing.
 BASE = 1
 #: Whether the layer has one bias (one output channel), while its equations are built.
 _ONE_BIAS: ContextVar[bool] = ContextVar("one_bias", default=False)
@@ -90,11 +91,11 @@ def _compact(text: str) -> str:
 
 
 class Counted(Symbol):
-    """An index or bound already counted from 1, printed as its text.
+    """An index or bound already in the reader's count, printed as its text.
 
     The printers shift a concrete index and a sum's limits by the reader's base; these are
-    already in the notes' count (the formula's variables are 1-based), so adding a base leaves
-    them as they are, under ``--zero-based`` too.
+    already in the notes' count (the formula was shifted to it), so adding a base leaves them
+    as they are.
     """
 
     def __add__(self, other):
@@ -170,7 +171,8 @@ def general_step(ctx: Context) -> Step:
         return Step("general", "General formula", (Paragraph((note,)),))
     found = general(ctx.derivation)
     formulas = [found.forward, *(found.grads[name] for name in ctx.parameters)]
-    based = [shifted(formula, BASE) for formula in formulas]
+    base = 0 if ctx.zero_based else BASE
+    based = [shifted(formula, base) for formula in formulas]
     window = ctx.spec.window
     numbers: list = []
     if window is not None:
@@ -181,7 +183,7 @@ def general_step(ctx: Context) -> Step:
     intro = [
         "The same results as formulas over indices, with this layer's numbers put in",
         *((" (", *numbers, ")") if numbers else ()),
-        ". Indices count from 1. Every sum runs over exactly the terms that are present: a"
+        f". Indices count from {base}. Every sum runs over exactly the terms that are present: a"
         " term whose index would fall on the padding or outside a tensor is not in its range.",
     ]
     if any(part.conditions for formula in formulas for part in formula.parts):
