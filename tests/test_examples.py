@@ -29,6 +29,14 @@ CASES = [
         ["stride_dilation_missing"],
     ),
     (
+        "general-stride2.txt",
+        Conv2d(input_shape=(1, 1, 5, 5), kernel=(3, 3), stride=(2, 2)),
+        {},
+        1,
+        ["stride_dilation_missing"],
+    ),
+    ("general-correct.tex", CLASS, {}, 0, []),
+    (
         "maxpool.tex",
         MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2)),
         {},

@@ -227,3 +227,38 @@ def test_a_layer_above_the_proof_limit_says_so(monkeypatch) -> None:
     assert f"only up to {spec.multiply_terms - 1}" in step.blocks[0].parts[0]
     monkeypatch.setattr(general_derivation, "PROVEN_UP_TO", spec.multiply_terms)
     assert "general" in jsonio.to_dict(derivation)
+
+
+def test_a_pool_option_without_a_formula_is_refused_with_its_reason() -> None:
+    """ceil_mode and dilation (pool options of issue 16) have no formula: said, not derived."""
+    from types import SimpleNamespace
+
+    from symcnn.layers.pool.general import refuse
+    from symcnn.spec import Window
+
+    plain = Window((2, 2), (2, 2), (0, 0))
+    assert refuse(SimpleNamespace(window=plain)) is None
+    assert "ceil_mode" in refuse(SimpleNamespace(window=plain, ceil_mode=True))
+    dilated = Window((2, 2), (2, 2), (0, 0), (2, 2))
+    assert "dilated" in refuse(SimpleNamespace(window=dilated))
+    maxpool = MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2))
+    assert general_derivation.unavailable(maxpool) == "maxpool2d has no general formula yet"
+    assert (
+        general_derivation.unavailable(AvgPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2))) is None
+    )
+
+
+def test_zero_based_notes_print_the_general_formula_counted_from_zero() -> None:
+    """Under --zero-based the step counts from 0, and the checker reads it back that way."""
+    from symcnn.check import check_text
+
+    spec = Conv2d(input_shape=(1, 1, 5, 5), kernel=(3, 3), stride=(2, 2), padding=(1, 1))
+    zero = symcnn.notes(derive(spec), zero_based=True)
+    step = zero["general"]
+    lines = [zero.math_text(side) for eq in step.equations() for side in eq.sides]
+    assert any("(h+1-p)/2" in line and "max(0,h-3)" in line for line in lines)
+    assert "Indices count from 0." in zero.text()
+    report = check_text(zero.text(), spec, zero_based=True)
+    general_claims = [r for r in report.records if r.kind == "general"]
+    assert len({(r.tensor, r.index) for r in general_claims}) == 9 + 1 + 25  # W, B, X
+    assert {r.status for r in general_claims} == {"correct"}

@@ -200,7 +200,13 @@ def text(report: Report) -> str:
     wrong = [(i, r) for i, r in enumerate(report.records) if r.status == "wrong"]
     if wrong:
         lines += ["", f"WRONG ({len(wrong)})"]
-        lines += _wrong_table(report, names, wrong)
+        shown, more = _first_of_each_formula(wrong)
+        lines += _wrong_table(report, names, shown)
+        for offset, count in more.items():
+            lines.append(
+                f"  ... and {count} more wrong entr{'ies' if count > 1 else 'y'} of the general"
+                f" formula at line {report.line(offset)} (the JSON lists every one)"
+            )
     invalid = [r for r in report.records if r.status == "invalid"]
     if invalid:
         lines += ["", f"UNREADABLE ({len(invalid)})"]
@@ -228,6 +234,23 @@ def text(report: Report) -> str:
         for skipped in report.skipped:
             lines.append(f"  {report.where(skipped.offset)}: {skipped.written}: {skipped.reason}")
     return "\n".join(lines) + "\n"
+
+
+#: Wrong entries of one general formula shown in the text report: its first indices.
+GENERAL_ROWS = 3
+
+
+def _first_of_each_formula(wrong):
+    """The wrong records to print: a general formula's first few, and how many it has more."""
+    shown, more, seen = [], {}, {}
+    for position, record in wrong:
+        if record.kind == "general":
+            seen[record.offset] = seen.get(record.offset, 0) + 1
+            if seen[record.offset] > GENERAL_ROWS:
+                more[record.offset] = more.get(record.offset, 0) + 1
+                continue
+        shown.append((position, record))
+    return shown, more
 
 
 def _verdict(summary: dict[str, int], entries: int) -> str:

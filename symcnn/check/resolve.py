@@ -53,7 +53,7 @@ from .. import identities
 from ..derive import Derivation
 from ..notation import LETTER_SETS, Notation
 from ..options import check_loss_letter
-from . import operators
+from . import general_claims, operators
 from .kinds import kind_check
 from .parse import (
     Boolean,
@@ -495,6 +495,8 @@ class Reader:
             if "\n\n" in re.sub(r"[ \t]+", "", source.text[previous_end:start]):
                 section = None  # a blank line ends a section such as "dL/dX" + entries
             previous_end = statement.statement.offset(len(statement.statement.text))
+            if self._general(statement.statement, group, result):
+                continue
             if isinstance(statement, FailedStatement):
                 self._failed(statement, section, result)
                 continue
@@ -513,6 +515,38 @@ class Reader:
                     result,
                 )
         return result
+
+    def _general(self, statement, group: int, result: Claims) -> bool:
+        """A general formula (``dL/dW_{m,n} = Σ ...``), claimed at every entry of its tensor."""
+        if not general_claims.looks_general(statement.text):
+            return False
+        try:
+            found = general_claims.read(
+                statement,
+                self.derivation,
+                self.letters.role,
+                self.letters.loss,
+                self.zero_based,
+                self.notation.shown_axes,
+                self.max_terms,
+            )
+        except general_claims.GeneralFormulaError as error:
+            written = error.written or statement.text[: statement.text.find("=")].strip()[:60]
+            message = f"a general formula: {error.message}"
+            if error.not_a_claim:
+                result.skipped.append(Skipped(message, error.offset, written))
+            else:
+                result.unusable.append(Unusable(message, error.offset, written))
+            return True
+        if found is None:
+            return False
+        try:
+            for index, value in found.entries:
+                target = _Target(found.tensor, index, found.written, found.offset)
+                self._add(result, target, value, found.offset, "general", group)
+        except NotationError as error:  # an entry past the claim's term limit
+            result.unusable.append(Unusable(error.message, error.offset, found.written))
+        return True
 
     def _input_values(self, members, result: Claims) -> bool:
         """``X_{11} = 4`` or ``X = [numbers]``: the file gives its input's values."""

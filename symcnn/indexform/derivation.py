@@ -31,7 +31,24 @@ PROVEN_UP_TO = 100_000
 
 def available(spec: Layer) -> bool:
     """The layer's kind has general formulas and the layer is small enough to prove them."""
-    return spec.type in layers.table("general") and spec.multiply_terms <= PROVEN_UP_TO
+    return unavailable(spec) is None
+
+
+def unavailable(spec: Layer) -> str | None:
+    """Why the layer has no general formula (a sentence), or None when it has one."""
+    kinds = layers.table("general")
+    if spec.type not in kinds:
+        return f"{spec.type} has no general formula yet"
+    refused = kinds[spec.type].refuse(spec) if kinds[spec.type].refuse else None
+    if refused:
+        return refused
+    if spec.multiply_terms > PROVEN_UP_TO:
+        return (
+            f"This layer has {spec.multiply_terms} multiply terms: the general formulas are"
+            f" derived and proven against every entry only up to {PROVEN_UP_TO}, so they are"
+            " left out here; a smaller layer with the same options shows them."
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -46,10 +63,14 @@ class KindGeneral:
         tightening removes them).
     names : mapping
         Tensor (``X``, ``W``, ``B``) -> the letters of its free indices (``("n", "c", "h", "w")``).
+    refuse : callable, optional
+        ``refuse(spec) -> sentence or None``: why a layer of the kind has no general formula
+        (an option its forward formula does not express), or None.
     """
 
     forward: Callable[[Layer], Formula]
     names: Mapping[str, tuple[str, ...]]
+    refuse: Callable[[Layer], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +114,9 @@ def general(derivation: Derivation) -> General:
     """
     spec = derivation.spec
     kind: KindGeneral = layers.entry("general", spec.type, "general formulas")
+    refused = kind.refuse(spec) if kind.refuse else None
+    if refused:
+        raise ValueError(refused)
     shapes = shapes_of(derivation)
     raw = kind.forward(spec)
     forward = _tight(raw, shapes)

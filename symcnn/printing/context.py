@@ -185,6 +185,7 @@ class Context:
     identities: list[core_identities.Identity]
     options: Options
     example: dict[Symbol, Basic] | None = None
+    zero_based: bool = False  # the count of the general formulas (index arithmetic)
 
     @property
     def spec(self):

@@ -9,6 +9,7 @@ rest of the notes count.
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 
 from sympy import (
     And,
@@ -33,10 +34,13 @@ from ..indexform import general
 from ..indexform.algebra import Formula, Part, shifted
 from .context import Context, pair
 from .model import Display, Equation, Paragraph, Step
-from .nodes import Element, Equals, Loss, Partial, Product, SumOver, Terms
+from .nodes import Element, Equals, Loss, Partial, Product, SumOver, Terms, Whole
 
-#: The notes count from 1: the formulas are shifted to that base before printing.
+#: The notes count from 1 (from 0 under --zero-based): the formulas are shifted to that base
+#: before printing.
 BASE = 1
+#: Whether the layer has one bias (one output channel), while its equations are built.
+_ONE_BIAS: ContextVar[bool] = ContextVar("one_bias", default=False)
 
 
 def _text(expr: Basic) -> str:
@@ -87,11 +91,11 @@ def _compact(text: str) -> str:
 
 
 class Counted(Symbol):
-    """An index or bound already counted from 1, printed as its text.
+    """An index or bound already in the reader's count, printed as its text.
 
     The printers shift a concrete index and a sum's limits by the reader's base; these are
-    already in the notes' count (the formula's variables are 1-based), so adding a base leaves
-    them as they are, under ``--zero-based`` too.
+    already in the notes' count (the formula was shifted to it), so adding a base leaves them
+    as they are.
     """
 
     def __add__(self, other):
@@ -124,15 +128,20 @@ def _limit(bound: Basic) -> Basic:
     return _index(bound)
 
 
-def _element(tensor: str, index: tuple) -> Basic:
+def _element(tensor: str, index: tuple, scaled: bool = False) -> Basic:
+    if tensor == "B" and _ONE_BIAS.get():
+        # One output channel: its index is hidden from O, so from the one bias too.
+        return Whole("B")
     index = tuple(_index(e) for e in index)
-    if tensor == "G":
+    if tensor == "G" and not scaled:
         return Partial(Loss(), Element("O", index))
+    # Under the mean reduction the formula's coefficient already holds 1/N: its upstream factor
+    # is G (dL/dO = G/N), as the worked entries write it, not dL/dO.
     return Element(tensor, index)
 
 
-def _part(part: Part) -> Basic:
-    factors = [_element(read.tensor, read.index) for read in part.reads]
+def _part(part: Part, scaled: bool = False) -> Basic:
+    factors = [_element(read.tensor, read.index, scaled) for read in part.reads]
     if part.coefficient.is_number and part.coefficient != 1:
         factors.insert(0, part.coefficient)
     elif not part.coefficient.is_number:  # an average's divisor per window
@@ -146,28 +155,24 @@ def _part(part: Part) -> Basic:
     return body
 
 
-def _equation(formula: Formula) -> Equation:
+def _equation(formula: Formula, scaled: bool = False) -> Equation:
     lhs: Basic = _element(formula.tensor, formula.variables)
     if formula.tensor != "O":
         lhs = Partial(Loss(), lhs)
-    parts = [_part(part) for part in formula.parts]
+    parts = [_part(part, scaled) for part in formula.parts]
     rhs = parts[0] if len(parts) == 1 else Terms(*parts) if parts else S.Zero
     return Equation((lhs, rhs))
 
 
 def general_step(ctx: Context) -> Step:
     """The general formulas of the forward pass and of every gradient, tight and proven."""
-    if not general_derivation.available(ctx.spec):
-        limit = general_derivation.PROVEN_UP_TO
-        note = (
-            f"This layer has {ctx.spec.multiply_terms} multiply terms: the general formulas are"
-            f" derived and proven against every entry only up to {limit}, so they are left out"
-            " here; a smaller layer with the same options shows them."
-        )
+    note = general_derivation.unavailable(ctx.spec)
+    if note is not None:
         return Step("general", "General formula", (Paragraph((note,)),))
     found = general(ctx.derivation)
     formulas = [found.forward, *(found.grads[name] for name in ctx.parameters)]
-    based = [shifted(formula, BASE) for formula in formulas]
+    base = 0 if ctx.zero_based else BASE
+    based = [shifted(formula, base) for formula in formulas]
     window = ctx.spec.window
     numbers: list = []
     if window is not None:
@@ -178,7 +183,7 @@ def general_step(ctx: Context) -> Step:
     intro = [
         "The same results as formulas over indices, with this layer's numbers put in",
         *((" (", *numbers, ")") if numbers else ()),
-        ". Indices count from 1. Every sum runs over exactly the terms that are present: a"
+        f". Indices count from {base}. Every sum runs over exactly the terms that are present: a"
         " term whose index would fall on the padding or outside a tensor is not in its range.",
     ]
     if any(part.conditions for formula in formulas for part in formula.parts):
@@ -188,7 +193,14 @@ def general_step(ctx: Context) -> Step:
             ": the stride S divides e, so that the output index is a whole number); elsewhere"
             " the term is zero.",
         ]
-    blocks = [Paragraph(tuple(intro)), Display(tuple(_equation(f) for f in based))]
+    scaled = ctx.derivation.upstream_scale != 1
+    bias = ctx.derivation.grads.get("B")
+    token = _ONE_BIAS.set(bias is not None and bias.size == 1)
+    try:
+        equations = tuple(_equation(f, scaled) for f in based)
+    finally:
+        _ONE_BIAS.reset(token)
+    blocks = [Paragraph(tuple(intro)), Display(equations)]
     counts = ", ".join(f"{found.proven[f.tensor]} of {_what(f.tensor)}" for f in formulas)
     blocks.append(
         Paragraph(

@@ -77,7 +77,9 @@ class Notes:
 
     @cached_property
     def steps(self) -> tuple[Step, ...]:
-        return build_steps(self.derivation, self.identities, self.options)
+        return build_steps(
+            self.derivation, self.identities, self.options, zero_based=self.notation.zero_based
+        )
 
     @cached_property
     def example(self) -> dict | None:

@@ -454,6 +454,7 @@ def build_steps(
     derivation: Derivation,
     identities: list[core_identities.Identity] | None = None,
     options: Options | None = None,
+    zero_based: bool = False,
 ) -> tuple[Step, ...]:
     """The steps of the notes for ``derivation``.
 
@@ -465,11 +466,14 @@ def build_steps(
         The result of :func:`symcnn.identities.verify` (computed here when not given).
     options : Options, optional
         How much a large layer shows (representative entries by default).
+    zero_based : bool
+        The reader counts from 0: the general formulas are written in that count (the
+        printers shift concrete indices themselves; a formula's index arithmetic cannot be).
     """
     if identities is None:
         identities = core_identities.verify(derivation)
     kind = kind_notes(derivation.spec)
-    ctx = Context(derivation, identities, options or Options())
+    ctx = Context(derivation, identities, options or Options(), zero_based=zero_based)
     if kind.example is not None:
         ctx.example = kind.example(derivation)
     return tuple(build(ctx) for build in kind.steps)

@@ -20,10 +20,24 @@ def _real_cells(start, kernel: int, size: int):
     return Min(size - 1, start + kernel - 1) - Max(0, start) + 1
 
 
+def refuse(spec: AvgPool2d) -> str | None:
+    """Why the window has no formula here: options the forward formula does not express."""
+    window = spec.window
+    if getattr(spec, "ceil_mode", False):
+        return (
+            "No general formula for ceil_mode: its last window may reach past the padded input,"
+            " and the divisor of such a window is not written as an index formula here."
+        )
+    if tuple(window.dilation) != (1, 1):
+        return "No general formula for a dilated pooling window: it is not written here."
+    return None
+
+
 def forward(spec: AvgPool2d) -> Formula:
     """The forward formula of ``spec``, 0-based, its bounds the definition's (not yet tight)."""
     n, c, i, j, p, q = (index_symbol(name) for name in "ncijpq")
-    (kh, kw), (sh, sw), (ph, pw) = spec.kernel, spec.stride, spec.padding
+    window = spec.window  # kernel, stride, padding (and dilation, refused above)
+    (kh, kw), (sh, sw), (ph, pw) = window.kernel, window.stride, window.padding
     top, left = sh * i - ph, sw * j - pw
     if spec.count_include_pad:
         divisor = S(kh * kw)
@@ -39,4 +53,6 @@ def forward(spec: AvgPool2d) -> Formula:
     return Formula("O", free, (Part(1 / divisor, (cell,), sums),))
 
 
-TABLE = {AvgPool2d.type: KindGeneral(forward=forward, names={"X": ("n", "c", "h", "w")})}
+TABLE = {
+    AvgPool2d.type: KindGeneral(forward=forward, names={"X": ("n", "c", "h", "w")}, refuse=refuse)
+}
