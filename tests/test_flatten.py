@@ -8,9 +8,17 @@ import pytest
 
 from symcnn import derive, notes, runtime
 from symcnn.cli import main
+from symcnn.codegen.generate import generate, load
+from symcnn.codegen.structure import StructureError, _require_equal
 from symcnn.evaluate import bind, evaluate
+from symcnn.layers.flatten import codegen
 from symcnn.layers.flatten.spec import Flatten
-from tests.codegen_helpers import random_fractions
+from tests.codegen_helpers import (
+    compare_exactly,
+    compare_with_runtime,
+    other_batches,
+    random_fractions,
+)
 
 SPECS = [Flatten(input_shape=s) for s in [(1, 2, 2, 3), (2, 3, 2), (3, 4)]]
 
@@ -40,3 +48,49 @@ def test_a_1d_input_is_refused():
 def test_notes_and_commands(capsys):
     assert "unflatten" in notes(derive(Flatten(input_shape=(1, 2, 1, 2)))).text()
     assert main(["derive", "flatten", "--input", "1x2x2x2", "--format", "json"]) == 0
+
+
+# -- the generated module (symcnn generate flatten) ------------------------------------------------
+
+GENERATED = [
+    Flatten(input_shape=(2, 3, 2, 2)),
+    Flatten(input_shape=(3, 2, 3), reduction="mean"),
+    Flatten(input_shape=(2, 5)),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("spec", GENERATED, ids=str)
+def test_the_generated_module_matches_the_runtime_at_any_batch(spec, dtype):
+    kernels = load(generate(spec, dtype=dtype, strategy="reshape"))
+    compare_with_runtime(kernels, spec, dtype)
+    for batch in other_batches(spec):
+        compare_with_runtime(kernels, spec, dtype, batch=batch)
+
+
+@pytest.mark.parametrize("spec", GENERATED, ids=str)
+def test_the_generated_module_equals_the_derivation_exactly(spec):
+    kernels = load(generate(spec, strategy="reshape"))
+    compare_exactly(kernels, spec)
+    compare_exactly(kernels, spec, seed=1, batch=spec.batch + 1)
+
+
+def test_the_proof_refuses_the_column_major_order():
+    spec = Flatten(input_shape=(1, 2, 2))
+    derived = codegen.read(derive(spec))
+    assert codegen.reshape_maps(spec) == derived
+    column_major = {(0, j): derived.forward[(0, [0, 2, 1, 3][j])] for j in range(4)}
+    with pytest.raises(StructureError, match=r"the forward pass at \[0, 1\]"):
+        _require_equal("the forward pass", column_major, derived.forward)
+
+
+def test_an_output_over_an_input_is_refused():
+    kernels = load(generate(Flatten(input_shape=(2, 4)), strategy="reshape"))
+    x = np.ones((2, 4))
+    with pytest.raises(ValueError, match="out shares memory with x"):
+        kernels.forward(x, out=x)
+    grad_out = np.ones((2, 4))
+    with pytest.raises(ValueError, match="grad_x shares memory with x"):
+        kernels.backward(x, grad_out, out=x)
+    with pytest.raises(ValueError, match="grad_x shares memory with grad_out"):
+        kernels.backward(x, grad_out, out=grad_out)

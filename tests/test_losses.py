@@ -13,11 +13,19 @@ import sympy
 
 from symcnn import derive, runtime
 from symcnn.cli import main
+from symcnn.codegen.generate import generate, load
+from symcnn.codegen.structure import StructureError
 from symcnn.evaluate import bind, evaluate
 from symcnn.jsonio import dumps
 from symcnn.layers.mse.spec import MSE
+from symcnn.layers.softmax_cross_entropy import codegen as ce_codegen
 from symcnn.layers.softmax_cross_entropy.spec import SoftmaxCrossEntropy
-from tests.codegen_helpers import random_fractions
+from tests.codegen_helpers import (
+    compare_exactly,
+    compare_with_runtime,
+    other_batches,
+    random_fractions,
+)
 
 
 @pytest.mark.parametrize(
@@ -132,3 +140,89 @@ def test_the_notes_print_the_target_and_every_input(spec, form):
         for i in rows:
             for j in digits:
                 assert spell.format(letter, i, j) in printed, (letter, i, j)
+
+
+# -- the generated modules (symcnn generate softmax_cross_entropy / mse) --------------------------
+
+GENERATED = [
+    SoftmaxCrossEntropy(input_shape=(4, 3)),
+    SoftmaxCrossEntropy(input_shape=(1, 5)),
+    MSE(input_shape=(3, 2, 2)),
+    MSE(input_shape=(2, 5)),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("spec", GENERATED, ids=str)
+def test_the_generated_loss_matches_the_runtime_at_any_batch(spec, dtype):
+    kernels = load(generate(spec, dtype=dtype, strategy="elementwise"))
+    compare_with_runtime(kernels, spec, dtype)
+    for batch in other_batches(spec):  # the mean divides by the run-time count
+        compare_with_runtime(kernels, spec, dtype, batch=batch)
+
+
+@pytest.mark.parametrize("batch", [None, 5])
+def test_the_generated_mse_equals_the_derivation_exactly(batch):
+    spec = MSE(input_shape=(2, 3))
+    kernels = load(generate(spec, strategy="elementwise"))
+    compare_exactly(kernels, spec, batch=batch)
+
+
+@pytest.mark.parametrize("batch", [3, 1, 6])
+def test_the_generated_cross_entropy_equals_the_derivation_at_50_digits(batch):
+    kernels = load(generate(SoftmaxCrossEntropy(input_shape=(3, 4)), strategy="elementwise"))
+    spec = SoftmaxCrossEntropy(input_shape=(batch, 4))  # derived at this batch: its own 1/N
+    d = derive(spec)
+    rng = np.random.default_rng(batch)
+    x = rng.standard_normal(spec.input_shape) * 3
+    target = rng.integers(0, 4, size=batch)
+    upstream = np.array([0.75])
+    values = {s: sympy.Float(float(v), 50) for s, v in zip(d.tensors.X.flat, x.flat, strict=True)}
+    onehot = np.eye(4, dtype=int)[target]
+    values |= {s: sympy.Integer(int(v)) for s, v in zip(d.tensors.T.flat, onehot.flat, strict=True)}
+    values[d.tensors.G[0]] = sympy.Float(0.75, 50)
+    loss = float(d.output[0].evalf(50, subs=values))
+    assert np.isclose(kernels.forward(x, target)[0], loss, rtol=1e-14, atol=0)
+    grad = np.array([float(e.evalf(50, subs=values)) for e in d.grads["X"].flat])
+    generated = kernels.backward(x, target, upstream)
+    assert np.allclose(generated.ravel(), grad, rtol=1e-13, atol=1e-16)
+
+
+def test_the_generated_cross_entropy_does_not_overflow():
+    kernels = load(generate(SoftmaxCrossEntropy(input_shape=(2, 3)), strategy="elementwise"))
+    spec = SoftmaxCrossEntropy(input_shape=(2, 3))
+    x = np.array([[1000.0, 0.0, -1000.0], [5.0, 900.0, 899.0]])
+    target = np.array([1, 2])
+    assert np.allclose(kernels.forward(x, target), runtime.forward(spec, x, target=target))
+    grad = runtime.backward(spec, x, np.ones(1), target=target)["X"]
+    assert np.allclose(kernels.backward(x, target, np.ones(1)), grad)
+    assert np.isfinite(kernels.backward(x, target, np.ones(1))).all()
+
+
+def test_the_proof_refuses_a_gradient_without_its_mean():
+    spec = SoftmaxCrossEntropy(input_shape=(2, 2))
+    d = derive(spec)
+    read, recover = ce_codegen.read, ce_codegen.recover
+    recover(spec, read(d))  # the derivation itself is read
+    d.grads["X"][1, 0] = d.grads["X"][1, 0] * 2  # one entry forgets the 1/N
+    with pytest.raises(StructureError, match="dL/dX: the entries have 2 forms"):
+        recover(spec, read(d))
+
+
+def test_the_loss_modules_refuse_bad_targets_aliases_and_objects():
+    ce = load(generate(SoftmaxCrossEntropy(input_shape=(2, 3)), strategy="elementwise"))
+    x = np.zeros((2, 3))
+    with pytest.raises(ValueError, match=r"target holds 0\.\.3: expected class indices 0\.\.2"):
+        ce.forward(x, np.array([0, 3]))
+    with pytest.raises(ValueError, match=r"expected \(2,\) integer class indices"):
+        ce.forward(x, np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match="x has dtype object"):
+        ce.forward(x.astype(object), np.array([0, 1]))
+    with pytest.raises(ValueError, match="grad_x shares memory with x"):
+        ce.backward(x, np.array([0, 1]), np.ones(1), out=x)
+    mse = load(generate(MSE(input_shape=(2, 3)), strategy="elementwise"))
+    with pytest.raises(ValueError, match=r"target has shape \(2, 2\): expected \(2, 3\)"):
+        mse.forward(x, np.zeros((2, 2)))
+    target = np.zeros((2, 3))
+    with pytest.raises(ValueError, match="grad_x shares memory with target"):
+        mse.backward(x, target, np.ones(1), out=target)

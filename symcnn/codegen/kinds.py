@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .. import layers
 from ..spec import Layer
 from .bodies import KernelCode
@@ -96,6 +98,12 @@ class KindCodegen:
     own_strategies : tuple of Strategy
         Strategies of this kind that :data:`~symcnn.codegen.strategies.STRATEGIES` does not
         name (its builders are in ``strategies`` under the same names).
+    exact : bool
+        Whether the module runs on object arrays of exact rationals too (False for a layer
+        whose math leaves the rationals, such as ``exp`` and ``log``: its module refuses them).
+    random_target : callable, optional
+        ``(spec, rng, dtype) -> array``: a valid ``target`` of a loss, for timing and tests
+        (its kernels are then called with ``target`` among their arguments).
     """
 
     reading: Reading
@@ -106,6 +114,8 @@ class KindCodegen:
     backward_arguments: tuple[str, ...]
     unrolled_terms: Callable[[Structure], int] | None = None
     own_strategies: tuple[Strategy, ...] = field(default=())
+    exact: bool = True
+    random_target: Callable[[Layer, np.random.Generator, str], np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
