@@ -202,6 +202,8 @@ class LossKernel:
     indices: bool = False
     setup: tuple[str, ...] = ()
     rewrite: Callable[[Basic], Basic] = lambda form: form
+    #: What the header says about the rewrite (its lines; none without one).
+    notes: tuple[str, ...] = ()
 
 
 def loss_builder(kernel: LossKernel):
@@ -224,6 +226,8 @@ def loss_builder(kernel: LossKernel):
         total = " + ".join(parts) if len(parts) == 1 else f"({' + '.join(parts)})"
         forward = [*setup, f"{INDENT}out[0] = {total} / {rule.count_name}"]
         gradient = f"{INDENT}grad_x[...] = {printed(rule.gradient)} / {rule.count_name}"
-        return KernelCode(forward, [*setup, gradient], context={"indices": kernel.indices})
+        return KernelCode(
+            forward, [*setup, gradient], list(kernel.notes), context={"indices": kernel.indices}
+        )
 
     return build
