@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from symcnn import derive, notes, runtime
+from symcnn.check import check_text
 from symcnn.cli import main
 from symcnn.codegen.generate import generate, load
 from symcnn.codegen.structure import StructureError, _require_equal
@@ -94,3 +95,31 @@ def test_an_output_over_an_input_is_refused():
         kernels.backward(x, grad_out, out=x)
     with pytest.raises(ValueError, match="grad_x shares memory with grad_out"):
         kernels.backward(x, grad_out, out=grad_out)
+
+
+# -- named mistakes --------------------------------------------------------------------------------
+
+
+def _claims(order: str) -> str:
+    """dL/dX of a 1x2x3 flatten with dL/dO unflattened in ``order`` ("C" or "F"), as text."""
+    lines = []
+    for c, w in np.ndindex(2, 3):
+        j = int(np.ravel_multi_index((c, w), (2, 3), order=order))
+        lines.append(f"dL/dX{c + 1}{w + 1} = dL/dO1{j + 1}")
+    return "\n".join(lines)
+
+
+def test_the_row_major_order_passes_and_the_column_major_one_is_named():
+    layer = Flatten(input_shape=(1, 2, 3))
+    report = check_text(_claims("C"), layer)
+    assert (report.summary["correct"], report.summary["wrong"]) == (6, 0)
+    report = check_text(_claims("F"), layer)
+    assert report.summary["wrong"] == 4  # the first and the last entry are the same in both
+    assert [d.pattern.key for d in report.diagnoses] == ["flatten_column_major"]
+
+
+def test_the_column_major_order_is_not_tried_where_it_is_the_same():
+    layer = Flatten(input_shape=(1, 3))
+    wrong = "dL/dX11 = dL/dO12\ndL/dX12 = dL/dO11\ndL/dX13 = dL/dO13"
+    report = check_text(wrong, layer)
+    assert report.summary["wrong"] == 2 and report.diagnoses == []

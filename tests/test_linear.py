@@ -5,6 +5,7 @@ the checker and the command line."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from symcnn.codegen.generate import generate, load
 from symcnn.codegen.structure import StructureError, _require_equal
 from symcnn.evaluate import bind, evaluate
 from symcnn.jsonio import dumps
+from symcnn.layers import entry
 from symcnn.layers.linear import codegen
 from symcnn.layers.linear.spec import Linear
 from tests.codegen_helpers import (
@@ -195,3 +197,58 @@ def test_generate_writes_a_linear_module(tmp_path, capsys):
     text = (tmp_path / "linear_8x6_out4_float64.py").read_text()
     assert "np.matmul(grad_out.T, x, out=grad_w)" in text
     assert str(tmp_path / "linear_8x6_out4_float64.py") in capsys.readouterr().out
+
+
+# -- named mistakes --------------------------------------------------------------------------------
+
+SQUARE = Linear(input_shape=(2, 2), out_features=2)
+
+
+def _claims(grads) -> str:
+    """Every entry of every gradient as plain text (1-based, dL/dO written out)."""
+    lines = []
+    for name, array in grads.items():
+        for index, expr in np.ndenumerate(array):
+            text = str(sympy.expand(expr))
+            text = re.sub(r"g_(\d)_(\d)", lambda m: f"dL/dO{int(m[1]) + 1}{int(m[2]) + 1}", text)
+            text = re.sub(
+                r"([xw])_(\d)_(\d)", lambda m: f"{m[1].upper()}{int(m[2]) + 1}{int(m[3]) + 1}", text
+            )
+            text = re.sub(r"b_(\d)", lambda m: f"B{int(m[1]) + 1}", text)
+            lines.append(f"dL/d{name}{''.join(str(i + 1) for i in index)} = {text}")
+    return "\n".join(lines)
+
+
+def test_the_right_products_are_read_as_right():
+    report = check_text(_claims(derive(SQUARE).grads), SQUARE)
+    assert report.summary["wrong"] == 0 and report.summary["correct"] == 10
+
+
+@pytest.mark.parametrize(
+    "key, build",
+    [
+        ("linear_input_weight_transposed", lambda t, g: {"X": g.dot(t.W.T)}),
+        ("linear_weight_gradient_not_transposed", lambda t, g: {"W": t.X.T.dot(g)}),
+        ("linear_bias_not_summed", lambda t, g: {"B": g[0]}),
+    ],
+)
+def test_each_linear_mistake_is_named(key, build):
+    d = derive(SQUARE)
+    wrong = build(d.tensors, d.tensors.G)  # written out here, not with the checker's builders
+    report = check_text(_claims({**d.grads, **wrong}), SQUARE)
+    assert report.summary["wrong"] > 0
+    assert [diagnosis.pattern.key for diagnosis in report.diagnoses] == [key]
+
+
+def test_a_transposed_product_is_not_tried_on_a_rectangular_weight():
+    spec = Linear(input_shape=(1, 3), out_features=2)
+    d = derive(spec)
+    wrong = {"X": np.array([[d.tensors.G[0, 0] * d.tensors.W[0, 1]] * 3], dtype=object)}
+    report = check_text(_claims({**d.grads, **wrong}), spec)
+    assert report.summary["wrong"] == 3 and report.diagnoses == []
+
+
+def test_every_linear_pattern_has_a_test():
+    keys = {"linear_input_weight_transposed", "linear_weight_gradient_not_transposed"}
+    keys.add("linear_bias_not_summed")
+    assert keys == {pattern.key for pattern in entry("check", "linear").patterns}

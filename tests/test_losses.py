@@ -12,11 +12,13 @@ import pytest
 import sympy
 
 from symcnn import derive, runtime
+from symcnn.check import check_text
 from symcnn.cli import main
 from symcnn.codegen.generate import generate, load
 from symcnn.codegen.structure import StructureError
 from symcnn.evaluate import bind, evaluate
 from symcnn.jsonio import dumps
+from symcnn.layers import entry
 from symcnn.layers.mse.spec import MSE
 from symcnn.layers.softmax_cross_entropy import codegen as ce_codegen
 from symcnn.layers.softmax_cross_entropy.spec import SoftmaxCrossEntropy
@@ -226,3 +228,79 @@ def test_the_loss_modules_refuse_bad_targets_aliases_and_objects():
     target = np.zeros((2, 3))
     with pytest.raises(ValueError, match="grad_x shares memory with target"):
         mse.backward(x, target, np.ones(1), out=target)
+
+
+# -- named mistakes --------------------------------------------------------------------------------
+
+
+def _softmax_claims(batch: int, classes: int, form: str) -> str:
+    """dL/dX of cross-entropy written out; ``form`` over ``{p}`` (the softmax), ``{t}``."""
+    lines = []
+    for n, c in np.ndindex(batch, classes):
+        row = " + ".join(f"exp(X{n + 1}{k + 1})" for k in range(classes))
+        p, t = f"exp(X{n + 1}{c + 1})/({row})", f"T{n + 1}{c + 1}"
+        lines.append(f"dL/dX{n + 1}{c + 1} = " + form.format(p=p, t=t))
+    return "\n".join(lines)
+
+
+def _mse_claims(shape, form: str) -> str:
+    lines = []
+    for n, c in np.ndindex(*shape):
+        x, t = f"X{n + 1}{c + 1}", f"T{n + 1}{c + 1}"
+        lines.append(f"dL/dX{n + 1}{c + 1} = " + form.format(x=x, t=t))
+    return "\n".join(lines)
+
+
+CE = SoftmaxCrossEntropy(input_shape=(2, 3))
+SQUARES = MSE(input_shape=(2, 3))
+
+
+@pytest.mark.parametrize(
+    "layer, text, key",
+    [
+        (CE, _softmax_claims(2, 3, "({p} - {t})/2"), None),
+        (CE, _softmax_claims(2, 3, "{p} - {t}"), "cross_entropy_no_mean"),
+        (CE, _softmax_claims(2, 3, "({p} - 1)/2"), "cross_entropy_minus_one_everywhere"),
+        (SQUARES, _mse_claims((2, 3), "2*({x} - {t})/6"), None),
+        (SQUARES, _mse_claims((2, 3), "({x} - {t})/6"), "mse_no_factor_two"),
+        (SQUARES, _mse_claims((2, 3), "2*({x} - {t})"), "mse_no_mean"),
+        (SQUARES, _mse_claims((2, 3), "2*({x} - {t})/2"), "mse_mean_over_batch"),
+    ],
+)
+def test_a_loss_gradient_is_read_with_its_target_and_its_mistake_named(layer, text, key):
+    report = check_text(text, layer)
+    if key is None:  # the right gradient, written without the factor dL/dL = 1
+        assert (report.summary["correct"], report.summary["wrong"]) == (6, 0)
+        assert report.diagnoses == []
+    else:
+        assert report.summary["wrong"] == 6
+        assert [diagnosis.pattern.key for diagnosis in report.diagnoses] == [key]
+
+
+def test_a_mean_mistake_is_not_named_where_it_cannot_differ():
+    one = SoftmaxCrossEntropy(input_shape=(1, 2))
+    report = check_text(_softmax_claims(1, 2, "({p} - 1)"), one)  # N = 1: no mean to forget
+    assert [diagnosis.pattern.key for diagnosis in report.diagnoses] == [
+        "cross_entropy_minus_one_everywhere"
+    ]
+    per_sample = MSE(input_shape=(3, 1))  # one entry a sample: the two means are one
+    report = check_text(_mse_claims((3, 1), "({x} - {t})/3"), per_sample)
+    assert [diagnosis.pattern.key for diagnosis in report.diagnoses] == ["mse_no_factor_two"]
+
+
+def test_every_loss_pattern_has_a_test():
+    keys = {"cross_entropy_no_mean", "cross_entropy_minus_one_everywhere"}
+    keys |= {"mse_no_factor_two", "mse_no_mean", "mse_mean_over_batch"}
+    found = {
+        p.key for kind in ("softmax_cross_entropy", "mse") for p in entry("check", kind).patterns
+    }
+    assert keys == found
+
+
+def test_the_report_names_the_target_and_prints_the_softmax(tmp_path, capsys):
+    path = tmp_path / "ce.txt"
+    path.write_text(_softmax_claims(2, 3, "{p} - {t}"))
+    assert main(["check", str(path), "softmax_cross_entropy", "--input", "2x3"]) == 1
+    out = capsys.readouterr().out
+    assert "-T11/2 + exp(X11)/(2*(exp(X11) + exp(X12) + exp(X13)))" in out
+    assert "upstream" not in out  # a loss has no upstream gradient to set
