@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     for entry, dtype in entries():
         spec = entry.spec
         if spec.type != "conv2d" and spec.type not in TORCH_POOLS:
-            continue  # this table times the convolutions and pools (the suite times the rest)
+            continue  # this table times the convolutions and pools, whose signatures it calls
         structure = prove(spec)
         arrays = random_arrays(spec, dtype, seed=0)
         timings = {}
