@@ -189,6 +189,8 @@ def test_an_output_over_an_input_is_refused():
         kernels.backward(x, w, grad_out, out=(grad_out, np.empty((3, 3)), np.empty(3)))
     with pytest.raises(ValueError, match=r"x has shape \(2, 4\): expected \(N, 3\)"):
         kernels.forward(np.ones((2, 4)), w)
+    with pytest.raises(ValueError, match=r"no taps kernels for linear \(its strategies: matmul\)"):
+        generate(spec, strategy="taps")
 
 
 def test_generate_writes_a_linear_module(tmp_path, capsys):

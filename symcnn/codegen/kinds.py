@@ -56,7 +56,8 @@ class Strategy:
                     name for name, kind in table.items() if self.name in kind.strategies
                 )
                 return f"it is for {have} only, {self.for_only}"
-            return f"it has no kernels for {spec.type}"
+            own = ", ".join(codegen_of(spec).strategies)
+            return f"it has no {self.name} kernels for {spec.type} (its strategies: {own})"
         return self.refusal(structure)
 
     def fits(self, structure: Structure) -> bool:
