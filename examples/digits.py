@@ -60,16 +60,10 @@ def data(train_size: int | None):
     return x_train, x_test, y_train, y_test
 
 
-def accuracy(module, params, x, y, batch: int) -> float:
-    """The share of ``x`` classified right, in batches of the size the kernels were made for
-    (the last one padded with blank images that are not counted)."""
-    right = 0
-    for start in range(0, len(x), batch):
-        chunk = x[start : start + batch]
-        padded = np.concatenate([chunk, np.zeros((batch - len(chunk), *chunk.shape[1:]))])
-        scores = module.forward(padded, params)[: len(chunk)]
-        right += int(np.sum(scores.argmax(axis=1) == y[start : start + batch]))
-    return right / len(x)
+def accuracy(module, params, x, y) -> float:
+    """The share of ``x`` classified right, in one pass (the kernels run any batch)."""
+    scores = module.forward(x, params)
+    return float(np.mean(scores.argmax(axis=1) == y))
 
 
 def train(args) -> dict:
@@ -77,7 +71,7 @@ def train(args) -> dict:
     x_train, x_test, y_train, y_test = data(args.train_size)
     with tempfile.TemporaryDirectory() as folder:
         net, module = load_generated(Path(folder))
-        batch = net.input_shape[0]  # the file's batch: the size the kernels are made for
+        batch = net.input_shape[0]  # the file's batch: the size the kernels are tuned for
         params = module.init_params(0)
         reference = dict(params)
         rng = np.random.default_rng(0)
@@ -85,8 +79,8 @@ def train(args) -> dict:
         started = time.perf_counter()
         for _ in range(args.epochs):
             order = rng.permutation(len(x_train))
-            # Whole batches only (the kernels are made for one batch size); the shuffle
-            # changes which images wait for the next epoch.
+            # Whole batches of the file's size (every step the same size, as SGD's learning
+            # rate assumes); the shuffle changes which images wait for the next epoch.
             for start in range(0, len(order) - batch + 1, batch):
                 rows = order[start : start + batch]
                 loss, grads = module.loss_and_grads(x_train[rows], y_train[rows], params)
@@ -99,7 +93,7 @@ def train(args) -> dict:
                     reference = network_runtime.sgd_step(reference, ref_grads, args.lr)
                     differences.append(abs(float(ref_loss) - float(loss)))
         seconds = time.perf_counter() - started
-        test = accuracy(module, params, x_test, y_test, net.input_shape[0])
+        test = accuracy(module, params, x_test, y_test)
     return {"losses": losses, "differences": differences, "seconds": seconds, "test": test}
 
 

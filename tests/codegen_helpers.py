@@ -23,13 +23,18 @@ SIGNATURES = {
         "backward": ["x", "w", "grad_out", "out", "workspace"],
     },
     "pool": {"forward": ["x", "out"], "backward": ["x", "grad_out", "out"]},
+    "linear": {"forward": ["x", "w", "b", "out"], "backward": ["x", "w", "grad_out", "out"]},
+    "loss": {"forward": ["x", "target", "out"], "backward": ["x", "target", "grad_out", "out"]},
 }
 #: Largest error allowed, relative to the largest entry of the reference.
 TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
 
 
 def _kind(spec: Layer) -> str:
-    return "conv2d" if spec.type == "conv2d" else "pool"
+    """Which of the contract's signatures the module of ``spec`` has."""
+    if spec.is_loss:
+        return "loss"
+    return spec.type if spec.type in ("conv2d", "linear") else "pool"
 
 
 def at_batch(spec: Layer, batch: int | None) -> Layer:
@@ -64,12 +69,12 @@ def _sentinel_like(shape, dtype):
 def run_generated(kernels, spec: Layer, arrays: dict, dtype) -> dict[str, np.ndarray]:
     """Forward and every gradient of a generated module, each written into a sentinel array."""
     out = _sentinel_like(spec.output_shape, dtype)
-    if _kind(spec) == "conv2d":
+    if _kind(spec) in ("conv2d", "linear"):
         result = kernels.forward(arrays["x"], arrays["w"], arrays.get("b"), out=out)
         buffers = (
             _sentinel_like(spec.input_shape, dtype),
             _sentinel_like(spec.weight_shape, dtype),
-            _sentinel_like(spec.bias_shape, dtype) if spec.bias else None,
+            _sentinel_like(spec.parameters()["B"], dtype) if spec.bias else None,
         )
         grads = kernels.backward(arrays["x"], arrays["w"], arrays["grad_out"], out=buffers)
         assert all(g is buffer for g, buffer in zip(grads, buffers, strict=True))
@@ -78,6 +83,12 @@ def run_generated(kernels, spec: Layer, arrays: dict, dtype) -> dict[str, np.nda
             named["B"] = grads[2]
         else:
             assert grads[2] is None
+    elif _kind(spec) == "loss":
+        result = kernels.forward(arrays["x"], arrays["target"], out=out)
+        buffer = _sentinel_like(spec.input_shape, dtype)
+        grad_x = kernels.backward(arrays["x"], arrays["target"], arrays["grad_out"], out=buffer)
+        assert grad_x is buffer
+        named = {"X": grad_x}
     else:
         result = kernels.forward(arrays["x"], out=out)
         buffer = _sentinel_like(spec.input_shape, dtype)
@@ -90,6 +101,13 @@ def run_generated(kernels, spec: Layer, arrays: dict, dtype) -> dict[str, np.nda
 
 def run_runtime(spec: Layer, arrays: dict) -> dict[str, np.ndarray]:
     w, b = arrays.get("w"), arrays.get("b")
+    if spec.is_loss:
+        target = arrays["target"]
+        output = runtime.forward(spec, arrays["x"], target=target)
+        return {
+            "output": output,
+            **runtime.backward(spec, arrays["x"], arrays["grad_out"], target=target),
+        }
     output = runtime.forward(spec, arrays["x"], w, b)
     return {"output": output, **runtime.backward(spec, arrays["x"], arrays["grad_out"], w)}
 
@@ -153,7 +171,10 @@ def compare_exactly(
         for name, shape in spec.parameters().items():  # W and B of a convolution, in order
             if name != "X":
                 arrays[name.lower()] = random_fractions(rng, shape)
+        if spec.is_loss:  # an exact loss (mse): its target holds rationals too
+            arrays["target"] = random_fractions(rng, spec.target_shape)
     pairs = [(tensors.X, "x"), (tensors.G, "grad_out"), (tensors.W, "w"), (tensors.B, "b")]
+    pairs.append((tensors.T, "target"))
     values = {}
     for symbols, name in pairs:
         if symbols is not None:

@@ -5,6 +5,7 @@ the checker and the command line."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -13,10 +14,19 @@ import sympy
 from symcnn import derive, layer_from_dict, notes, runtime
 from symcnn.check import check_text
 from symcnn.cli import main
+from symcnn.codegen.generate import generate, load
+from symcnn.codegen.structure import StructureError, _require_equal
 from symcnn.evaluate import bind, evaluate
 from symcnn.jsonio import dumps
+from symcnn.layers import entry
+from symcnn.layers.linear import codegen
 from symcnn.layers.linear.spec import Linear
-from tests.codegen_helpers import random_fractions
+from tests.codegen_helpers import (
+    compare_exactly,
+    compare_with_runtime,
+    other_batches,
+    random_fractions,
+)
 
 SPECS = [
     Linear(input_shape=(1, 3), out_features=2),
@@ -129,3 +139,118 @@ def test_the_identities_hold_and_are_named():
         ("linear_weight", True),
         ("linear_bias", True),
     ]
+
+
+# -- the generated module (symcnn generate linear) -------------------------------------------------
+
+GENERATED = [
+    Linear(input_shape=(4, 5), out_features=3),
+    Linear(input_shape=(3, 2), out_features=4, reduction="mean"),
+    Linear(input_shape=(2, 3), out_features=2, bias=False),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("spec", GENERATED, ids=str)
+def test_the_generated_module_matches_the_runtime_at_any_batch(spec, dtype):
+    kernels = load(generate(spec, dtype=dtype, strategy="matmul"))
+    compare_with_runtime(kernels, spec, dtype)
+    for batch in other_batches(spec):
+        compare_with_runtime(kernels, spec, dtype, batch=batch)
+
+
+@pytest.mark.parametrize("spec", GENERATED, ids=str)
+def test_the_generated_module_equals_the_derivation_exactly(spec):
+    kernels = load(generate(spec, strategy="matmul"))
+    compare_exactly(kernels, spec)
+    compare_exactly(kernels, spec, seed=1, batch=spec.batch + 2)  # mean: 1/N of that batch
+
+
+def test_the_proof_refuses_a_structure_that_is_not_the_derivation():
+    spec = Linear(input_shape=(2, 2), out_features=2)
+    derived = codegen.read(derive(spec))
+    rebuilt = codegen.products_maps(spec)
+    assert rebuilt == derived
+    # dL/dX with W instead of W^T is what a transposed product would give: not the derivation
+    swapped = dict(rebuilt.grads["X"])
+    swapped[(0, 0)], swapped[(0, 1)] = swapped[(0, 1)], swapped[(0, 0)]
+    with pytest.raises(StructureError, match=r"dL/dX at \[0, 0\]"):
+        _require_equal("dL/dX", swapped, derived.grads["X"])
+
+
+def test_an_output_over_an_input_is_refused():
+    spec = Linear(input_shape=(2, 3), out_features=3)
+    kernels = load(generate(spec, strategy="matmul"))
+    x, w = np.ones((2, 3)), np.ones((3, 3))
+    with pytest.raises(ValueError, match="out shares memory with x"):
+        kernels.forward(x, w, out=x)
+    grad_out = np.ones((2, 3))
+    with pytest.raises(ValueError, match="grad_x shares memory with grad_out"):
+        kernels.backward(x, w, grad_out, out=(grad_out, np.empty((3, 3)), np.empty(3)))
+    with pytest.raises(ValueError, match=r"x has shape \(2, 4\): expected \(N, 3\)"):
+        kernels.forward(np.ones((2, 4)), w)
+    with pytest.raises(ValueError, match=r"no taps kernels for linear \(its strategies: matmul\)"):
+        generate(spec, strategy="taps")
+
+
+def test_generate_writes_a_linear_module(tmp_path, capsys):
+    args = ["generate", "linear", "--input", "8x6", "--out-features", "4", "-o", str(tmp_path)]
+    assert main(args) == 0
+    text = (tmp_path / "linear_8x6_out4_float64.py").read_text()
+    assert "np.matmul(grad_out.T, x, out=grad_w)" in text
+    assert str(tmp_path / "linear_8x6_out4_float64.py") in capsys.readouterr().out
+
+
+# -- named mistakes --------------------------------------------------------------------------------
+
+SQUARE = Linear(input_shape=(2, 2), out_features=2)
+
+
+def _claims(grads) -> str:
+    """Every entry of every gradient as plain text (1-based, dL/dO written out)."""
+    lines = []
+    for name, array in grads.items():
+        for index, expr in np.ndenumerate(array):
+            text = str(sympy.expand(expr))
+            text = re.sub(r"g_(\d)_(\d)", lambda m: f"dL/dO{int(m[1]) + 1}{int(m[2]) + 1}", text)
+            text = re.sub(
+                r"([xw])_(\d)_(\d)", lambda m: f"{m[1].upper()}{int(m[2]) + 1}{int(m[3]) + 1}", text
+            )
+            text = re.sub(r"b_(\d)", lambda m: f"B{int(m[1]) + 1}", text)
+            lines.append(f"dL/d{name}{''.join(str(i + 1) for i in index)} = {text}")
+    return "\n".join(lines)
+
+
+def test_the_right_products_are_read_as_right():
+    report = check_text(_claims(derive(SQUARE).grads), SQUARE)
+    assert report.summary["wrong"] == 0 and report.summary["correct"] == 10
+
+
+@pytest.mark.parametrize(
+    "key, build",
+    [
+        ("linear_input_weight_transposed", lambda t, g: {"X": g.dot(t.W.T)}),
+        ("linear_weight_gradient_not_transposed", lambda t, g: {"W": t.X.T.dot(g)}),
+        ("linear_bias_not_summed", lambda t, g: {"B": g[0]}),
+    ],
+)
+def test_each_linear_mistake_is_named(key, build):
+    d = derive(SQUARE)
+    wrong = build(d.tensors, d.tensors.G)  # written out here, not with the checker's builders
+    report = check_text(_claims({**d.grads, **wrong}), SQUARE)
+    assert report.summary["wrong"] > 0
+    assert [diagnosis.pattern.key for diagnosis in report.diagnoses] == [key]
+
+
+def test_a_transposed_product_is_not_tried_on_a_rectangular_weight():
+    spec = Linear(input_shape=(1, 3), out_features=2)
+    d = derive(spec)
+    wrong = {"X": np.array([[d.tensors.G[0, 0] * d.tensors.W[0, 1]] * 3], dtype=object)}
+    report = check_text(_claims({**d.grads, **wrong}), spec)
+    assert report.summary["wrong"] == 3 and report.diagnoses == []
+
+
+def test_every_linear_pattern_has_a_test():
+    keys = {"linear_input_weight_transposed", "linear_weight_gradient_not_transposed"}
+    keys.add("linear_bias_not_summed")
+    assert keys == {pattern.key for pattern in entry("check", "linear").patterns}

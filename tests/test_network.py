@@ -5,6 +5,8 @@ differences, and ``symcnn derive --net``."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from fractions import Fraction
 from pathlib import Path
 
@@ -334,3 +336,61 @@ def test_the_networks_page_shows_what_derive_net_prints(capsys):
     assert len(quoted) > 10
     for line in quoted:
         assert line in printed, line
+
+
+#: A batch of 4 and 5 classes: a loss of 24 terms, long enough to be cut in LaTeX.
+WIDE = (
+    'input = [4, 1, 4, 4]\n[[layer]]\ntype = "conv2d"\nkernel = [2, 2]\n[[layer]]\n'
+    'type = "relu"\n[[layer]]\ntype = "maxpool2d"\nkernel = [2, 2]\n[[layer]]\n'
+    'type = "flatten"\n[[layer]]\ntype = "linear"\nout_features = 5\n[loss]\n'
+    'type = "softmax_cross_entropy"\n'
+)
+
+
+def _network_file(tmp_path, name: str) -> str:
+    if name == "tiny":
+        return str(Path(__file__).resolve().parents[1] / "examples" / "tiny.toml")
+    path = tmp_path / "wide.toml"
+    path.write_text(WIDE)
+    return str(path)
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+@pytest.mark.parametrize("name", ["tiny", "wide"])
+def test_derive_net_latex_compiles(tmp_path, name):
+    out = tmp_path / f"{name}.tex"  # the format from the extension, as for one layer
+    assert main(["derive", "--net", _network_file(tmp_path, name), "-o", str(out)]) == 0
+    assert out.read_text().startswith("% Printed by symcnn")
+    result = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", out.name],
+        cwd=tmp_path,
+        capture_output=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-2000:]
+
+
+def test_derive_net_latex_and_markdown_show_each_step_and_cut_only_long_sums(tmp_path, capsys):
+    path = _network_file(tmp_path, "wide")
+    staged = derive_network(load_network(path))
+    assert main(["derive", "--net", path, "--format", "markdown"]) == 0
+    page = capsys.readouterr().out
+    assert main(["derive", "--net", path, "--format", "latex"]) == 0
+    document = capsys.readouterr().out
+    for step in range(1, len(staged.stages) + 1):
+        assert f"## Step {step}." in page
+        assert f"\\section*{{Step {step}." in document
+    terms = len(sympy.Add.make_args(staged.stages[-1].output[0]))  # the loss: 4 logs, 20 T*A
+    assert terms == 24
+    assert f"({terms} terms in all)" in page and f"({terms} terms in all)" in document
+    assert page.count("$$") % 2 == 0 and "\\begin{aligned}" in page
+    assert main(["derive", "--net", _network_file(tmp_path, "tiny"), "--format", "markdown"]) == 0
+    assert "terms in all" not in capsys.readouterr().out  # no sum of tiny's is cut
+
+
+def test_derive_net_refuses_a_format_it_does_not_write(capsys):
+    root = Path(__file__).resolve().parents[1]
+    path = str(root / "examples" / "tiny.toml")
+    assert main(["derive", "--net", path, "--format", "pdf"]) == 2
+    error = capsys.readouterr().err
+    assert "--format pdf is not available with --net: it takes text, json, latex, markdown" in error

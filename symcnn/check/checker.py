@@ -6,12 +6,16 @@ per entry -> diagnoses.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
+from sympy import Integer
 
 from ..derive import Derivation, collector_paused, derive
 from ..options import check_loss_letter
@@ -189,7 +193,20 @@ def _check_options(letters, loss, zero_based, max_claim_terms) -> None:
         raise ValueError(f"max_claim_terms={max_claim_terms!r} is not valid: expected >= 1")
 
 
+def _loss_itself(derivation: Derivation) -> Derivation:
+    """A loss's derivation with dL/dO = 1: its output O is the loss L itself, so a hand
+    derivation writes dL/dX without that factor (exactly)."""
+    one = {derivation.tensors.G[0]: Integer(1)}
+    grads = {
+        name: np.vectorize(lambda expr: expr.xreplace(one), otypes=[object])(grad)
+        for name, grad in derivation.grads.items()
+    }
+    return dataclasses.replace(derivation, grads=grads)
+
+
 def _check(source, derivation, *, letters, loss, zero_based, max_terms, deadline) -> Report:
+    if derivation.spec.is_loss:
+        derivation = _loss_itself(derivation)
     # [text] -> [statements]
     statements = split_statements(source)
     # [statements] -> [expression trees in the reader's notation]

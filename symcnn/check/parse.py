@@ -81,6 +81,10 @@ OPERATOR_NAMES = {
     "eq": "eq",
     "ne": "ne",
     "piecewise": "piecewise",
+    # on single expressions, for the losses
+    "exp": "exp",
+    "log": "log",
+    "ln": "log",
 }
 #: Words naming the layer's own parameters inside operator arguments: ``dilate(dL/dO, stride)``.
 PARAMETER_NAMES = {"stride": "stride", "padding": "padding", "dilation": "dilation"}

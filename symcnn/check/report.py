@@ -14,7 +14,23 @@ import io
 import json
 from typing import Any
 
-from sympy import Add, And, Basic, Max, Min, Mul, Or, Piecewise, Rational, S, Symbol, expand
+from sympy import (
+    Add,
+    And,
+    Basic,
+    Max,
+    Min,
+    Mul,
+    Or,
+    Piecewise,
+    Rational,
+    S,
+    Symbol,
+    exp,
+    expand,
+    factor_terms,
+    log,
+)
 from sympy.core.relational import Relational
 
 from ..evaluate import value_of
@@ -41,6 +57,8 @@ class ReaderNames:
         derivation = report.derivation
         self.shapes = {name: grad.shape for name, grad in derivation.grads.items()}
         self.shapes["G"] = derivation.output.shape
+        if derivation.tensors.T is not None:  # a loss's target, indexed like its input
+            self.shapes["T"] = derivation.tensors.T.shape
         self.scale = derivation.upstream_scale
 
     def entry(self, tensor: str, index: tuple[int, ...]) -> str:
@@ -69,6 +87,9 @@ class ReaderNames:
         """An exact expression in the reader's notation, terms in upstream order."""
         if expr is None:
             return "-"
+        if expr.has(exp, log):  # a loss's softmax or log-sum-exp: as SymPy writes it
+            names = {s: Symbol(self.symbol(s)) for s in expr.free_symbols}
+            return str(factor_terms(expr).xreplace(names))
         expr = expand(expr)
         if expr == 0:
             return "0"
@@ -367,7 +388,7 @@ def _differs_at(names: ReaderNames, record: Record, point: dict) -> str:
     scale = names.scale
     if upstream:
         entries.append(f"{upstream[0]} = {scale} (every other upstream entry 0)")
-    else:
+    elif not names.report.derivation.spec.is_loss:  # a loss's gradient has no upstream
         entries.append("every upstream entry 0")
     exact, given = (_value_text(expr, point) for expr in (record.expected, record.got))
     return f"they differ at {', '.join(entries)}: exact {exact}, given {given}"

@@ -45,6 +45,8 @@ from sympy import (
     Rational,
     S,
     Symbol,
+    exp,
+    log,
 )
 from sympy.core.relational import Relational
 from sympy.logic.boolalg import BooleanAtom, BooleanFunction
@@ -137,6 +139,7 @@ class Letters:
             "O": self.output,
             "B": self.bias or "B",
             "loss": self.loss,
+            "T": TARGET_LETTERS[self.input.islower()],  # a loss's target, in the input's case
         }
         return Notation(tuple(letters.items()), zero_based)
 
@@ -471,6 +474,8 @@ class Reader:
         self.contract_mode = False
         self.shapes = {name: grad.shape for name, grad in derivation.grads.items()}
         self.shapes["O"] = derivation.output.shape
+        if derivation.tensors.T is not None:  # a loss: its target is indexed like its input
+            self.shapes["T"] = derivation.tensors.T.shape
 
     @cached_property
     def local_partials(self) -> dict[tuple[int, ...], dict[Symbol, Basic]]:
@@ -971,6 +976,11 @@ class Reader:
             )
         if role == "loss":
             raise NotationError(f"the loss {entry.letter} alone on the right side", entry.offset)
+        target = self.derivation.tensors.T
+        if role is None and target is not None and entry.letter in TARGET_LETTERS:
+            if entry.index is None:
+                raise NotationError(f"{entry.written()}: which entry of the target?", entry.offset)
+            return target[self.entry_index(entry, "T")]  # a loss's target, T like X
         raise NotationError(self._unknown(entry.letter), entry.offset)
 
     def _scalar(self, node: Node):
@@ -1149,6 +1159,10 @@ class Reader:
                 raise NotationError("Piecewise takes pairs (value, condition)", node.offset)
             return self._cases(pairs)
         values = [self._scalar(arg) for arg in args]
+        if name in FUNCTIONS:
+            if len(values) != 1:
+                raise NotationError(f"{name} takes one expression", node.offset)
+            return FUNCTIONS[name](values[0])
         if name in ("max", "min"):
             if not values:
                 raise NotationError(f"{name} of nothing", node.offset)
@@ -1231,7 +1245,11 @@ class Reader:
 #: Relations as the reader writes them -> SymPy's relational classes.
 RELATIONS = {">=": Ge, ">": Gt, "<=": Le, "<": Lt, "==": Eq, "!=": Ne}
 #: Operators on single expressions (the others act on matrices: :mod:`.operators`).
-SCALAR_OPERATORS = ("max", "min", "eq", "ne", "piecewise")
+SCALAR_OPERATORS = ("max", "min", "eq", "ne", "piecewise", "exp", "log")
+#: Functions of one expression (the losses' softmax and log-sum-exp).
+FUNCTIONS = {"exp": exp, "log": log}
+#: The letters of a loss's target (``T₁₁``, ``t11``), when no tensor of the file takes them.
+TARGET_LETTERS = ("T", "t")
 #: Operators routing a matrix through the layer's pooling windows.
 ROUTING_OPERATORS = ("max_unpool", "min_unpool", "spread")
 

@@ -27,6 +27,8 @@ class KernelCode:
     #: number), so that the module must refuse any other batch; the builders here read the
     #: batch at run time (``batch``, set by the template) instead.
     fixed_batch: bool = False
+    #: Names the kind's own template reads besides the shared ones (a loss's target kind).
+    context: dict[str, object] = field(default_factory=dict)
 
 
 def split_lines(text: str) -> list[str]:

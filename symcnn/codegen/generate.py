@@ -229,6 +229,7 @@ def _module(
         "bias": "B" in spec.parameters(),
         "reduction_note": _reduction_note(spec, code.fixed_batch),
         "fixed_batch": code.fixed_batch,
+        "exact": kind.exact,
         # a body that reads the run-time batch size gets it as ``batch``
         "uses_buffers": any("_buffer(" in line for line in code.forward + code.backward),
         "uses_strided": any("_strided(" in line for line in code.forward + code.backward),
@@ -238,6 +239,7 @@ def _module(
         },
         "forward": code.forward,
         "backward": code.backward,
+        **code.context,
     }
     text = render(kind.template, context)
     return GeneratedModule(module_filename(spec, dtype), text, label)
@@ -362,11 +364,19 @@ def _description(structure: Structure, choice: dict[str, str], notes: list[str])
         )
     if structure.rule is not None:
         lines += ["", *structure.rule.describe()]
-    lines += [
-        "",
-        "Arrays are DTYPE, or object arrays of exact rationals (fractions.Fraction), on which the",
-        "same code is exact. Every array must have the dtype of x.",
-    ]
+    if codegen_of(structure.spec).exact:
+        lines += [
+            "",
+            "Arrays are DTYPE, or object arrays of exact rationals (fractions.Fraction), on which"
+            " the",
+            "same code is exact. Every array must have the dtype of x.",
+        ]
+    else:
+        lines += [
+            "",
+            "Arrays are DTYPE only (the layer's values are not rational: object arrays are",
+            "refused). Every array must have the dtype of x.",
+        ]
     return lines
 
 
@@ -537,7 +547,11 @@ def random_arrays(spec: Layer, dtype: str, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     shapes = {"x": spec.input_shape, "grad_out": spec.output_shape}
     shapes |= {name.lower(): shape for name, shape in spec.parameters().items() if name != "X"}
-    return {name: rng.standard_normal(shape).astype(dtype) for name, shape in shapes.items()}
+    arrays = {name: rng.standard_normal(shape).astype(dtype) for name, shape in shapes.items()}
+    random_target = codegen_of(spec).random_target
+    if random_target is not None:  # a loss: its kernels take a target as well
+        arrays["target"] = random_target(spec, rng, dtype)
+    return arrays
 
 
 def load(module: GeneratedModule) -> types.ModuleType:

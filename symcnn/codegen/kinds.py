@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .. import layers
 from ..spec import Layer
 from .bodies import KernelCode
@@ -56,7 +58,8 @@ class Strategy:
                     name for name, kind in table.items() if self.name in kind.strategies
                 )
                 return f"it is for {have} only, {self.for_only}"
-            return f"it has no kernels for {spec.type}"
+            own = ", ".join(codegen_of(spec).strategies)
+            return f"it has no {self.name} kernels for {spec.type} (its strategies: {own})"
         return self.refusal(structure)
 
     def fits(self, structure: Structure) -> bool:
@@ -104,6 +107,12 @@ class KindCodegen:
     compose : callable, optional
         With ``directions``: (structure, printer, {direction: strategy}) -> the bodies; every
         strategy of ``strategies`` but ``unrolled`` has a part in each direction.
+    exact : bool
+        Whether the module runs on object arrays of exact rationals too (False for a layer
+        whose math leaves the rationals, such as ``exp`` and ``log``: its module refuses them).
+    random_target : callable, optional
+        ``(spec, rng, dtype) -> array``: a valid ``target`` of a loss, for timing and tests
+        (its kernels are then called with ``target`` among their arguments).
     """
 
     reading: Reading
@@ -116,6 +125,8 @@ class KindCodegen:
     own_strategies: tuple[Strategy, ...] = field(default=())
     directions: tuple[str, ...] = field(default=())
     compose: Composer | None = None
+    exact: bool = True
+    random_target: Callable[[Layer, np.random.Generator, str], np.ndarray] | None = None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from ..spec import Layer
 #: Short file-name tags of the options, in the order they appear in a name.
 _TAGS = {
     "out_channels": "out",
+    "out_features": "out",
     "kernel": "k",
     "stride": "s",
     "padding": "p",

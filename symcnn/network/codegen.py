@@ -1,22 +1,19 @@
 """``symcnn generate --net``: one NumPy module for a whole network, and its layers' kernels.
 
-A layer whose kind has code generation gets its own generated kernel module beside the network
-module (``<stem>_layer<p>.py``, proven against its derivation by ``symcnn.codegen``); a kind
-without kernels (linear, flatten, the losses) brings its statements from its ``network.py``
-(:class:`~symcnn.network.steps.NetworkStep`), which are written only after their proof holds on
-the layer's derivation at batch 2 (the statements are batch-free). The network module chains
-them: ``SPEC``, ``init_params(seed)``, ``forward``, ``loss_and_grads`` and ``sgd_step``.
+Every layer, the loss included, gets its own generated kernel module beside the network module
+(``<stem>_layer<p>.py``, proven against its derivation by ``symcnn.codegen``). The network
+module chains them: ``SPEC``, ``init_params(seed)``, ``forward``, ``loss_and_grads`` and
+``sgd_step``. The kernels read the batch at run time, so the network module runs any batch;
+its ``SPEC`` keeps the file's, the batch the kernels were derived and tuned for.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import pprint
 from dataclasses import dataclass
 
-from .. import __version__, layers
+from .. import __version__
 from ..codegen.generate import MARKER, generate, wrap_command
-from ..derive import derive
 from ..printing.document import environment
 from ..spec import Layer
 from .params import NAMES, fan_in, parameter_shapes
@@ -24,7 +21,7 @@ from .spec import Network
 
 #: The strategies tried for a layer's kernels, in order: the first that fits is used (fixed,
 #: not timed, so that the output is byte-stable).
-PREFERRED = ("gemm", "taps", "elementwise", "unrolled")
+PREFERRED = ("gemm", "matmul", "taps", "reshape", "elementwise", "unrolled")
 
 
 @dataclass(frozen=True)
@@ -33,10 +30,7 @@ class Step:
 
     position: int
     spec: Layer
-    kernel: str | None  # the kernel module's file name, or None for inline statements
-    forward: tuple[str, ...] = ()
-    backward: tuple[str, ...] = ()
-    proves: str = ""
+    kernel: str  # the kernel module's file name
 
     @property
     def weight(self) -> str | None:
@@ -45,11 +39,6 @@ class Step:
     @property
     def bias(self) -> str | None:
         return f"{self.position}.bias" if "B" in self.spec.parameters() else None
-
-
-def _small(spec: Layer) -> Layer:
-    """The layer at batch 2: its statements are batch-free, and two samples show the sum."""
-    return dataclasses.replace(spec, input_shape=(min(spec.batch, 2), *spec.input_shape[1:]))
 
 
 def _kernel(spec: Layer, dtype: str, directory: str):
@@ -63,15 +52,10 @@ def _kernel(spec: Layer, dtype: str, directory: str):
 
 
 def _step(position: int, spec: Layer, stem: str, dtype: str, directory: str, files: dict):
-    if spec.type in layers.table("codegen"):
-        module = _kernel(spec, dtype, directory)
-        name = f"{stem}_layer{position}.py"
-        files[name] = module.text
-        return Step(position, spec, name)
-    step = layers.entry("network", spec.type, "a generated network step")
-    if not step.prove(derive(_small(spec))):
-        raise ValueError(f"the network statements of {spec.type} do not match its derivation")
-    return Step(position, spec, None, step.forward, step.backward, step.proves)
+    module = _kernel(spec, dtype, directory)
+    name = f"{stem}_layer{position}.py"
+    files[name] = module.text
+    return Step(position, spec, name)
 
 
 def generate_network(
@@ -115,6 +99,7 @@ def generate_network(
             command=wrap_command(command),
             spec=pprint.pformat(net.to_dict(), width=96, sort_dicts=False),
             dtype=dtype,
+            batch=net.input_shape[0],
             steps=steps,
             loss=loss,
             shapes=shapes,

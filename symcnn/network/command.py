@@ -16,7 +16,12 @@ from .derive import derive_network
 from .spec import load_network
 
 #: The formats ``derive --net`` writes.
-FORMATS = {"text": sweep.text, "json": sweep.dumps}
+FORMATS = {
+    "text": sweep.text,
+    "json": sweep.dumps,
+    "latex": sweep.latex_document,
+    "markdown": sweep.markdown,
+}
 
 
 def load(path: str):
