@@ -29,6 +29,11 @@ SPEC = {
     "input_shape": [64, 16, 4, 4],
     "reduction": "sum",
 }
+#: The strategy of each direction's kernels (``--strategy auto`` chooses each on its own).
+STRATEGY = {
+    "forward": "reshape",
+    "backward": "reshape",
+}
 #: The float dtype the kernels are generated for; object arrays (exact rationals) also run.
 DTYPE = np.dtype("float64")
 INPUT_SHAPE = (64, 16, 4, 4)

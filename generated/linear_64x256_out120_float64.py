@@ -36,6 +36,11 @@ SPEC = {
     "out_features": 120,
     "bias": True,
 }
+#: The strategy of each direction's kernels (``--strategy auto`` chooses each on its own).
+STRATEGY = {
+    "forward": "matmul",
+    "backward": "matmul",
+}
 #: The float dtype the kernels are generated for; object arrays (exact rationals) also run.
 DTYPE = np.dtype("float64")
 INPUT_SHAPE = (64, 256)

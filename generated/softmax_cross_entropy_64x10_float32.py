@@ -32,6 +32,11 @@ SPEC = {
     "input_shape": [64, 10],
     "reduction": "sum",
 }
+#: The strategy of each direction's kernels (``--strategy auto`` chooses each on its own).
+STRATEGY = {
+    "forward": "elementwise",
+    "backward": "elementwise",
+}
 #: The float dtype the kernels are generated for (float arrays only).
 DTYPE = np.dtype("float32")
 INPUT_SHAPE = (64, 10)
