@@ -17,6 +17,7 @@ layer in hand. Nothing here evaluates text: SymPy numbers are built from digits 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from .source import DRAWN, MAX_DEPTH, NotationError, Statement
 #: Longest run of digits read as an index, and as a number.
 MAX_INDEX_DIGITS = 6
 MAX_NUMBER_DIGITS = 40
+_SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+_TO_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 #: Operator spellings -> the operator's name in :data:`symcnn.check.operators.OPERATORS`.
 OPERATOR_NAMES = {
@@ -122,8 +125,13 @@ class Entry:
     letter: str
     index: Index | None
     offset: int
+    #: One channel (and sample) of the tensor, as written (``W⁽¹,²⁾``: (1, 2)); None: all of it.
+    part: tuple[int, ...] | None = None
 
     def written(self) -> str:
+        if self.part is not None:
+            label = ",".join(map(str, self.part)).translate(_TO_SUPERSCRIPT)
+            return f"{self.letter}⁽{label}⁾"
         if self.index is None:
             return self.letter
         if self.index.bracket:
@@ -301,6 +309,7 @@ class _Word:
     kind: str  # "word", "subscripted" or "text"
     index: Index | None
     offset: int
+    part: tuple[int, ...] | None = None  # X⁽¹⁾: one channel's slice
 
 
 @dataclass(frozen=True)
@@ -308,6 +317,7 @@ class _Partial:
     base: _Word | None  # None when a digit follows the ∂ (∂0_{11})
     digit: str
     offset: int
+    part: tuple[int, ...] | None = None  # ∂W⁽¹,²⁾: one channel's slice
 
 
 @dataclass(frozen=True)
@@ -480,6 +490,22 @@ class _Builder(lark.Transformer):
             return _Partial(None, str(base), self.at(marker))
         kind = {"WORD": "word", "SUBSCRIPTED": "subscripted", "TEXTNAME": "text"}[base.type]
         return _Partial(_Word(str(base), kind, index, self.at(base)), "", self.at(marker))
+
+    def _slice(self, token) -> tuple[int, ...]:
+        groups = re.findall(r"[0-9]+", str(token).translate(_SUPERSCRIPT_DIGITS))
+        if any(len(group) > MAX_INDEX_DIGITS for group in groups):
+            message = f"the slice {str(token)[:20]} names too large a channel"
+            raise NotationError(message, self.at(token))
+        return tuple(int(group) for group in groups)
+
+    def partial_slice(self, children):
+        marker, base, part = children
+        word = _Word(str(base), "word", None, self.at(base))
+        return _Partial(word, "", self.at(marker), self._slice(part))
+
+    def name_slice(self, children):
+        base, part = children
+        return _Word(str(base), "word", None, self.at(base), self._slice(part))
 
     def index(self, children):
         return children[0]
@@ -678,6 +704,10 @@ def _differential(raw) -> Entry | None:
             hint = " (did you mean O?)" if raw.digit == "0" else ""
             raise NotationError(f"∂{raw.digit}: a digit where a letter belongs{hint}", raw.offset)
         meaning = _word(raw.base)
+        if isinstance(meaning, Entry) and raw.part is not None:
+            if meaning.index is not None:
+                raise NotationError("a channel's slice takes a letter alone", raw.offset)
+            return dataclasses.replace(meaning, part=raw.part)
         if isinstance(meaning, Entry):
             return meaning
         raise NotationError(f"∂ must be followed by a letter, not {raw.base.text!r}", raw.offset)
@@ -721,6 +751,11 @@ def interpret(raw) -> Node:
         return _slashed(raw)
     if isinstance(raw, _Frac):
         return _frac(raw)
+    if isinstance(raw, _Word) and raw.part is not None:
+        meaning = _word(dataclasses.replace(raw, part=None))
+        if not isinstance(meaning, Entry):
+            raise NotationError(f"{raw.text}: only a tensor's letter takes a slice", raw.offset)
+        return dataclasses.replace(meaning, part=raw.part)
     if isinstance(raw, _Word):
         meaning = _word(raw)
         if isinstance(meaning, _Operator):
@@ -917,10 +952,12 @@ def _unexpected_character(text: str, position: int) -> tuple[str, bool]:
             return "\\sum with an index variable is a general formula, not one entry", True
         return f"the LaTeX command {command.group()} is not read in a claim", False
     if rest[:1] in DRAWN:
+        # A drawing that reads is rewritten before parsing (drawn.py): this one does not.
         return (
-            "a matrix drawn over several lines is not read: write it as \\begin{bmatrix} or"
-            " entry by entry",
-            True,
+            "a matrix drawn over several lines whose brackets ⎡⎢⎣ ⎤⎥⎦ do not line up (one row"
+            " per line, each row's brackets in the same columns) is not read: redraw it, or"
+            " write it as \\begin{bmatrix} or entry by entry",
+            False,
         )
     if rest[:1] in "Σ∑":
         return "Σ over an index variable is a general formula, not one entry", True

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from .drawn import DRAWN, read_drawn_block
+
 #: Files larger than this are refused before any parsing (a derivation is a few kilobytes).
 MAX_BYTES = 256_000
 
@@ -56,8 +58,6 @@ _ERASED = re.compile(r"\\(?:nonumber|notag|noindent)(?![A-Za-z])")
 _ROW_BREAK = re.compile(r"\\\\\*?(?:\s*\[[^\[\]\n]{0,20}\])?")
 #: Side-by-side equations are separated by wide spaces or semicolons.
 _SEPARATOR = re.compile(r"\\qquad(?![A-Za-z])|\\quad(?![A-Za-z])|;")
-#: Characters of a matrix drawn over several lines of plain text (⎡ ⎢ ⎣ and their mates).
-DRAWN = "⎡⎢⎣⎤⎥⎦⎛⎜⎝⎞⎟⎠"
 #: A line ending in one of these continues on the next line (a claim cannot end in them).
 _CONTINUES = ("+", "-", "*", "=", "\\cdot", "\\times", "·", "×", "−")
 _FIT_OPEN = re.compile(r"\\symcnnfit\s*\{")
@@ -248,6 +248,11 @@ class _Builder:
         self.chars.extend(text)
         self.offsets.extend(range(offset, offset + len(text)))
 
+    def add_placed(self, text: str, offsets: tuple[int, ...]) -> None:
+        """Add characters that each bring their own offset (a drawn matrix read back)."""
+        self.chars.extend(text)
+        self.offsets.extend(offsets)
+
     def blank(self, length: int, offset: int) -> None:
         """Erase ``length`` characters: spaces keep the columns of what follows."""
         self.add(" " * length, offset)
@@ -304,6 +309,16 @@ def split_statements(source: Source) -> list[Statement]:
                 # A Markdown heading underline (or rule) ends the line above; it joins nothing.
                 out.flush()
                 position = underline.end()
+                continue
+            drawn = read_drawn_block(text, position)
+            if drawn is not None:
+                # Matrices drawn over several lines (⎡ ⎢ ⎣): each equation they belong to
+                # becomes one statement, every matrix written out as \begin{bmatrix}.
+                out.flush()
+                lines, position = drawn
+                for line, offsets in lines:
+                    out.add_placed(line, offsets)
+                    out.flush()
                 continue
             out.whole_line = True
             line_start = False
@@ -459,9 +474,13 @@ def _continues(previous: _Chain, statement: Statement, text: str) -> bool:
     if body.startswith(("=", "+")):
         return True
     gap = text[previous.last_offset + 1 : statement.offsets[0]]
-    drawn = any(char in DRAWN for char in statement.text)
-    if drawn and gap.count("\n") <= 1 and (previous.has_equals or body[:1] in DRAWN):
-        return True  # the next row of a matrix drawn over several lines
+    bracket = next((i for i, char in enumerate(body) if char in DRAWN), None)
+    if bracket is not None and gap.count("\n") <= 1:
+        # The next row of a matrix drawn over several lines (one drawn.py could not read back),
+        # unless the line opens an equation of its own (dL/dW = ⎡...).
+        own_equation = "=" in body[:bracket]
+        if body[:1] in DRAWN or (previous.has_equals and not own_equation):
+            return True
     if previous.has_equals and body.startswith(("-", "−")):
         start = statement.offsets[0]
         line_start = text.rfind("\n", 0, start) + 1
