@@ -135,3 +135,28 @@ def test_channel_slices_of_the_text_notes_are_read(tmp_path, capsys, options):
     printed.write_text(text, encoding="utf-8")
     assert main(["check", str(printed), *options]) == 2
     assert "9 is out of range for axis 0" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("joiner", [" ", "\n         "])
+def test_nested_lists_on_one_line_or_several_are_read(joiner):
+    """``dL/dW = [[a, b],`` / ``[c, d]]``, as NumPy prints: every entry compared."""
+    text = f"dL/dW = [[{W11}, {W12}],{joiner}[{W21}, {W22}]]\n"
+    report = check_text(text, LAYER)
+    assert _statuses(report) == ["correct"] * 4
+    lines = {report.line(r.offset) for r in report.records if r.status == "correct"}
+    assert lines == ({1} if joiner == " " else {1, 2})
+    wrong = check_text(text.replace(W22, "dL/dO22*X33"), LAYER)
+    assert sorted(_statuses(wrong)) == ["correct"] * 3 + ["wrong"]
+    ragged = check_text(text.replace(f", {W22}", ""), LAYER)
+    assert ragged.exit_status == 2
+    assert any("different lengths" in r.message for r in ragged.records if r.status == "invalid")
+
+
+def test_a_latex_matrix_over_several_lines_is_read():
+    cells = [[W11, W12], [W21, W22]]
+    rows = " \\\\\n".join(" & ".join(row) for row in cells)
+    lhs = "\\frac{\\partial L}{\\partial W}"
+    text = f"\\[\n{lhs} = \\begin{{bmatrix}}\n{rows}\n\\end{{bmatrix}}\n\\]\n"
+    report = check_text(text, LAYER)
+    assert _statuses(report) == ["correct"] * 4
+    assert check_text(text.replace(W22, "0"), LAYER).exit_status == 1

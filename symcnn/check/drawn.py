@@ -31,6 +31,9 @@ _GAP = re.compile(r"\s{2,}")
 #: Lines of another notation (LaTeX math) are never read as a drawing.
 _MATH = re.compile(r"\$|\\\[|\\\(|\\begin")
 
+#: Most lines one drawn block may have: a gradient of 64 rows drawn in full, twice over.
+MAX_LINES = 128
+
 #: A line of text and the file offset of each of its characters.
 Line = tuple[str, tuple[int, ...]]
 
@@ -71,8 +74,8 @@ def read_drawn_block(text: str, position: int) -> tuple[list[Line], int] | None:
             break
         rows.append((line, cursor))
         cursor = end + 1
-    if len(rows) < 2:
-        return None
+    if len(rows) < 2 or len(rows) > MAX_LINES:
+        return None  # no drawing, or one larger than any gradient's (then not read, and said so)
     try:
         lines = _read_block(rows)
     except _Unreadable:
