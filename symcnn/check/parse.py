@@ -795,7 +795,46 @@ def interpret(raw) -> Node:
     raise NotationError("cannot read this", _offset(raw))  # pragma: no cover - grammar bound
 
 
+#: First words of an operator named in two words: ``full conv(A, K)``, ``transposed conv(A, K)``.
+_TWO_WORD_OPERATORS = ("full", "transposed", "transpose")
+
+
+def _operator_in_words(raw: _Product) -> Node | None:
+    """``[the] transposed convolution of A with K``: the operator named in prose, or None.
+
+    The name (one word or two, as :data:`OPERATOR_NAMES` spells them) comes first, after an
+    optional ``the``; ``of`` opens the first argument and ``with`` the second. Anything else is
+    not this form (and is then read, or reported, as a product).
+    """
+    factors = list(raw.factors)
+    if raw.stars and any(raw.stars):
+        return None  # a product written with * or · is arithmetic, not prose
+    start = 1 if factors and any(_is_word(factors[0], the) for the in ("the", "The")) else 0
+    for width in (2, 1):
+        words = factors[start : start + width]
+        plain = all(isinstance(w, _Word) and _is_word(w, w.text) for w in words)
+        if len(words) < width or not plain:
+            continue
+        name = _operator_name(" ".join(w.text for w in words))
+        rest = factors[start + width :]
+        if name is None or not rest or not _is_word(rest[0], "of"):
+            continue
+        joints = [i for i, factor in enumerate(rest) if _is_word(factor, "with")]
+        if len(joints) != 1 or joints[0] in (1, len(rest) - 1):
+            return None
+        first, second = rest[1 : joints[0]], rest[joints[0] + 1 :]
+        args = tuple(
+            interpret(part[0] if len(part) == 1 else _Product(tuple(part)))
+            for part in (first, second)
+        )
+        return Call(name, args, words[0].offset)
+    return None
+
+
 def _product(raw: _Product) -> Node:
+    in_words = _operator_in_words(raw)
+    if in_words is not None:
+        return in_words
     factors = list(raw.factors)
     stars = (False, *raw.stars) if raw.stars else (False,) * len(factors)
     nodes: list[Node] = []
@@ -806,8 +845,9 @@ def _product(raw: _Product) -> Node:
         node_stars.append(stars[position])
         following = factors[position + 1] if position + 1 < len(factors) else None
         two_words = (
-            _operator_name("full " + following.text)
-            if _is_word(factor, "full") and isinstance(following, _Word)
+            _operator_name(f"{factor.text} {following.text}")
+            if isinstance(following, _Word)
+            and any(_is_word(factor, first) for first in _TWO_WORD_OPERATORS)
             else None
         )
         if two_words:  # "full conv(A, K)": the operator's name in two words
