@@ -384,6 +384,13 @@ class _Cases:
 
 
 @dataclass(frozen=True)
+class _More:
+    """A row of a case's conditions continuing the row above (``& \\quad X > Y``)."""
+
+    guards: object
+
+
+@dataclass(frozen=True)
 class _Iverson:
     guards: object
     offset: int
@@ -603,9 +610,23 @@ class _Builder(lark.Transformer):
     def case_otherwise(self, children):
         return (children[0], None)
 
+    def case_more(self, children):
+        items = [c for c in children if not isinstance(c, lark.Token)]
+        return _More(items[0])
+
     def cases(self, children):
-        pieces = tuple(c for c in children if isinstance(c, tuple))
-        return _Cases(pieces, self.at(children[0]))
+        pieces: list[tuple] = []
+        for child in children:
+            if isinstance(child, _More):  # a row continuing the condition above it
+                if not pieces or pieces[-1][1] is None:
+                    raise NotationError(
+                        "a row of conditions with no case above it", _offset(child.guards)
+                    )
+                value, guards = pieces[-1]
+                pieces[-1] = (value, _Logical("and", (guards, child.guards), _offset(guards)))
+            elif isinstance(child, tuple):
+                pieces.append(child)
+        return _Cases(tuple(pieces), self.at(children[0]))
 
     def choice(self, children):
         items = [c for c in children if not isinstance(c, lark.Token)]
