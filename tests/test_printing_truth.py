@@ -200,7 +200,7 @@ def test_no_line_runs_past_the_margin(spec, tmp_path):
 
 @pytest.mark.parametrize("example", CATALOG, ids=lambda e: e.slug)
 def test_no_gallery_page_runs_past_the_margin(example, tmp_path):
-    assert _overfull(example.notes().latex(), tmp_path) == []
+    assert _overfull(example.notes("latex").latex(), tmp_path) == []
 
 
 def _overfull(latex: str, folder) -> list[float]:
@@ -253,3 +253,42 @@ def test_conditions_broken_over_rows_are_read_back_by_the_checker(fmt):
     # X11) makes the claims that carry it wrong.
     broken = continued.sub(lambda m: m.group(1) + r"X_{11} > X_{11},\ " + m.group(2), printed)
     assert "wrong" in {r.status for r in check_text(broken, spec).records}
+
+
+def test_small_layers_are_printed_in_full_on_paper(tmp_path, capsys):
+    """4x4 to 6x6 layers: LaTeX and PDF list every entry (O22, the one window wholly inside a
+    4x4 stride-2 padding-1 input, was left out); a screen format and --max-entries still cut."""
+    from symcnn.cli import main
+
+    layer = ["maxpool2d", "--input", "4x4", "--kernel", "2", "--stride", "2", "--padding", "1"]
+
+    def printed(*options: str) -> str:
+        target = tmp_path / f"notes-{len(list(tmp_path.iterdir()))}"
+        assert main(["derive", *layer, *options, "-o", str(target)]) == 0
+        capsys.readouterr()
+        return target.read_text(encoding="utf-8")
+
+    latex = printed("--format", "latex")
+    assert r"\frac{\partial O_{22}}{\partial X_{22}}" in latex
+    assert "entries shown" not in latex
+    cut = printed("--format", "latex", "--max-entries", "4")
+    assert r"\frac{\partial O_{22}}{\partial X_{22}}" not in cut and "entries shown" in cut
+    assert "entries shown" in printed("--format", "text")  # a screen keeps the short default
+    big = ["conv2d", "--input", "7x7", "--kernel", "3"]
+    target = tmp_path / "big.tex"
+    assert main(["derive", *big, "--format", "latex", "-o", str(target)]) == 0
+    assert "entries shown" in target.read_text(encoding="utf-8")  # past 6x6: abridged
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        MaxPool2d(input_shape=(1, 1, 6, 6), kernel=(3, 3), stride=(2, 2), padding=(1, 1)),
+        Conv2d(input_shape=(1, 1, 6, 6), kernel=(3, 3), stride=(2, 2), padding=(1, 1)),
+        Conv2d(input_shape=(1, 2, 4, 4), out_channels=2, kernel=(2, 2)),
+    ],
+    ids=str,
+)
+def test_pages_printed_in_full_fit_the_margin(spec, tmp_path):
+    """What a LaTeX or PDF of a small layer now holds by default: every entry, none too wide."""
+    assert _overfull(symcnn.notes(symcnn.derive(spec), all_entries=True).latex(), tmp_path) == []
