@@ -20,8 +20,18 @@ Renderer = Callable[[Derivation, argparse.Namespace], "str | bytes"]
 
 
 def notes_for(derivation: Derivation, args: argparse.Namespace) -> Notes:
-    """The notes of a derivation in the notation the command line asked for."""
-    return Notes(derivation, _notation(args), _options(args))
+    """The notes of a derivation in the notation the command line asked for.
+
+    Without --max-entries or --all-entries, what the format shows by default
+    (:meth:`Options.default_for`: a small layer in full on paper).
+    """
+    chose = getattr(args, "max_entries", None) is not None or getattr(args, "all_entries", False)
+    options = (
+        _options(args)
+        if chose
+        else Options.default_for(derivation.spec, getattr(args, "format", None))
+    )
+    return Notes(derivation, _notation(args), options)
 
 
 #: File extension -> the format ``-o FILE`` means when ``--format`` is not given.

@@ -12,9 +12,11 @@ import pytest
 from conv_grid import CONV_GRID
 
 from symcnn.check import check_text
+from symcnn.check.kinds import kind_check
 from symcnn.check.report import diagnosis_messages
 from symcnn.layers.conv2d.check_right_forms import right_forms
 from symcnn.layers.conv2d.spec import Conv2d
+from symcnn.layers.pool.spec import AvgPool2d, MaxPool2d, MinPool2d
 
 SINGLE = [
     Conv2d(input_shape=(1, 1, h, w), kernel=k, stride=s, padding=p, dilation=d)
@@ -59,3 +61,70 @@ def test_padding_not_cropped_suggests_dilation_and_crop():
     messages = " ".join(diagnosis_messages(report))
     assert "padding not cropped" in messages
     assert "the right form is crop(full_conv(dilate(dL/dO, 2), rot180(W)), 1)" in messages
+
+
+# -- the pools: max_unpool, min_unpool, spread through the layer's own windows ---------------------
+
+POOLS = [
+    kind(input_shape=(1, 1, h, w), kernel=k, stride=s, padding=p, **options)
+    for h, w, k, s, p in (
+        (4, 4, (2, 2), (2, 2), (0, 0)),
+        (5, 5, (3, 3), (2, 2), (1, 1)),
+        (4, 5, (2, 3), (1, 2), (1, 1)),
+    )
+    for kind, choices in (
+        (MaxPool2d, [{"ties": t} for t in ("first", "all", "split")]),
+        (MinPool2d, [{"ties": t} for t in ("first", "all", "split")]),
+        (AvgPool2d, [{"count_include_pad": c} for c in (True, False)]),
+    )
+    for options in choices
+]
+
+
+def _form_of(suggestion: str) -> str:
+    """The operator form a pool's suggestion opens with (its words follow a comma)."""
+    return suggestion.split(", ", 1)[0]
+
+
+@pytest.mark.parametrize("spec", POOLS, ids=str)
+def test_every_pool_suggestion_reads_back_as_correct(spec):
+    """Each pattern's right form, as the report fills it in, is the layer's exact gradient."""
+    kind = kind_check(spec)
+    words = {"X": "X", "W": "W", "dO": "dL/dO", "S": "", "P": ""}
+    fields = {**words, **kind.fields(spec)}
+    fields = {name: text.format(**words) for name, text in fields.items()}
+    suggestions = {pattern.forms["X"][1].format(**fields) for pattern in kind.patterns}
+    assert len(suggestions) == 1  # one right form per layer, whatever the mistake
+    (suggestion,) = suggestions
+    report = check_text(f"dL/dX = {_form_of(suggestion)}", spec)
+    assert {r.status for r in report.records} == {"correct"}, suggestion
+    if isinstance(spec, AvgPool2d) and spec.padding != (0, 0) and not spec.count_include_pad:
+        assert "real cells" in suggestion and "padding included" not in suggestion
+
+
+@pytest.mark.parametrize(
+    ("spec", "wrong", "key"),
+    [
+        (MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2)), "min_unpool(dL/dO)", "opposite"),
+        (AvgPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2)), "spread(dL/dO)*4", "not_divided"),
+        (
+            AvgPool2d(
+                input_shape=(1, 1, 5, 5),
+                kernel=(3, 3),
+                stride=(2, 2),
+                padding=(1, 1),
+                count_include_pad=False,
+            ),
+            "spread(dL/dO)*9",
+            "not_divided",
+        ),
+    ],
+)
+def test_a_pool_diagnosis_suggests_what_the_checker_then_finds_correct(spec, wrong, key):
+    report = check_text(f"dL/dX = {wrong}", spec)
+    assert any(key in d.pattern.key for d in report.diagnoses)
+    (message,) = diagnosis_messages(report)
+    suggestion = message.split("the right form is ", 1)[1]
+    fixed = check_text(f"dL/dX = {_form_of(suggestion)}", spec)
+    assert {r.status for r in fixed.records} == {"correct"}
+    assert fixed.exit_status == 0

@@ -128,3 +128,29 @@ def test_delta_shorthand_with_three_indices_on_one_channel():
 def test_transpose_conv_claim_is_read():
     report = check_text("dL/dX = transpose_conv(dL/dO, W)\n", LAYER)
     assert {r.status for r in _answered(report)} == {"correct"}
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "transposed convolution of dL/dO with W",
+        "the transposed convolution of dL/dO with W",
+        "The transposed convolution of \\partial L/\\partial O with W",
+        "transposed conv(dL/dO, W)",
+        "transpose conv(dL/dO, W)",
+    ],
+)
+def test_a_transposed_convolution_in_words_is_read(prose):
+    """Seed 000's operator as students write it in words: read, every entry compared."""
+    report = check_text(f"dL/dX = {prose}", LAYER)
+    assert [r.status for r in _answered(report)] == ["correct"] * 9
+    flipped = check_text(f"dL/dX = {prose.replace('W', 'rot180(W)', 1)}", LAYER)
+    assert [r.status for r in _answered(flipped)].count("wrong") >= 1
+    assert flipped.exit_status == 1
+
+
+def test_prose_that_is_not_the_operator_form_is_reported_not_silenced(tmp_path, capsys):
+    path = tmp_path / "answer.txt"
+    path.write_text("dL/dX = transposed convolution of dL/dO and W\n", encoding="utf-8")
+    assert main(["check", str(path), *ARGS]) == 2
+    assert f"{path}:1:" in capsys.readouterr().out

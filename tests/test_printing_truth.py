@@ -184,32 +184,46 @@ def test_pdf_extension_writes_a_pdf(tmp_path):
         Conv2d(input_shape=(1, 2, 4, 4), out_channels=2, kernel=(2, 2)),
         Conv2d(input_shape=(1, 1, 5, 5), kernel=(3, 3), stride=(2, 2), padding=(1, 1)),
         Conv2d(input_shape=(1, 1, 6, 6), kernel=(3, 3), stride=(2, 2), padding=(1, 1)),
+        # Long condition listings: a 3x3 window's eight comparisons overflowed by 108 pt.
+        MaxPool2d(input_shape=(1, 1, 6, 6), kernel=(3, 3), stride=(2, 2), padding=(1, 1)),
+        MinPool2d(input_shape=(1, 1, 5, 5), kernel=(3, 3), stride=(1, 1), ties="split"),
+        MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(4, 4), ties="all"),
+        AvgPool2d(input_shape=(1, 1, 6, 6), kernel=(3, 3), stride=(2, 2), padding=(1, 1)),
     ],
     ids=str,
 )
-def test_no_matrix_runs_past_the_margin(spec, tmp_path):
-    # These overflowed by 438, 102 and 173 pt: each matrix equation is now fitted to the width.
+def test_no_line_runs_past_the_margin(spec, tmp_path):
+    # These overflowed by 438, 102 and 173 pt (matrices; now fitted to the width), 108 pt (a
+    # max-pool condition; now over rows) and 4 pt (the elision note; now \sloppy).
+    assert _overfull(symcnn.notes(symcnn.derive(spec)).latex(), tmp_path) == []
+
+
+@pytest.mark.parametrize("example", CATALOG, ids=lambda e: e.slug)
+def test_no_gallery_page_runs_past_the_margin(example, tmp_path):
+    assert _overfull(example.notes("latex").latex(), tmp_path) == []
+
+
+def _overfull(latex: str, folder) -> list[float]:
+    """The overfull boxes of the compiled page wider than 1 pt (under that, invisible)."""
     import re
     import subprocess
 
     from test_printing_gallery import require_pdflatex
 
     require_pdflatex()
-    tex = tmp_path / "notes.tex"
-    tex.write_text(symcnn.notes(symcnn.derive(spec)).latex())
+    tex = folder / "notes.tex"
+    tex.write_text(latex)
     subprocess.run(
         ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name],
-        cwd=tmp_path,
+        cwd=folder,
         capture_output=True,
         check=True,
         timeout=120,
     )
-    log = (tmp_path / "notes.log").read_text(errors="replace")
-    # "detected at line": an overfull display (prose overfulls are "in paragraph").
-    widths = [
-        float(w) for w in re.findall(r"Overfull \\hbox \(([0-9.]+)pt too wide\) detected", log)
-    ]
-    assert widths == [], widths
+    log = (folder / "notes.log").read_text(errors="replace")
+    # Displays ("detected at line") and prose ("in paragraph") alike.
+    widths = [float(w) for w in re.findall(r"Overfull \\hbox \(([0-9.]+)pt too wide\)", log)]
+    return [w for w in widths if w > 1]
 
 
 def test_notes_say_which_axes_three_subscripts_name():
@@ -218,3 +232,63 @@ def test_notes_say_which_axes_three_subscripts_name():
     samples = _text(Conv2d(input_shape=(2, 1, 3, 3), kernel=(2, 2)))
     assert "Subscripts list an entry's (sample, row, column) for X" in samples
     assert "Subscripts" not in _text(Conv2d(input_shape=(1, 1, 3, 3), kernel=(2, 2)))
+
+
+@pytest.mark.parametrize("fmt", ["latex", "markdown"])
+def test_conditions_broken_over_rows_are_read_back_by_the_checker(fmt):
+    """A 3x3 window's eight comparisons go over two rows of the cases; the checker joins them."""
+    from symcnn.check import check_text
+
+    spec = MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(3, 3), stride=(1, 1), ties="split")
+    notes = symcnn.notes(symcnn.derive(spec))
+    printed = notes.latex() if fmt == "latex" else notes.markdown()
+    import re
+
+    continued = re.compile(r"(\\\\\s*& \\quad )(X_\{)")  # a continued row of conditions
+    assert continued.search(printed)
+    report = check_text(printed, spec)
+    assert report.exit_status == 0
+    assert {r.status for r in report.records} == {"correct"}
+    # A continued row is part of the claim: a comparison that never holds added there (X11 >
+    # X11) makes the claims that carry it wrong.
+    broken = continued.sub(lambda m: m.group(1) + r"X_{11} > X_{11},\ " + m.group(2), printed)
+    assert "wrong" in {r.status for r in check_text(broken, spec).records}
+
+
+def test_small_layers_are_printed_in_full_on_paper(tmp_path, capsys):
+    """4x4 to 6x6 layers: LaTeX and PDF list every entry (O22, the one window wholly inside a
+    4x4 stride-2 padding-1 input, was left out); a screen format and --max-entries still cut."""
+    from symcnn.cli import main
+
+    layer = ["maxpool2d", "--input", "4x4", "--kernel", "2", "--stride", "2", "--padding", "1"]
+
+    def printed(*options: str) -> str:
+        target = tmp_path / f"notes-{len(list(tmp_path.iterdir()))}"
+        assert main(["derive", *layer, *options, "-o", str(target)]) == 0
+        capsys.readouterr()
+        return target.read_text(encoding="utf-8")
+
+    latex = printed("--format", "latex")
+    assert r"\frac{\partial O_{22}}{\partial X_{22}}" in latex
+    assert "entries shown" not in latex
+    cut = printed("--format", "latex", "--max-entries", "4")
+    assert r"\frac{\partial O_{22}}{\partial X_{22}}" not in cut and "entries shown" in cut
+    assert "entries shown" in printed("--format", "text")  # a screen keeps the short default
+    big = ["conv2d", "--input", "7x7", "--kernel", "3"]
+    target = tmp_path / "big.tex"
+    assert main(["derive", *big, "--format", "latex", "-o", str(target)]) == 0
+    assert "entries shown" in target.read_text(encoding="utf-8")  # past 6x6: abridged
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        MaxPool2d(input_shape=(1, 1, 6, 6), kernel=(3, 3), stride=(2, 2), padding=(1, 1)),
+        Conv2d(input_shape=(1, 1, 6, 6), kernel=(3, 3), stride=(2, 2), padding=(1, 1)),
+        Conv2d(input_shape=(1, 2, 4, 4), out_channels=2, kernel=(2, 2)),
+    ],
+    ids=str,
+)
+def test_pages_printed_in_full_fit_the_margin(spec, tmp_path):
+    """What a LaTeX or PDF of a small layer now holds by default: every entry, none too wide."""
+    assert _overfull(symcnn.notes(symcnn.derive(spec), all_entries=True).latex(), tmp_path) == []

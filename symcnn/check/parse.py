@@ -17,6 +17,7 @@ layer in hand. Nothing here evaluates text: SymPy numbers are built from digits 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from .source import DRAWN, MAX_DEPTH, NotationError, Statement
 #: Longest run of digits read as an index, and as a number.
 MAX_INDEX_DIGITS = 6
 MAX_NUMBER_DIGITS = 40
+_SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+_TO_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 #: Operator spellings -> the operator's name in :data:`symcnn.check.operators.OPERATORS`.
 OPERATOR_NAMES = {
@@ -126,8 +129,13 @@ class Entry:
     letter: str
     index: Index | None
     offset: int
+    #: One channel (and sample) of the tensor, as written (``W⁽¹,²⁾``: (1, 2)); None: all of it.
+    part: tuple[int, ...] | None = None
 
     def written(self) -> str:
+        if self.part is not None:
+            label = ",".join(map(str, self.part)).translate(_TO_SUPERSCRIPT)
+            return f"{self.letter}⁽{label}⁾"
         if self.index is None:
             return self.letter
         if self.index.bracket:
@@ -305,6 +313,7 @@ class _Word:
     kind: str  # "word", "subscripted" or "text"
     index: Index | None
     offset: int
+    part: tuple[int, ...] | None = None  # X⁽¹⁾: one channel's slice
 
 
 @dataclass(frozen=True)
@@ -312,6 +321,7 @@ class _Partial:
     base: _Word | None  # None when a digit follows the ∂ (∂0_{11})
     digit: str
     offset: int
+    part: tuple[int, ...] | None = None  # ∂W⁽¹,²⁾: one channel's slice
 
 
 @dataclass(frozen=True)
@@ -375,6 +385,13 @@ class _Logical:
 class _Cases:
     pieces: tuple  # (raw value, raw guards or None)
     offset: int
+
+
+@dataclass(frozen=True)
+class _More:
+    """A row of a case's conditions continuing the row above (``& \\quad X > Y``)."""
+
+    guards: object
 
 
 @dataclass(frozen=True)
@@ -485,6 +502,22 @@ class _Builder(lark.Transformer):
         kind = {"WORD": "word", "SUBSCRIPTED": "subscripted", "TEXTNAME": "text"}[base.type]
         return _Partial(_Word(str(base), kind, index, self.at(base)), "", self.at(marker))
 
+    def _slice(self, token) -> tuple[int, ...]:
+        groups = re.findall(r"[0-9]+", str(token).translate(_SUPERSCRIPT_DIGITS))
+        if any(len(group) > MAX_INDEX_DIGITS for group in groups):
+            message = f"the slice {str(token)[:20]} names too large a channel"
+            raise NotationError(message, self.at(token))
+        return tuple(int(group) for group in groups)
+
+    def partial_slice(self, children):
+        marker, base, part = children
+        word = _Word(str(base), "word", None, self.at(base))
+        return _Partial(word, "", self.at(marker), self._slice(part))
+
+    def name_slice(self, children):
+        base, part = children
+        return _Word(str(base), "word", None, self.at(base), self._slice(part))
+
     def index(self, children):
         return children[0]
 
@@ -581,9 +614,23 @@ class _Builder(lark.Transformer):
     def case_otherwise(self, children):
         return (children[0], None)
 
+    def case_more(self, children):
+        items = [c for c in children if not isinstance(c, lark.Token)]
+        return _More(items[0])
+
     def cases(self, children):
-        pieces = tuple(c for c in children if isinstance(c, tuple))
-        return _Cases(pieces, self.at(children[0]))
+        pieces: list[tuple] = []
+        for child in children:
+            if isinstance(child, _More):  # a row continuing the condition above it
+                if not pieces or pieces[-1][1] is None:
+                    raise NotationError(
+                        "a row of conditions with no case above it", _offset(child.guards)
+                    )
+                value, guards = pieces[-1]
+                pieces[-1] = (value, _Logical("and", (guards, child.guards), _offset(guards)))
+            elif isinstance(child, tuple):
+                pieces.append(child)
+        return _Cases(tuple(pieces), self.at(children[0]))
 
     def choice(self, children):
         items = [c for c in children if not isinstance(c, lark.Token)]
@@ -682,6 +729,10 @@ def _differential(raw) -> Entry | None:
             hint = " (did you mean O?)" if raw.digit == "0" else ""
             raise NotationError(f"∂{raw.digit}: a digit where a letter belongs{hint}", raw.offset)
         meaning = _word(raw.base)
+        if isinstance(meaning, Entry) and raw.part is not None:
+            if meaning.index is not None:
+                raise NotationError("a channel's slice takes a letter alone", raw.offset)
+            return dataclasses.replace(meaning, part=raw.part)
         if isinstance(meaning, Entry):
             return meaning
         raise NotationError(f"∂ must be followed by a letter, not {raw.base.text!r}", raw.offset)
@@ -725,6 +776,11 @@ def interpret(raw) -> Node:
         return _slashed(raw)
     if isinstance(raw, _Frac):
         return _frac(raw)
+    if isinstance(raw, _Word) and raw.part is not None:
+        meaning = _word(dataclasses.replace(raw, part=None))
+        if not isinstance(meaning, Entry):
+            raise NotationError(f"{raw.text}: only a tensor's letter takes a slice", raw.offset)
+        return dataclasses.replace(meaning, part=raw.part)
     if isinstance(raw, _Word):
         meaning = _word(raw)
         if isinstance(meaning, _Operator):
@@ -764,7 +820,46 @@ def interpret(raw) -> Node:
     raise NotationError("cannot read this", _offset(raw))  # pragma: no cover - grammar bound
 
 
+#: First words of an operator named in two words: ``full conv(A, K)``, ``transposed conv(A, K)``.
+_TWO_WORD_OPERATORS = ("full", "transposed", "transpose")
+
+
+def _operator_in_words(raw: _Product) -> Node | None:
+    """``[the] transposed convolution of A with K``: the operator named in prose, or None.
+
+    The name (one word or two, as :data:`OPERATOR_NAMES` spells them) comes first, after an
+    optional ``the``; ``of`` opens the first argument and ``with`` the second. Anything else is
+    not this form (and is then read, or reported, as a product).
+    """
+    factors = list(raw.factors)
+    if raw.stars and any(raw.stars):
+        return None  # a product written with * or · is arithmetic, not prose
+    start = 1 if factors and any(_is_word(factors[0], the) for the in ("the", "The")) else 0
+    for width in (2, 1):
+        words = factors[start : start + width]
+        plain = all(isinstance(w, _Word) and _is_word(w, w.text) for w in words)
+        if len(words) < width or not plain:
+            continue
+        name = _operator_name(" ".join(w.text for w in words))
+        rest = factors[start + width :]
+        if name is None or not rest or not _is_word(rest[0], "of"):
+            continue
+        joints = [i for i, factor in enumerate(rest) if _is_word(factor, "with")]
+        if len(joints) != 1 or joints[0] in (1, len(rest) - 1):
+            return None
+        first, second = rest[1 : joints[0]], rest[joints[0] + 1 :]
+        args = tuple(
+            interpret(part[0] if len(part) == 1 else _Product(tuple(part)))
+            for part in (first, second)
+        )
+        return Call(name, args, words[0].offset)
+    return None
+
+
 def _product(raw: _Product) -> Node:
+    in_words = _operator_in_words(raw)
+    if in_words is not None:
+        return in_words
     factors = list(raw.factors)
     stars = (False, *raw.stars) if raw.stars else (False,) * len(factors)
     nodes: list[Node] = []
@@ -775,8 +870,9 @@ def _product(raw: _Product) -> Node:
         node_stars.append(stars[position])
         following = factors[position + 1] if position + 1 < len(factors) else None
         two_words = (
-            _operator_name("full " + following.text)
-            if _is_word(factor, "full") and isinstance(following, _Word)
+            _operator_name(f"{factor.text} {following.text}")
+            if isinstance(following, _Word)
+            and any(_is_word(factor, first) for first in _TWO_WORD_OPERATORS)
             else None
         )
         if two_words:  # "full conv(A, K)": the operator's name in two words
@@ -921,10 +1017,12 @@ def _unexpected_character(text: str, position: int) -> tuple[str, bool]:
             return "\\sum with an index variable is a general formula, not one entry", True
         return f"the LaTeX command {command.group()} is not read in a claim", False
     if rest[:1] in DRAWN:
+        # A drawing that reads is rewritten before parsing (drawn.py): this one does not.
         return (
-            "a matrix drawn over several lines is not read: write it as \\begin{bmatrix} or"
-            " entry by entry",
-            True,
+            "a matrix drawn over several lines whose brackets ⎡⎢⎣ ⎤⎥⎦ do not line up (one row"
+            " per line, each row's brackets in the same columns) is not read: redraw it, or"
+            " write it as \\begin{bmatrix} or entry by entry",
+            False,
         )
     if rest[:1] in "Σ∑":
         return "Σ over an index variable is a general formula, not one entry", True

@@ -451,6 +451,7 @@ class _Target:
     index: tuple[int, ...] | None  # None: the whole tensor
     written: str
     offset: int
+    part: tuple[int, ...] | None = None  # 0-based leading indices of one channel's slice
 
 
 class Reader:
@@ -755,8 +756,39 @@ class Reader:
         if role not in self.derivation.grads:
             return None
         entry = lhs.denominator
+        if entry.part is not None:
+            part = self.slice_part(entry, role)
+            return _Target(role, None, lhs.written(), lhs.offset, part)
         index = None if entry.index is None else self.entry_index(entry, role)
         return _Target(role, index, lhs.written(), lhs.offset)
+
+    def slice_part(self, entry: Entry, tensor: str) -> tuple[int, ...]:
+        """The 0-based leading indices of ``W⁽¹,²⁾``: one number per leading axis of size > 1.
+
+        The notes label a channel's matrix with the sample and channel axes that have more
+        than one entry (``W⁽ᵏ,ᶜ⁾``, ``X⁽ᶜ⁾`` for one sample), as :mod:`symcnn.printing.text`
+        prints them.
+        """
+        shape = self.shapes[tensor]
+        leading = shape[:-2]
+        shown = [axis for axis, size in enumerate(leading) if size > 1]
+        if len(entry.part) != len(shown):
+            raise NotationError(
+                f"{entry.written()}: {len(entry.part)} numbers for the {len(shown)} axes of"
+                f" size > 1 before the matrix (shape {list(shape)})",
+                entry.offset,
+            )
+        base = 0 if self.zero_based else 1
+        part = [0] * len(leading)
+        for axis, number in zip(shown, entry.part, strict=True):
+            if not base <= number < leading[axis] + base:
+                raise NotationError(
+                    f"{entry.written()}: {number} is out of range for axis {axis}: expected"
+                    f" {base}..{leading[axis] - 1 + base}",
+                    entry.offset,
+                )
+            part[axis] = number - base
+        return tuple(part)
 
     def _assign(self, targets, lhs, value, member, group: int, result: Claims) -> None:
         offset = _node_offset(member)
@@ -808,12 +840,18 @@ class Reader:
                 entry_target = _Target("B", (k,), target.written, target.offset)
                 self._add(result, entry_target, cell, offset, "operator", group)
             return
-        plane = self.plane_shape(target.tensor, offset)
+        if target.part is not None:  # one channel's matrix: its plane of the tensor
+            plane, lead = tuple(shape[-2:]), target.part
+        else:
+            plane, lead = self.plane_shape(target.tensor, offset), (0,) * (len(shape) - 2)
         fitted, note = _fit(value, plane)
+        # A matrix written out (drawn or \begin{bmatrix}) places each entry's verdict at it.
+        cells = member.rows if isinstance(member, Matrix) and value.shape == plane else None
         for position, cell in np.ndenumerate(fitted):
-            index = (0,) * (len(shape) - 2) + position
+            index = lead + position
             entry_target = _Target(target.tensor, index, target.written, target.offset)
-            self._add(result, entry_target, cell, offset, "operator", group, note)
+            at = offset if cells is None else _node_offset(cells[position[0]][position[1]])
+            self._add(result, entry_target, cell, at, "operator", group, note)
 
     def _add(self, result, target: _Target, value, offset, kind, group, note="") -> None:
         _check_terms(value, offset, self.max_terms)
@@ -958,12 +996,16 @@ class Reader:
                 "W": self.derivation.tensors.W,
                 "B": self.derivation.tensors.B,
             }[role]
+            if entry.part is not None:
+                return symbols[self.slice_part(entry, role)]
             if entry.index is None:
                 if role == "B" and symbols.size == 1:
                     return symbols.flat[0]
                 return symbols[0, 0] if role != "B" and self._plane(role, entry) else symbols
             return symbols[self.entry_index(entry, role)]
         if role == "G":
+            if entry.part is not None:
+                return self.derivation.tensors.G[self.slice_part(entry, "O")]
             if entry.index is None:
                 self.plane_shape("O", entry.offset)
                 return self.derivation.tensors.G[0, 0]
@@ -1060,6 +1102,9 @@ class Reader:
     def _upstream(self, entry: Entry):
         scale = self.derivation.upstream_scale
         upstream = self.derivation.tensors.G
+        if entry.part is not None:
+            plane = upstream[self.slice_part(entry, "O")]
+            return np.vectorize(lambda g: scale * g, otypes=[object])(plane)
         if entry.index is None:
             self.plane_shape("O", entry.offset)
             return np.vectorize(lambda g: scale * g, otypes=[object])(upstream[0, 0])
@@ -1361,9 +1406,9 @@ def unread_claims(statements, parsed, claims: Claims, letters: Letters) -> None:
 
     Each is added to ``claims`` at its first character, with why it was not read: no line that
     looks like a claim is passed over in silence. A claim of entries or of a whole gradient is
-    :class:`Unusable` (the file does not exit 0); a matrix drawn over several lines or one
-    channel's slice (``∂L/∂W⁽¹,²⁾ = ⎡...``, as the text notes print them) is listed as
-    :class:`Skipped`: not read, and said so.
+    :class:`Unusable` (the file does not exit 0), and so is a matrix drawn over several lines
+    that did not read back (:mod:`symcnn.check.drawn`); a general formula over a slice
+    (``∂L/∂W⁽ᵏ,ᶜ⁾ = ...``) is listed as :class:`Skipped`: not read, and said so.
     """
     answered = [c.offset for c in claims.claims]
     answered += [u.offset for u in claims.unusable] + [s.offset for s in claims.skipped]
@@ -1372,9 +1417,11 @@ def unread_claims(statements, parsed, claims: Claims, letters: Letters) -> None:
         match = pattern.search(statement.text)
         if match is None:
             continue
-        start, end = statement.offset(0), statement.offset(len(statement.text))
+        # min and max, not first and last: a drawn matrix read back puts the lines above its
+        # equation's own after it (see drawn.py).
+        start, end = min(statement.offsets), max(statement.offsets) + 1
         if isinstance(reading, ParsedStatement):
-            start = min(start, reading.statement.offset(0))
+            start = min(start, *reading.statement.offsets)
         if any(start <= offset <= end for offset in answered):
             continue
         if isinstance(reading, FailedStatement):
@@ -1388,9 +1435,13 @@ def unread_claims(statements, parsed, claims: Claims, letters: Letters) -> None:
         written = statement.text.strip()
         written = written if len(written) <= 60 else written[:57] + "..."
         offset = statement.offset(match.start())
-        drawn = any(char in DRAWN or char in "⁽⁾" for char in statement.text)
-        drawn = drawn or re.search(r"\^\s*\{?\s*\(", statement.text) is not None
-        if drawn or (isinstance(reading, FailedStatement) and reading.error.not_a_claim):
+        # A drawing that did not read back (its brackets do not line up) is a claim not read;
+        # a slice labelled with index variables (W⁽ᵏ,ᶜ⁾ = ...) is a general formula.
+        drawn = any(char in DRAWN for char in statement.text)
+        general = re.search(r"⁽[^⁾]*[ᵏᶜⁿ]|\^\s*\{?\s*\([^)]*[A-Za-z]", statement.text)
+        if not drawn and (
+            general or (isinstance(reading, FailedStatement) and reading.error.not_a_claim)
+        ):
             claims.skipped.append(Skipped(f"not read: {why}", offset, written))
         else:
             claims.unusable.append(Unusable(f"not read: {why}", offset, written))

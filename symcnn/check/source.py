@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from .drawn import DRAWN, read_drawn_block
+
 #: Files larger than this are refused before any parsing (a derivation is a few kilobytes).
 MAX_BYTES = 256_000
 
@@ -56,8 +58,6 @@ _ERASED = re.compile(r"\\(?:nonumber|notag|noindent)(?![A-Za-z])")
 _ROW_BREAK = re.compile(r"\\\\\*?(?:\s*\[[^\[\]\n]{0,20}\])?")
 #: Side-by-side equations are separated by wide spaces or semicolons.
 _SEPARATOR = re.compile(r"\\qquad(?![A-Za-z])|\\quad(?![A-Za-z])|;")
-#: Characters of a matrix drawn over several lines of plain text (⎡ ⎢ ⎣ and their mates).
-DRAWN = "⎡⎢⎣⎤⎥⎦⎛⎜⎝⎞⎟⎠"
 #: A line ending in one of these continues on the next line (a claim cannot end in them).
 _CONTINUES = ("+", "-", "*", "=", "\\cdot", "\\times", "·", "×", "−")
 _FIT_OPEN = re.compile(r"\\symcnnfit\s*\{")
@@ -248,6 +248,11 @@ class _Builder:
         self.chars.extend(text)
         self.offsets.extend(range(offset, offset + len(text)))
 
+    def add_placed(self, text: str, offsets: tuple[int, ...]) -> None:
+        """Add characters that each bring their own offset (a drawn matrix read back)."""
+        self.chars.extend(text)
+        self.offsets.extend(offsets)
+
     def blank(self, length: int, offset: int) -> None:
         """Erase ``length`` characters: spaces keep the columns of what follows."""
         self.add(" " * length, offset)
@@ -304,6 +309,16 @@ def split_statements(source: Source) -> list[Statement]:
                 # A Markdown heading underline (or rule) ends the line above; it joins nothing.
                 out.flush()
                 position = underline.end()
+                continue
+            drawn = read_drawn_block(text, position)
+            if drawn is not None:
+                # Matrices drawn over several lines (⎡ ⎢ ⎣): each equation they belong to
+                # becomes one statement, every matrix written out as \begin{bmatrix}.
+                out.flush()
+                lines, position = drawn
+                for line, offsets in lines:
+                    out.add_placed(line, offsets)
+                    out.flush()
                 continue
             out.whole_line = True
             line_start = False
@@ -368,7 +383,7 @@ def split_statements(source: Source) -> list[Statement]:
         position += 1
     out.whole_line = out.whole_line and not line_has_math
     out.flush()
-    return [_row_vectors(s) for s in _join_continued(out.statements, text)]
+    return [_row_vectors(_nested_lists(s)) for s in _join_continued(out.statements, text)]
 
 
 def _join_continued(statements: list[Statement], text: str) -> list[Statement]:
@@ -459,14 +474,110 @@ def _continues(previous: _Chain, statement: Statement, text: str) -> bool:
     if body.startswith(("=", "+")):
         return True
     gap = text[previous.last_offset + 1 : statement.offsets[0]]
-    drawn = any(char in DRAWN for char in statement.text)
-    if drawn and gap.count("\n") <= 1 and (previous.has_equals or body[:1] in DRAWN):
-        return True  # the next row of a matrix drawn over several lines
+    bracket = next((i for i, char in enumerate(body) if char in DRAWN), None)
+    if bracket is not None and gap.count("\n") <= 1:
+        # The next row of a matrix drawn over several lines (one drawn.py could not read back),
+        # unless the line opens an equation of its own (dL/dW = ⎡...).
+        own_equation = "=" in body[:bracket]
+        if body[:1] in DRAWN or (previous.has_equals and not own_equation):
+            return True
     if previous.has_equals and body.startswith(("-", "−")):
         start = statement.offsets[0]
         line_start = text.rfind("\n", 0, start) + 1
         return start - line_start >= 2 or not previous.whole_line
     return previous.depth > 0 and previous.has_equals
+
+
+def _nested_lists(statement: Statement) -> Statement:
+    """``= [[a, b], [c, d]]`` (NumPy's way, one line or several): a matrix, as ``\\begin{bmatrix}``.
+
+    Only a ``[[`` opening a right side (after ``=``) is a matrix; each row is a bracketed list
+    of entries parted by commas outside brackets. Every entry keeps its characters' places; the
+    words added (``\\begin{bmatrix}``, ``&``, ``\\\\``) take the place of the bracket or comma
+    they stand for. Anything else is left as written (and then not read, at its place).
+    """
+    text = statement.text
+    start = 0
+    for _ in range(_MAX_LIST_MATRICES):  # each rewrite copies the statement: bounded
+        found = _LISTS.search(text, start)
+        if found is None:
+            return statement
+        rewritten = _matrix_of_lists(statement, found.start(1))
+        if rewritten is None:
+            start = found.end()
+            continue
+        statement, text = rewritten, rewritten.text
+        start = found.start(1)
+    return statement
+
+
+#: ``= [[``: a matrix written as nested lists opens a right side.
+_LISTS = re.compile(r"=\s*(\[)\s*\[")
+#: Matrices of nested lists rewritten per statement; a claim chain has a handful.
+_MAX_LIST_MATRICES = 64
+
+
+def _matrix_of_lists(statement: Statement, opening: int) -> Statement | None:
+    """The statement with the ``[[...], [...]]`` at ``opening`` written as a bmatrix, or None."""
+    text = statement.text
+    rows: list[list[tuple[int, int]]] = []  # each row's entries as (start, stop) in text
+    separators: list[int] = []  # where each row opens
+    depth, position = 0, opening + 1
+    row_start = None
+    entries: list[tuple[int, int]] = []
+    entry_start = 0
+    while position < len(text):
+        char = text[position]
+        if depth == 0:
+            if char == "[":
+                row_start, entries, entry_start = position, [], position + 1
+                separators.append(position)
+                depth = 1
+            elif char == "," and rows and len(separators) == len(rows):
+                pass  # the comma between two rows (a line's last one is trimmed: optional)
+            elif char == "]":
+                break
+            elif not char.isspace():
+                return None  # text between the rows
+        elif char in "([{":
+            depth += 1
+        elif char in ")}" or (char == "]" and depth > 1):
+            depth -= 1
+        elif char == "]":  # the end of a row
+            entries.append((entry_start, position))
+            rows.append(entries)
+            depth, row_start = 0, None
+        elif char == "," and depth == 1:
+            entries.append((entry_start, position))
+            entry_start = position + 1
+        position += 1
+    else:
+        return None  # the outer bracket never closes
+    if not rows or row_start is not None:
+        return None
+    chars: list[str] = []
+    offsets: list[int] = []
+
+    def add(piece: str, at: int) -> None:
+        chars.extend(piece)
+        offsets.extend([statement.offset(at)] * len(piece))
+
+    def copy(begin: int, stop: int) -> None:
+        chars.extend(text[begin:stop])
+        offsets.extend(statement.offsets[begin:stop])
+
+    copy(0, opening)
+    add("\\begin{bmatrix} ", opening)
+    for number, row in enumerate(rows):
+        if number:
+            add(" \\\\ ", separators[number])
+        for column, (begin, stop) in enumerate(row):
+            if column:
+                add(" & ", begin - 1)
+            copy(begin, stop)
+    add(" \\end{bmatrix}", position)
+    copy(position + 1, len(text))
+    return Statement("".join(chars), tuple(offsets), statement.whole_line)
 
 
 def _row_vectors(statement: Statement) -> Statement:
@@ -480,9 +591,14 @@ def _row_vectors(statement: Statement) -> Statement:
     if "[" not in text:
         return statement
     chars = list(text)
+    # After "=" (spaces aside), computed once: a scan per bracket was quadratic in the length.
+    after_equals, last = [], ""
+    for char in text:
+        after_equals.append(last == "=")
+        last = last if char.isspace() else char
     position = 0
     while position < len(chars):
-        if chars[position] == "[" and "".join(chars[:position]).rstrip().endswith("="):
+        if chars[position] == "[" and after_equals[position]:
             depth, end = 0, None
             for index in range(position, len(chars)):
                 depth += (chars[index] in "([{") - (chars[index] in ")]}")

@@ -55,6 +55,26 @@ class Options:
         """How many channel/sample slices a matrix display shows."""
         return None if self.max_entries is None else max(1, self.max_entries // 8)
 
+    @classmethod
+    def default_for(cls, spec, output_format: str | None) -> Options:
+        """What notes show unless told: everything of a small layer on paper, else the cut.
+
+        A printed page (LaTeX, PDF) of a layer whose tensors have at most
+        :data:`PRINTED_IN_FULL` entries each lists every entry, row and term: abridged, a 4x4
+        stride-2 padding-1 layer left out O22, its one window wholly inside the input. A screen
+        (text, Markdown) keeps the shorter default.
+        """
+        if output_format not in ("latex", "pdf"):
+            return cls()
+        shapes = [*spec.parameters().values(), spec.output_shape]
+        small = all(int(np.prod(shape)) <= PRINTED_IN_FULL for shape in shapes)
+        return cls.everything() if small else cls()
+
+
+#: Entries of the largest tensor of a layer printed in full on paper (a 6x6 single-channel
+#: input); see :meth:`Options.default_for`.
+PRINTED_IN_FULL = 36
+
 
 # -- reading the derivation ---------------------------------------------------------------------
 

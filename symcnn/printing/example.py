@@ -11,6 +11,7 @@ from typing import Any
 
 from ..derive import derive
 from ..spec import Layer
+from .context import Options
 from .notes import Notes, notes
 
 
@@ -23,5 +24,11 @@ class Example:
     spec: Layer
     notation: dict[str, Any] = field(default_factory=dict)
 
-    def notes(self) -> Notes:
-        return notes(derive(self.spec), **self.notation)
+    def notes(self, output_format: str | None = None) -> Notes:
+        """The page's notes; for ``output_format``, with what that format shows by default
+        (``"latex"``: a small layer in full, as ``symcnn derive --format latex`` prints it)."""
+        printed = notes(derive(self.spec), **self.notation)
+        if output_format is None:
+            return printed
+        options = Options.default_for(self.spec, output_format)
+        return Notes(printed.derivation, printed.notation, options)

@@ -77,9 +77,9 @@ def render_gallery(catalog: Sequence[Example] = CATALOG) -> dict[str, str]:
     """Every source file of the gallery, by file name: ``index.md`` and each page's .md and .tex."""
     files = {"index.md": _index(catalog)}
     for example in catalog:
-        printed = example.notes()
-        files[f"{example.slug}.md"] = printed.markdown() + _page_links(example)
-        files[f"{example.slug}.tex"] = printed.latex()
+        files[f"{example.slug}.md"] = example.notes().markdown() + _page_links(example)
+        # The PDF's source: a page shows a small layer in full, as derive --format latex does.
+        files[f"{example.slug}.tex"] = example.notes("latex").latex()
     return files
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sympy import Basic, Symbol
+from sympy import Add, And, Basic, Piecewise, Pow, Symbol
 from sympy.printing.latex import LatexPrinter
 
 from ..notation import Notation
@@ -47,6 +47,11 @@ from .text import TextPrinter, is_indicator, oriented
 WIDTH = 74
 #: Matrices wider than this write δ_ij for ∂L/∂O_ij (and the notes say so).
 GRID_WIDTH = 55
+#: The text width (170 mm at 11 pt) in the estimate's units, which run wide: a piece wider than this
+#: alone cannot fit, however the lines are broken (WIDTH keeps a margin for breaking them).
+PAGE_WIDTH = 100
+#: Comparisons on one row of a case's condition (a 3x3 window's eight take two rows).
+COMPARISONS_PER_ROW = 4
 
 _OPERATORS = {"full conv": r"full\ conv"}
 _ESCAPES = {
@@ -243,14 +248,39 @@ class NotesLatexPrinter(LatexPrinter):
             for value, condition in expr.args:
                 if condition == True:  # noqa: E712 (SymPy's true)
                     rows.append(rf"{self._print(value)} & \text{{otherwise}}")
-                else:
-                    rows.append(rf"{self._print(value)} & \text{{if }} {self._print(condition)}")
+                    continue
+                # A long list of comparisons goes on over rows of its own (no value in front),
+                # a few per row: a 3x3 window's eight would run past the margin on one.
+                first, *more = self._condition_rows(condition)
+                rows.append(rf"{self._print(value)} & \text{{if }} {first}")
+                rows.extend(rf"& \quad {row}" for row in more)
             return r"\begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
         finally:
             self._piecewise_depth -= 1
 
+    def _condition_rows(self, condition: Basic) -> list[str]:
+        """A case's condition, as rows of at most :data:`COMPARISONS_PER_ROW` comparisons."""
+        chunks = condition_chunks(condition)
+        if len(chunks) == 1:
+            return [self._print(condition)]
+        # Each row but the last ends in a comma: the list goes on below.
+        return [
+            r",\ ".join(self._print(part) for part in chunk) + ("," if number < len(chunks) else "")
+            for number, chunk in enumerate(chunks, 1)
+        ]
+
     def _print_And(self, expr: Basic) -> str:
         return r",\ ".join(self._print(a) for a in oriented(expr))
+
+
+def condition_chunks(condition: Basic) -> list[list[Basic]]:
+    """The comparisons of a case's condition, row by row (one row unless it is long)."""
+    if not isinstance(condition, And) or len(condition.args) <= COMPARISONS_PER_ROW:
+        return [[condition]]
+    parts = oriented(condition)
+    count = -(-len(parts) // COMPARISONS_PER_ROW)  # rows needed; then spread evenly
+    size = -(-len(parts) // count)
+    return [parts[start : start + size] for start in range(0, len(parts), size)]
 
 
 class LatexWidth:
@@ -340,6 +370,22 @@ class LatexWidth:
             return 0.9 * len(node.name) + 2 + arguments + 1.2 * (len(node.arguments) - 1)
         if isinstance(node, Shape):
             return 3 * len(node.args)
+        if isinstance(node, Add):
+            return sum(measure(a, slashed) for a in node.args) + 2.5 * (len(node.args) - 1)
+        if isinstance(node, Pow) and node.exp == -1:  # \frac{1}{base}: the wider row
+            return measure(node.base, slashed) + 1
+        if isinstance(node, Piecewise) and is_indicator(node):  # 1[condition] (or its cases)
+            return measure(node.args[0].cond, slashed) + 3
+        if isinstance(node, Piecewise):  # cases: its widest row (long conditions over rows)
+            rows = []
+            for value, condition in node.args:
+                if condition == True:  # noqa: E712 (SymPy's true)
+                    rows.append(measure(value, slashed) + 8)
+                    continue
+                chunks = condition_chunks(condition)
+                widest = max(sum(measure(c, slashed) + 1.5 for c in chunk) for chunk in chunks)
+                rows.append(measure(value, slashed) + 4 + widest)
+            return max(rows) + 2
         if isinstance(node, Omitted):
             return 2 if node.brief else 16
         if isinstance(node, Dots | Verdict | Loss | Whole):
@@ -385,19 +431,17 @@ class LatexWriter:
             # A matrix equation is one box, scaled down to the text width only when wider
             # (FIT_MACROS): no matrix runs past the margin. Listings without matrices stay
             # align*, which may break across pages.
-            inner = "aligned" if aligned else "gathered"
-            return "\n".join(
-                f"\\[\\symcnnfit{{\\begin{{{inner}}}\n{join_lines([lines])}\n\\end{{{inner}}}}}\\]"
-                for lines in equations
-            )
+            return self.fitted(equations, aligned)
         environment = "align*" if aligned else "gather*"
         return f"\\begin{{{environment}}}\n{join_lines(equations)}\n\\end{{{environment}}}"
 
     def elision(self, elision: Elision) -> str:
+        # \sloppy: the unbreakable command name must not push the line past the margin.
         return (
-            rf"\noindent$\vdots$\quad\emph{{{elision.shown} of {elision.total} {elision.what}"
+            rf"{{\sloppy\noindent$\vdots$\quad\emph{{{elision.shown} of {elision.total}"
+            f" {elision.what}"
             + (" shown: " + elision.where + ";" if elision.where else " shown;")
-            + r" \texttt{symcnn derive --all-entries} lists every one.}"
+            + r" \texttt{symcnn derive --all-entries} lists every one.}\par}"
         )
 
     def delta_note(self) -> str:
@@ -434,7 +478,30 @@ class LatexWriter:
     def render_display(self, block: Display) -> str:
         if block.packed:
             return self.display([[line] for line in self.packed_lines(block.equations)], False)
-        return self.display([self.equation_lines(eq) for eq in block.equations], aligned=True)
+        equations = [self.equation_lines(eq) for eq in block.equations]
+        if any(self.too_wide(eq) for eq in block.equations):
+            # A piece no line break can split (a case's long value): each equation is fitted
+            # to the width like a matrix, rather than run past the margin.
+            return self.fitted(equations, aligned=True)
+        return self.display(equations, aligned=True)
+
+    def too_wide(self, equation: Equation) -> bool:
+        """True when a side, or a term of a sum, is wider than the line on its own."""
+        room = PAGE_WIDTH - self.measure(equation.lhs) - 3
+        for side in equation.rhs:
+            parts = layout.sum_parts(side)
+            terms = [side] if parts is None else parts[1]
+            if any(self.measure(term) > room for term in terms):
+                return True
+        return False
+
+    def fitted(self, equations: list[list[str]], aligned: bool) -> str:
+        """Each equation one box, scaled down to the text width only when wider (FIT_MACROS)."""
+        inner = "aligned" if aligned else "gathered"
+        return "\n".join(
+            f"\\[\\symcnnfit{{\\begin{{{inner}}}\n{join_lines([lines])}\n\\end{{{inner}}}}}\\]"
+            for lines in equations
+        )
 
     def packed_lines(self, equations: Sequence[Equation]) -> list[str]:
         groups: dict = {}

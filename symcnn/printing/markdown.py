@@ -35,6 +35,9 @@ class MarkdownWriter(LatexWriter):
         body = " \\\\\n".join(lines).replace(r" \\ ", " \\\\\n")
         return f"$$\n\\begin{{{environment}}}\n{body}\n\\end{{{environment}}}\n$$"
 
+    def fitted(self, equations: list[list[str]], aligned: bool) -> str:
+        return self.display(equations, aligned)  # a web page scrolls: nothing to scale
+
     def elision(self, elision: Elision) -> str:
         return (
             f"⋮ *{elision.shown} of {elision.total} {elision.what} shown"

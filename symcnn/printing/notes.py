@@ -265,9 +265,13 @@ def derive_command(
         words += ["--loss", notation.loss]
     if notation.zero_based:
         words.append("--zero-based")
-    if options.max_entries is None:
+    default = Options.default_for(spec, output_format)
+    if options == default:
+        pass  # what the format shows by default: no flag
+    elif options.max_entries is None:
         words.append("--all-entries")
-    elif options.max_entries != Options().max_entries:
+    elif options.max_entries != Options().max_entries or default != Options():
+        # (a page that shows a small layer in full by default was cut to this on purpose)
         words += ["--max-entries", str(options.max_entries)]
     if output_format is not None:
         words += ["--format", output_format]

@@ -17,6 +17,7 @@ from sympy import S
 from ... import identities, pooling
 from ...check.kinds import Builder, KindCheck, NotApplicable, Pattern
 from ...derive import Derivation, derive
+from .check_right_forms import right_forms
 from .spec import AvgPool2d, ExtremePool2d, MaxPool2d, MinPool2d, Pool2d
 
 
@@ -77,7 +78,9 @@ def _divisor(d: Derivation) -> dict[str, np.ndarray]:
     return _exact_for(dataclasses.replace(spec, count_include_pad=not spec.count_include_pad), spec)
 
 
-RIGHT_POOL = "dL/dO of each window to its {extreme} only (ties: {ties})"
+# The right form, in the checker's notation and in words: built per layer, read back by the
+# checker against the exact gradient (check_right_forms.py), filled in through KindCheck.fields.
+RIGHT_POOL = "{right_X}"
 TIE_WORDS = {
     "first": "dL/dO of each window to its first tied {extreme} only",
     "all": "dL/dO of each window to every tied {extreme}",
@@ -120,18 +123,13 @@ AVERAGE_PATTERNS: tuple[Pattern, ...] = (
     Pattern(
         "avgpool_not_divided",
         "average-pool gradient not divided among the window",
-        {
-            "X": (
-                "dL/dO of each window given whole to all its entries",
-                "dL/dO divided by the window size",
-            )
-        },
+        {"X": ("dL/dO of each window given whole to all its entries", RIGHT_POOL)},
         _every_entry,
     ),
     Pattern(
         "avgpool_divisor",
         "average-pool divisor counts the padding the other way",
-        {"X": ("dL/dO divided by {other_divisor}", "dL/dO divided by {divisor}")},
+        {"X": ("dL/dO divided by {other_divisor}", RIGHT_POOL)},
         _divisor,
     ),
 )
@@ -151,14 +149,14 @@ def _divisors(spec: Pool2d, include_pad: bool) -> dict[str, str]:
 def _extreme_fields(extreme: str, other: str):
     def fields(spec: ExtremePool2d) -> dict[str, str]:
         words = {"extreme": extreme, "other_extreme": other, "ties": spec.ties}
-        return {**words, **_divisors(spec, True)}
+        return {**words, **_divisors(spec, True), **right_forms(spec)}
 
     return fields
 
 
 def _average_fields(spec: AvgPool2d) -> dict[str, str]:
     words = {"extreme": "", "other_extreme": "", "ties": ""}
-    return {**words, **_divisors(spec, spec.count_include_pad)}
+    return {**words, **_divisors(spec, spec.count_include_pad), **right_forms(spec)}
 
 
 def _extreme_routing(spec: ExtremePool2d) -> tuple[str, bool]:
