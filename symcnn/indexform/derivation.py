@@ -30,8 +30,23 @@ PROVEN_UP_TO = 100_000
 
 
 def available(spec: Layer) -> bool:
-    """The layer's kind has general formulas and the layer is small enough to prove them."""
-    return spec.type in layers.table("general") and spec.multiply_terms <= PROVEN_UP_TO
+    """The layer's kind has general formulas for its options and the layer is small enough to
+    prove them."""
+    kind = layers.table("general").get(spec.type)
+    if kind is None or kind.refuses(spec) is not None:
+        return False
+    return spec.multiply_terms <= PROVEN_UP_TO
+
+
+def refusal(spec: Layer) -> str | None:
+    """Why the layer's kind has no general formulas for these options (``"with dilation"``),
+    or None when it has them (or has none at all)."""
+    kind = layers.table("general").get(spec.type)
+    return None if kind is None else kind.refuses(spec)
+
+
+def _accepts_every_layer(spec: Layer) -> str | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -46,10 +61,14 @@ class KindGeneral:
         tightening removes them).
     names : mapping
         Tensor (``X``, ``W``, ``B``) -> the letters of its free indices (``("n", "c", "h", "w")``).
+    refuses : callable
+        ``refuses(spec) -> str | None``: why the formulas are not available for this layer's
+        options (``"with dilation"``), or None when they are.
     """
 
     forward: Callable[[Layer], Formula]
     names: Mapping[str, tuple[str, ...]]
+    refuses: Callable[[Layer], str | None] = _accepts_every_layer
 
 
 @dataclass(frozen=True)
@@ -93,6 +112,9 @@ def general(derivation: Derivation) -> General:
     """
     spec = derivation.spec
     kind: KindGeneral = layers.entry("general", spec.type, "general formulas")
+    reason = kind.refuses(spec)
+    if reason is not None:
+        raise ValueError(f"general formulas are not available for {spec.type} {reason}")
     shapes = shapes_of(derivation)
     raw = kind.forward(spec)
     forward = _tight(raw, shapes)

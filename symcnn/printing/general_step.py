@@ -158,11 +158,15 @@ def _equation(formula: Formula) -> Equation:
 def general_step(ctx: Context) -> Step:
     """The general formulas of the forward pass and of every gradient, tight and proven."""
     if not general_derivation.available(ctx.spec):
+        reason = general_derivation.refusal(ctx.spec)
         limit = general_derivation.PROVEN_UP_TO
         note = (
-            f"This layer has {ctx.spec.multiply_terms} multiply terms: the general formulas are"
-            f" derived and proven against every entry only up to {limit}, so they are left out"
-            " here; a smaller layer with the same options shows them."
+            f"The general formulas are not available for {ctx.spec.type} {reason} yet; the"
+            " entries below are exact."
+            if reason
+            else f"This layer has {ctx.spec.multiply_terms} multiply terms: the general formulas"
+            f" are derived and proven against every entry only up to {limit}, so they are left"
+            " out here; a smaller layer with the same options shows them."
         )
         return Step("general", "General formula", (Paragraph((note,)),))
     found = general(ctx.derivation)

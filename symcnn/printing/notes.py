@@ -217,6 +217,8 @@ def describe(spec: Layer) -> str:
         parts.append(f"ties {data['ties']}")
     if data.get("count_include_pad") is False:
         parts.append("padding not counted")
+    if data.get("ceil_mode"):
+        parts.append("ceil mode")
     if spec.reduction != "sum":
         parts.append(f"{spec.reduction} over the batch")
     return f"{spec.type}: " + ", ".join(parts)
@@ -236,6 +238,8 @@ _FLAGS = {
 
 #: Spec field (on by default) -> the flag that turns it off.
 _SWITCHES = {"bias": "--no-bias", "count_include_pad": "--no-count-include-pad"}
+#: Spec field (off by default) -> the flag that turns it on.
+_ON_SWITCHES = {"ceil_mode": "--ceil-mode"}
 
 
 def derive_command(
@@ -255,6 +259,9 @@ def derive_command(
             words += [flag, "x".join(map(str, value)) if isinstance(value, list) else str(value)]
     for field, flag in _SWITCHES.items():
         if changed.get(field) is False:
+            words.append(flag)
+    for field, flag in _ON_SWITCHES.items():
+        if changed.get(field) is True:
             words.append(flag)
     letters = "".join(notation.name(t) for t in ("X", "W", "O"))
     if letters != "XWO":

@@ -8,6 +8,8 @@ The gradient's divisor per window follows by the same elimination as the indices
 
 from __future__ import annotations
 
+import dataclasses
+
 from sympy import Max, Min, S
 
 from ...indexform.algebra import Formula, Limit, Part, Read, index_symbol
@@ -40,3 +42,23 @@ def forward(spec: AvgPool2d) -> Formula:
 
 
 TABLE = {AvgPool2d.type: KindGeneral(forward=forward, names={"X": ("n", "c", "h", "w")})}
+
+
+def refuses(spec) -> str | None:
+    """Why a pool's formulas are not available: the forward formulas read adjacent taps and
+    divide by the floor-mode window, so dilation and a ceil_mode that changes the output are
+    refused rather than proven wrong."""
+    if spec.window.dilation != (1, 1):
+        return "with dilation"
+    if spec.ceil_mode:
+        try:
+            floor = dataclasses.replace(spec, ceil_mode=False).output_shape
+        except ValueError:  # no window fits without ceil_mode
+            floor = None
+        if floor != spec.output_shape:
+            return "with ceil_mode (its last windows overhang the input)"
+    return None
+
+
+# Every pool's entry refuses those options (whichever entries the table holds).
+TABLE = {name: dataclasses.replace(kind, refuses=refuses) for name, kind in TABLE.items()}
