@@ -46,6 +46,7 @@ SPEC = {
     "kernel": [3, 3],
     "stride": [2, 2],
     "padding": [1, 1],
+    "ceil_mode": False,
     "count_include_pad": False,
 }
 #: The float dtype the kernels are generated for; object arrays (exact rationals) also run.

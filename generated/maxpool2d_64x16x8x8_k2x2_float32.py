@@ -38,6 +38,8 @@ SPEC = {
     "kernel": [2, 2],
     "stride": [2, 2],
     "padding": [0, 0],
+    "ceil_mode": False,
+    "dilation": [1, 1],
     "ties": "first",
 }
 #: The float dtype the kernels are generated for; object arrays (exact rationals) also run.
