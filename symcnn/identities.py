@@ -36,7 +36,7 @@ import numpy as np
 from sympy import Add, Basic, Eq, Max, Min, Mul, Piecewise, Rational, S, Symbol, expand
 from sympy.core.relational import Relational
 
-from . import canonical, layers
+from . import canonical, layers, progress
 from .derive import Derivation
 from .evaluate import value_of
 from .tensors import parse_symbol
@@ -583,7 +583,10 @@ def verify(derivation: Derivation) -> list[Identity]:
     """Build every identity of the layer's type and prove it against the derived gradients."""
     results = []
     found = layers.table("identities").get(derivation.spec.type)
-    for key, tensor, statement, build in found.rules if found else ():
+    rules = found.rules if found else ()
+    for key, tensor, statement, build in progress.bar(
+        rules, total=len(rules), desc="identities", unit="identity"
+    ):
         if tensor not in derivation.grads:
             continue  # e.g. the bias identity of a layer without bias
         form = build(derivation)

@@ -23,6 +23,7 @@ import numpy as np
 from sympy import Basic, Integer, Mul, Piecewise, S, Symbol
 
 from .. import identities as core_identities
+from .. import progress
 from ..derive import Derivation
 from ..spec import Window
 from .context import (
@@ -489,4 +490,5 @@ def build_steps(
     ctx = Context(derivation, identities, options or Options())
     if kind.example is not None:
         ctx.example = kind.example(derivation)
-    return tuple(build(ctx) for build in kind.steps)
+    steps = progress.bar(kind.steps, total=len(kind.steps), desc="notes", unit="step")
+    return tuple(build(ctx) for build in steps)
