@@ -50,6 +50,12 @@ def _add_derive(parser: argparse.ArgumentParser) -> None:
         " devices and sockets are refused even so",
     )
     out.add_argument(
+        "--figure",
+        action="store_true",
+        help="latex: also draw the layer's figure as FILE-figure.png beside -o FILE.tex, and"
+        " include it in the document (needs matplotlib)",
+    )
+    out.add_argument(
         "--max-terms",
         type=count("max-terms"),
         default=None,
@@ -102,6 +108,10 @@ def _run_derive(args: argparse.Namespace) -> int:
     write_output(FORMATS[args.format](derivation, args), args.output, force=args.force)
     if args.output not in (None, "-"):
         progress.say(f"symcnn derive: wrote {args.output} ({args.format}, {spec.describe()})")
+        if args.figure:
+            from .formats import figure_path
+
+            progress.say(f"symcnn derive: wrote {figure_path(args.output)} (its figure)")
     return 0
 
 

@@ -113,3 +113,42 @@ def test_the_command_line_draws_figures(tmp_path, capsys):
     assert "--format png writes a binary file: pass -o FILE.png" in capsys.readouterr().err
     assert main([*command, "--format", "svg"]) == 0
     assert "<svg" in capsys.readouterr().out
+
+
+def test_a_latex_handout_includes_its_figure_and_compiles(tmp_path, capsys):
+    import shutil
+    import subprocess
+
+    target = tmp_path / "conv.tex"
+    command = ["derive", "conv2d", "--input", "4x4", "--kernel", "2", "--stride", "2"]
+    assert main([*command, "-o", str(target), "--figure"]) == 0
+    figure = tmp_path / "conv-figure.png"
+    assert figure.read_bytes()[:4] == b"\x89PNG"
+    assert r"{conv-figure.png}" in target.read_text()
+    assert f"wrote {figure} (its figure)" in capsys.readouterr().err
+    assert shutil.which("pdflatex"), "pdflatex is installed in CI"
+    run = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", target.name],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert "conv-figure.png" in run.stdout  # pdflatex read the figure
+    # the figure is a file the user did not name: never replaced without --force
+    target.unlink()
+    assert main([*command, "-o", str(target), "--figure"]) == 2
+    assert "conv-figure.png exists; pass --force" in capsys.readouterr().err
+    assert not target.exists()
+    assert main([*command, "-o", str(target), "--figure", "--force"]) == 0
+
+
+def test_a_figure_needs_a_latex_file_beside_it(tmp_path, capsys):
+    command = ["derive", "conv2d", "--input", "3x3", "--kernel", "2", "--figure"]
+    assert main(command) == 2
+    assert "pass --format latex and -o FILE.tex" in capsys.readouterr().err
+    assert main([*command, "-o", str(tmp_path / "notes.md")]) == 2
+    assert main([*command, "-o", str(tmp_path / "my notes.tex")]) == 2
+    assert "letters, digits, '_' and '-' only" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -144,12 +144,17 @@ class Notes:
         body = render_steps(self.steps, self.text_printer())
         return "\n".join(head) + "\n" + body
 
-    def latex(self) -> str:
-        """The notes as a standalone LaTeX document that pdflatex compiles."""
+    def latex(self, figure: str | None = None) -> str:
+        """The notes as a standalone LaTeX document that pdflatex compiles.
+
+        ``figure`` names an image file beside the document (``conv-figure.png``) that it
+        includes under the title: ``symcnn derive ... --figure`` writes it.
+        """
         body = FIT_MACROS + LatexWriter(self.latex_printer()).render(self.steps)
         return document.render(
             "notes.tex.j2",
             header=HEADER,
+            figure=figure or "",
             command=self.command("latex"),
             command_tex=escape(self.command("latex")),
             title=escape(self.title),
