@@ -152,3 +152,60 @@ def test_a_figure_needs_a_latex_file_beside_it(tmp_path, capsys):
     assert main([*command, "-o", str(tmp_path / "my notes.tex")]) == 2
     assert "letters, digits, '_' and '-' only" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def _load_script(path):
+    import importlib.util
+
+    loaded = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(module)
+    return module
+
+
+def test_the_plots_share_the_figures_style(tmp_path):
+    """The benchmark plot and the digits loss curve are drawn by the figures' own helpers: the
+    same text sizes and colours, the same saving (same input, same bytes)."""
+    from pathlib import Path
+
+    import matplotlib
+
+    from symcnn.printing import figure as figure_module
+
+    root = Path(__file__).parents[1]
+    digits = _load_script(root / "examples" / "digits.py")
+    bench = _load_script(root / "benchmarks" / "bench_kernels.py")
+    drawn = []
+    original = figure_module.styled_figure
+
+    def recording(figsize):
+        made = original(figsize)
+        drawn.append(made)
+        return made
+
+    figure_module.styled_figure = recording
+    try:
+        losses = list(np.linspace(2.0, 0.1, 60))
+        for name in ("a.png", "b.png"):
+            digits.plot(losses, tmp_path / name, "python examples/digits.py")
+        rows = [
+            {"layer": f"conv2d {k}", "dtype": "float32", "direction": "forward+backward",
+             "generated_s": t, "pytorch_s": 1.0}
+            for k, t in (("3x3", 0.7), ("5x5 stride 2", 1.2))
+        ]  # fmt: skip
+        bench.draw([{"threads": 1, "rows": rows}, {"threads": None, "rows": rows}],
+                   tmp_path / "bench.png")  # fmt: skip
+    finally:
+        figure_module.styled_figure = original
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    assert (tmp_path / "bench.png").read_bytes()[:4] == b"\x89PNG"
+    assert len(drawn) == 3
+    for made in drawn:
+        axes = made.axes[0]
+        assert axes.title.get_fontsize() == figure_module.STYLE["axes.titlesize"]
+        assert axes.xaxis.label.get_fontsize() == figure_module.STYLE["axes.labelsize"]
+    curve = drawn[0].axes[0].lines
+    assert matplotlib.colors.to_hex(curve[1].get_color()) == figure_module.BLUE
+    bars = drawn[2].axes[0].patches
+    assert matplotlib.colors.to_hex(bars[0].get_facecolor()) == figure_module.BLUE
+    assert matplotlib.colors.to_hex(bars[-1].get_facecolor()) == figure_module.RED
