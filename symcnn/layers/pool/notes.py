@@ -77,10 +77,11 @@ MIN = Extreme("min", "minimum", "minimal", "smallest", min)
 
 def _extreme_description(extreme: Extreme) -> Callable[[Context], tuple]:
     def description(ctx: Context) -> tuple:
+        under = "under it" if ctx.spec.dilation == (1, 1) else "on its taps (dilation D apart)"
         return (
             f"{extreme.short.capitalize()} pooling slides a window over the input ",
             Whole("X"),
-            f" and keeps the {extreme.largest} entry under it, channel by channel; those form the"
+            f" and keeps the {extreme.largest} entry {under}, channel by channel; those form the"
             " output ",
             Whole("O"),
             ".",
