@@ -507,36 +507,37 @@ def report(results: list[dict], command: str, plot: str) -> str:
 
 
 def draw(results: list[dict], path: Path) -> None:
-    """Generated / PyTorch (float32, forward+backward) per layer, one bar per thread setting."""
-    import matplotlib
+    """Generated / PyTorch (float32, forward+backward) per layer, one bar per thread setting,
+    in the style of symcnn's figures (:mod:`symcnn.printing.figure`)."""
+    from symcnn.printing.figure import GREY, save_figure, style, styled_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(9, 4.5))
-    width = 0.4
-    for offset, result in enumerate(results):
-        rows = [
-            r
-            for r in result["rows"]
-            if r["dtype"] == "float32" and r["direction"] == "forward+backward"
-        ]
-        values = [r["generated_s"] / r["pytorch_s"] for r in rows if "pytorch_s" in r]
-        if not values:
-            continue
-        positions = [i + (offset - 0.5) * width for i in range(len(values))]
-        name = "one thread" if result["threads"] == 1 else "default threads"
-        axes.bar(positions, values, width, label=name)
-        labels = [r["layer"].replace("conv2d ", "").replace(" stride", "\nstride") for r in rows]
-    axes.axhline(1.0, color="black", linewidth=0.8)
-    axes.axhline(0.8, color="grey", linestyle="--", linewidth=0.8, label="target mean 0.8")
-    axes.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
-    axes.set_ylabel("generated time / PyTorch time")
-    axes.set_title("float32, forward + backward (below 1: the generated module is faster)")
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(figure)
+    with style():
+        figure = styled_figure((9, 4.5))
+        axes = figure.subplots()
+        width = 0.4
+        labels: list[str] = []
+        for offset, result in enumerate(results):
+            rows = [
+                r
+                for r in result["rows"]
+                if r["dtype"] == "float32" and r["direction"] == "forward+backward"
+            ]
+            values = [r["generated_s"] / r["pytorch_s"] for r in rows if "pytorch_s" in r]
+            if not values:
+                continue
+            positions = [i + (offset - 0.5) * width for i in range(len(values))]
+            name = "one thread" if result["threads"] == 1 else "default threads"
+            axes.bar(positions, values, width, label=name)
+            labels = [
+                r["layer"].replace("conv2d ", "").replace(" stride", "\nstride") for r in rows
+            ]
+        axes.axhline(1.0, color="black", linewidth=0.8)
+        axes.axhline(0.8, color=GREY, linestyle="--", linewidth=0.8, label="target mean 0.8")
+        axes.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+        axes.set_ylabel("generated time / PyTorch time")
+        axes.set_title("float32, forward + backward (below 1: the generated module is faster)")
+        axes.legend()
+        save_figure(figure, path)
 
 
 def main() -> None:

@@ -98,26 +98,24 @@ def train(args) -> dict:
 
 
 def plot(losses: list[float], path: Path, command: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """The loss curve, in the style of symcnn's figures (:mod:`symcnn.printing.figure`)."""
+    from symcnn.printing.figure import BLUE, GREY, save_figure, style, styled_figure
 
     steps = np.arange(1, len(losses) + 1)
     window = 20
     smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-    figure, axes = plt.subplots(figsize=(7, 3.5), dpi=110)
-    axes.plot(steps, losses, color="#9ab", linewidth=0.7, label="each step")
-    axes.plot(steps[window - 1 :], smooth, color="#135", label=f"mean of {window} steps")
-    axes.set_xlabel("SGD step")
-    axes.set_ylabel("cross-entropy")
-    axes.set_yscale("log")
-    axes.set_title("digits: the generated training step", fontsize=10)
-    axes.legend(frameon=False)
-    figure.text(0.01, 0.01, command, fontsize=7, color="#666")
-    figure.tight_layout(rect=(0, 0.04, 1, 1))
-    figure.savefig(path, metadata={"Software": None})
-    plt.close(figure)
+    with style():
+        figure = styled_figure((7, 3.5))
+        axes = figure.subplots()
+        axes.plot(steps, losses, color=GREY, linewidth=0.6, label="each step")
+        axes.plot(steps[window - 1 :], smooth, color=BLUE, label=f"mean of {window} steps")
+        axes.set_xlabel("SGD step")
+        axes.set_ylabel("cross-entropy")
+        axes.set_yscale("log")
+        axes.set_title("digits: the generated training step")
+        axes.legend()
+        figure.supxlabel(command, fontsize=7, color="#666666")
+        save_figure(figure, path)
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -41,6 +41,7 @@ SPEC = {
     "kernel": [3, 3],
     "stride": [2, 2],
     "padding": [1, 1],
+    "ceil_mode": False,
     "count_include_pad": True,
 }
 #: The strategy of each direction's kernels (``--strategy auto`` chooses each on its own).

@@ -38,6 +38,8 @@ SPEC = {
     "kernel": [2, 2],
     "stride": [2, 2],
     "padding": [0, 0],
+    "ceil_mode": False,
+    "dilation": [1, 1],
     "ties": "first",
 }
 #: The strategy of each direction's kernels (``--strategy auto`` chooses each on its own).

@@ -42,6 +42,8 @@ SPEC = {
     "kernel": [3, 3],
     "stride": [1, 1],
     "padding": [1, 1],
+    "ceil_mode": False,
+    "dilation": [1, 1],
     "ties": "all",
 }
 #: The strategy of each direction's kernels (``--strategy auto`` chooses each on its own).

@@ -57,6 +57,12 @@ def _add_derive(parser: argparse.ArgumentParser) -> None:
         help="replace FILE if it is an existing regular file (keeping its mode); folders, FIFOs,"
         " devices and sockets are refused even so",
     )
+    out.add_argument(
+        "--figure",
+        action="store_true",
+        help="latex: also draw the layer's figure as FILE-figure.png beside -o FILE.tex, and"
+        " include it in the document (needs matplotlib)",
+    )
     add_max_terms(out)
     _add_notation(parser)
 
@@ -103,6 +109,10 @@ def _run_derive(args: argparse.Namespace) -> int:
     write_output(FORMATS[args.format](derivation, args), args.output, force=args.force)
     if args.output not in (None, "-"):
         progress.say(f"symcnn derive: wrote {args.output} ({args.format}, {spec.describe()})")
+        if args.figure:
+            from .formats import figure_path
+
+            progress.say(f"symcnn derive: wrote {figure_path(args.output)} (its figure)")
     return 0
 
 

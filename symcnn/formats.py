@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import re
 from collections.abc import Callable
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 from . import jsonio
 from .derive import Derivation
+from .files import check_output_path, write_output
 from .notation import Notation
 from .printing import Notes, Options
 
@@ -78,6 +80,8 @@ def check_arguments(args: argparse.Namespace) -> None:
     """
     if getattr(args, "format", None) is None:
         args.format = format_of_output(getattr(args, "output", None))
+    if getattr(args, "figure", False):
+        _figure_target(args)
     if args.format == "json":
         return
     _notation(args)
@@ -91,6 +95,50 @@ def check_arguments(args: argparse.Namespace) -> None:
             f"--format {args.format} draws with matplotlib, which is not installed:"
             " pip install 'symcnn[figures]' (or matplotlib)"
         )
+
+
+#: The characters a figure's file name may hold: \includegraphics reads it as LaTeX.
+_FIGURE_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def figure_path(output: str) -> Path:
+    """The figure a handout includes: ``FILE-figure.png`` beside ``-o FILE.tex``."""
+    path = Path(output)
+    return path.with_name(f"{path.stem}-figure.png")
+
+
+def _figure_target(args: argparse.Namespace) -> None:
+    """``--figure`` needs a LaTeX file to sit beside, a name LaTeX can include, matplotlib,
+    and a free place for the figure (or ``--force``)."""
+    output = getattr(args, "output", None)
+    if args.format != "latex" or output is None or output == "-":
+        raise ValueError(
+            "--figure draws beside a LaTeX handout: pass --format latex and -o FILE.tex"
+        )
+    stem = Path(output).stem
+    if not _FIGURE_NAME.fullmatch(stem):
+        raise ValueError(
+            f"--figure: {stem!r} cannot name a file LaTeX includes; name -o FILE.tex with"
+            " letters, digits, '_' and '-' only"
+        )
+    if importlib.util.find_spec("matplotlib") is None:
+        raise ValueError(
+            "--figure draws with matplotlib, which is not installed:"
+            " pip install 'symcnn[figures]' (or matplotlib)"
+        )
+    check_output_path(str(figure_path(output)), force=bool(getattr(args, "force", False)))
+
+
+def _latex(derivation: Derivation, args: argparse.Namespace) -> str:
+    """The LaTeX handout; with ``--figure`` its figure is written beside it and included."""
+    notes = notes_for(derivation, args)
+    if not getattr(args, "figure", False):
+        return notes.latex()
+    from .printing import figure
+
+    target = figure_path(args.output)
+    write_output(figure.render(derivation, "png"), str(target), force=bool(args.force))
+    return notes.latex(figure=target.name)
 
 
 def _png_target(args: argparse.Namespace) -> None:
@@ -141,7 +189,7 @@ def _figure(format: str) -> Renderer:
 FORMATS: dict[str, Renderer] = {
     "json": lambda derivation, args: jsonio.dumps(derivation),
     "text": lambda derivation, args: notes_for(derivation, args).text(),
-    "latex": lambda derivation, args: notes_for(derivation, args).latex(),
+    "latex": _latex,
     "markdown": lambda derivation, args: notes_for(derivation, args).markdown(),
     "pdf": _pdf,
     "png": _figure("png"),

@@ -36,7 +36,7 @@ import numpy as np
 from sympy import Add, Basic, Eq, Max, Min, Mul, Piecewise, Rational, S, Symbol, expand
 from sympy.core.relational import Relational
 
-from . import canonical, layers
+from . import canonical, layers, progress
 from .derive import Derivation
 from .evaluate import value_of
 from .tensors import parse_symbol
@@ -272,44 +272,103 @@ def unpool(
     input_size: tuple[int, int],
     stride: tuple[int, int],
     padding: tuple[int, int],
+    dilation: tuple[int, int] = (1, 1),
 ) -> np.ndarray:
     """Add ``upstream[i, j] * weights[i, j]`` onto window (i, j) of the padded grid, then crop.
 
     ``weights`` has shape (OH, OW, kh, kw): how window (i, j) shares its upstream value among
-    its cells, with 0 on padded cells. Window (i, j) starts at row ``i*S``, column ``j*S`` of
-    the padded input; overlapping windows add up.
+    its taps, with 0 on padded cells. Tap (p, q) of window (i, j) is row ``i*S + p*D``, column
+    ``j*S + q*D`` of the padded input (the grid reaches past it where a ``ceil_mode`` window
+    overhangs); overlapping windows add up.
     """
     out_height, out_width, kh, kw = weights.shape
-    grid = np.full(
-        (input_size[0] + 2 * padding[0], input_size[1] + 2 * padding[1]), S.Zero, dtype=object
-    )
+    size = _grid_size(input_size, weights.shape, stride, padding, dilation)
+    grid = np.full(size, S.Zero, dtype=object)
+    (sh, sw), (dh, dw) = stride, dilation
     for i in range(out_height):
         for j in range(out_width):
-            rows = slice(i * stride[0], i * stride[0] + kh)
-            cols = slice(j * stride[1], j * stride[1] + kw)
+            rows = slice(i * sh, i * sh + dh * (kh - 1) + 1, dh)
+            cols = slice(j * sw, j * sw + dw * (kw - 1) + 1, dw)
             grid[rows, cols] = grid[rows, cols] + upstream[i, j] * weights[i, j]
     return crop(grid, padding, input_size)
 
 
+def _grid_size(input_size, weights_shape, stride, padding, dilation) -> tuple[int, int]:
+    """The padded input, or more where the last window reaches past it (``ceil_mode``)."""
+    out_height, out_width, kh, kw = weights_shape
+    return tuple(
+        max(size + 2 * pad, (out - 1) * step + spacing * (taps - 1) + 1)
+        for size, pad, out, step, spacing, taps in zip(
+            input_size, padding, (out_height, out_width), stride, dilation, (kh, kw), strict=True
+        )
+    )
+
+
+def _real_taps(image: np.ndarray, spec) -> Iterator[tuple[int, int, list, list]]:
+    """Per window (i, j): its taps on real cells and those cells' values, in row-major order."""
+    window = spec.window
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = (
+        window.kernel,
+        window.stride,
+        window.padding,
+        window.dilation,
+    )
+    height, width = image.shape
+    _, _, out_height, out_width = spec.output_shape
+    for i in range(out_height):
+        for j in range(out_width):
+            taps = [
+                (p, q)
+                for p in range(kh)
+                for q in range(kw)
+                if 0 <= i * sh - ph + p * dh < height and 0 <= j * sw - pw + q * dw < width
+            ]
+            values = [image[i * sh - ph + p * dh, j * sw - pw + q * dw] for p, q in taps]
+            yield i, j, taps, values
+
+
 def window_weights(image: np.ndarray, spec, share: Callable[[list], list]) -> np.ndarray:
-    """Per window of ``image`` (padded by the spec), the share of each cell; 0 on padding.
+    """Per window of ``image`` (padded by the spec), the share of each tap; 0 on padding.
 
     ``share`` receives the values of the window's real cells in row-major order and returns
     their shares in the same order.
     """
-    real = pad(np.full(image.shape, S.One, dtype=object), spec.padding)
-    padded = pad(image, spec.padding)
     _, _, out_height, out_width = spec.output_shape
-    (kh, kw), (sh, sw) = spec.kernel, spec.stride
+    kh, kw = spec.window.kernel
     weights = np.full((out_height, out_width, kh, kw), S.Zero, dtype=object)
-    for i in range(out_height):
-        for j in range(out_width):
-            cells = [
-                (p, q) for p in range(kh) for q in range(kw) if real[i * sh + p, j * sw + q] == 1
-            ]
-            values = [padded[i * sh + p, j * sw + q] for p, q in cells]
-            for (p, q), amount in zip(cells, share(values), strict=True):
-                weights[i, j, p, q] = amount
+    for i, j, taps, values in _real_taps(image, spec):
+        for (p, q), amount in zip(taps, share(values), strict=True):
+            weights[i, j, p, q] = amount
+    return weights
+
+
+def average_weights(image: np.ndarray, spec, count_include_pad: bool) -> np.ndarray:
+    """Per window, ``1 / divisor`` on each real tap (0 on padding).
+
+    With ``count_include_pad`` the divisor counts the window's taps on the padded input (all
+    ``kh * kw`` of them, but where a ``ceil_mode`` window overhangs the padding), else its taps
+    on real cells.
+    """
+    window = spec.window
+    height, width = image.shape
+    weights = window_weights(image, spec, lambda values: [S.One] * len(values))
+    for i, j, taps, _ in _real_taps(image, spec):
+        if not count_include_pad:
+            weights[i, j] = weights[i, j] * Rational(1, len(taps))
+            continue
+        padded = [
+            sum(1 for t in range(taps_along) if position * step - pad + t * spacing < size + pad)
+            for position, size, taps_along, step, pad, spacing in zip(
+                (i, j),
+                (height, width),
+                window.kernel,
+                window.stride,
+                window.padding,
+                window.dilation,
+                strict=True,
+            )
+        ]
+        weights[i, j] = weights[i, j] * Rational(1, padded[0] * padded[1])
     return weights
 
 
@@ -363,7 +422,7 @@ def extreme_unpool_form(derivation: Derivation) -> np.ndarray:
     def share(values: list) -> list:
         return route(values, extreme(*values, evaluate=False))
 
-    return _unpool_each_map(derivation, share)
+    return _unpool_each_map(derivation, lambda image: window_weights(image, spec, share))
 
 
 def _extreme_of(layer_type: str) -> Callable[..., Basic]:
@@ -384,23 +443,30 @@ def _extreme_of(layer_type: str) -> Callable[..., Basic]:
 def avg_spread_form(derivation: Derivation) -> np.ndarray:
     """dL/dX[n, c] = unpool(dL/dO[n, c]) with each window's value over its divisor to every cell."""
     spec = derivation.spec
-
-    def share(values: list) -> list:
-        divisor = spec.kernel[0] * spec.kernel[1] if spec.count_include_pad else len(values)
-        return [Rational(1, divisor)] * len(values)
-
-    return _unpool_each_map(derivation, share)
+    return _unpool_each_map(
+        derivation, lambda image: average_weights(image, spec, spec.count_include_pad)
+    )
 
 
-def _unpool_each_map(derivation: Derivation, share: Callable[[list], list]) -> np.ndarray:
+def _unpool_each_map(
+    derivation: Derivation, weights_of: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
     spec = derivation.spec
+    window = spec.window
     upstream = upstream_gradient(derivation)
     n_batch, channels, height, width = spec.input_shape
     form = np.empty(spec.input_shape, dtype=object)
     for n in range(n_batch):
         for c in range(channels):
-            weights = window_weights(derivation.tensors.X[n, c], spec, share)
-            form[n, c] = unpool(upstream[n, c], weights, (height, width), spec.stride, spec.padding)
+            weights = weights_of(derivation.tensors.X[n, c])
+            form[n, c] = unpool(
+                upstream[n, c],
+                weights,
+                (height, width),
+                window.stride,
+                window.padding,
+                window.dilation,
+            )
     return form
 
 
@@ -571,7 +637,10 @@ def verify(derivation: Derivation) -> list[Identity]:
     """Build every identity of the layer's type and prove it against the derived gradients."""
     results = []
     found = layers.table("identities").get(derivation.spec.type)
-    for key, tensor, statement, build in found.rules if found else ():
+    rules = found.rules if found else ()
+    for key, tensor, statement, build in progress.bar(
+        rules, total=len(rules), desc="identities", unit="identity"
+    ):
         if tensor not in derivation.grads:
             continue  # e.g. the bias identity of a layer without bias
         form = build(derivation)

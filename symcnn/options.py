@@ -141,6 +141,14 @@ PADDING = Option(
     square,
     metavar="P[xP]",
 )
+DILATION = Option(
+    "--dilation",
+    "dilation",
+    "kernel or window dilation D[xD]: the spacing of its taps (1)",
+    dims("dilation", (1, 2)),
+    square,
+    metavar="D[xD]",
+)
 REDUCTION = Option(
     "--reduction",
     "reduction",

@@ -9,7 +9,8 @@ padded cells are simply not in it, so they never win a max or a min and never co
   not used: at a tie it gives ``Heaviside(0) = 1/2`` to every tied entry, so a three-way tie
   would pass on 3/2 of the upstream gradient.
 - Average pooling: ``O = (sum of the window) / divisor``, the divisor ``kh*kw`` with
-  ``count_include_pad`` (PyTorch's default) or the number of real cells; it is a polynomial, so its
+  ``count_include_pad`` (PyTorch's default; less what a ``ceil_mode`` window overhangs past the
+  padding) or the number of real cells; it is a polynomial, so its
   partials come from :func:`symcnn.rules.polynomial_partials`.
 
 This module names no layer type: the pool kind's rule module pairs each type with its extreme
@@ -70,12 +71,20 @@ def real_window_cells(spec: Layer, i: int, j: int) -> list[tuple[int, int]]:
     >>> from symcnn.layers.pool.spec import AvgPool2d
     >>> real_window_cells(AvgPool2d(input_shape=(3, 3), kernel=(2, 2), padding=(1, 1)), 0, 0)
     [(0, 0)]
+    >>> from symcnn.layers.pool.spec import MaxPool2d
+    >>> real_window_cells(MaxPool2d(input_shape=(3, 3), kernel=2, dilation=2), 0, 0)
+    [(0, 0), (0, 2), (2, 0), (2, 2)]
     """
     _, _, height, width = spec.input_shape
     window = spec.window
-    (kh, kw), (sh, sw), (ph, pw) = window.kernel, window.stride, window.padding
-    rows = [r for r in range(i * sh - ph, i * sh - ph + kh) if 0 <= r < height]
-    cols = [c for c in range(j * sw - pw, j * sw - pw + kw) if 0 <= c < width]
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = (
+        window.kernel,
+        window.stride,
+        window.padding,
+        window.dilation,
+    )
+    rows = [r for r in range(i * sh - ph, i * sh - ph + dh * (kh - 1) + 1, dh) if 0 <= r < height]
+    cols = [c for c in range(j * sw - pw, j * sw - pw + dw * (kw - 1) + 1, dw) if 0 <= c < width]
     return [(r, c) for r in rows for c in cols]
 
 

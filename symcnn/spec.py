@@ -132,12 +132,14 @@ def shortened(text: str, limit: int = 40) -> str:
 
 @dataclass(frozen=True)
 class Window:
-    """A sliding window: its size, step, zero padding and tap spacing, each (height, width)."""
+    """A sliding window: its size, step, zero padding and tap spacing, each (height, width),
+    and whether the output size rounds up (a pool's ``ceil_mode``)."""
 
     kernel: tuple[int, int]
     stride: tuple[int, int]
     padding: tuple[int, int]
     dilation: tuple[int, int] = (1, 1)
+    ceil_mode: bool = False
 
 
 @dataclass(frozen=True)

@@ -230,17 +230,14 @@ def test_a_layer_above_the_proof_limit_says_so(monkeypatch) -> None:
 
 
 def test_a_pool_option_without_a_formula_is_refused_with_its_reason() -> None:
-    """ceil_mode and dilation (pool options of issue 16) have no formula: said, not derived."""
-    from types import SimpleNamespace
-
+    """A ceil_mode that adds an overhanging window has no formula: said, not derived."""
     from symcnn.layers.pool.general import refuse
-    from symcnn.spec import Window
 
-    plain = Window((2, 2), (2, 2), (0, 0))
-    assert refuse(SimpleNamespace(window=plain)) is None
-    assert "ceil_mode" in refuse(SimpleNamespace(window=plain, ceil_mode=True))
-    dilated = Window((2, 2), (2, 2), (0, 0), (2, 2))
-    assert "dilated" in refuse(SimpleNamespace(window=dilated))
+    assert refuse(AvgPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2))) is None
+    same = AvgPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), ceil_mode=True)
+    assert refuse(same) is None  # ceil_mode that changes nothing keeps the formulas
+    overhang = AvgPool2d(input_shape=(1, 1, 3, 3), kernel=(2, 2), ceil_mode=True)
+    assert "with ceil_mode" in general_derivation.unavailable(overhang)
     maxpool = MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2))
     assert general_derivation.unavailable(maxpool) == "maxpool2d has no general formula yet"
     assert (

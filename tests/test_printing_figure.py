@@ -113,3 +113,99 @@ def test_the_command_line_draws_figures(tmp_path, capsys):
     assert "--format png writes a binary file: pass -o FILE.png" in capsys.readouterr().err
     assert main([*command, "--format", "svg"]) == 0
     assert "<svg" in capsys.readouterr().out
+
+
+def test_a_latex_handout_includes_its_figure_and_compiles(tmp_path, capsys):
+    import shutil
+    import subprocess
+
+    target = tmp_path / "conv.tex"
+    command = ["derive", "conv2d", "--input", "4x4", "--kernel", "2", "--stride", "2"]
+    assert main([*command, "-o", str(target), "--figure"]) == 0
+    figure = tmp_path / "conv-figure.png"
+    assert figure.read_bytes()[:4] == b"\x89PNG"
+    assert r"{conv-figure.png}" in target.read_text()
+    assert f"wrote {figure} (its figure)" in capsys.readouterr().err
+    assert shutil.which("pdflatex"), "pdflatex is installed in CI"
+    run = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", target.name],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert "conv-figure.png" in run.stdout  # pdflatex read the figure
+    # the figure is a file the user did not name: never replaced without --force
+    target.unlink()
+    assert main([*command, "-o", str(target), "--figure"]) == 2
+    assert "conv-figure.png exists; pass --force" in capsys.readouterr().err
+    assert not target.exists()
+    assert main([*command, "-o", str(target), "--figure", "--force"]) == 0
+
+
+def test_a_figure_needs_a_latex_file_beside_it(tmp_path, capsys):
+    command = ["derive", "conv2d", "--input", "3x3", "--kernel", "2", "--figure"]
+    assert main(command) == 2
+    assert "pass --format latex and -o FILE.tex" in capsys.readouterr().err
+    assert main([*command, "-o", str(tmp_path / "notes.md")]) == 2
+    assert main([*command, "-o", str(tmp_path / "my notes.tex")]) == 2
+    assert "letters, digits, '_' and '-' only" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def _load_script(path):
+    import importlib.util
+
+    loaded = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(module)
+    return module
+
+
+def test_the_plots_share_the_figures_style(tmp_path):
+    """The benchmark plot and the digits loss curve are drawn by the figures' own helpers: the
+    same text sizes and colours, the same saving (same input, same bytes)."""
+    from pathlib import Path
+
+    import matplotlib
+
+    from symcnn.printing import figure as figure_module
+
+    root = Path(__file__).parents[1]
+    digits = _load_script(root / "examples" / "digits.py")
+    bench = _load_script(root / "benchmarks" / "bench_kernels.py")
+    drawn = []
+    original = figure_module.styled_figure
+
+    def recording(figsize):
+        made = original(figsize)
+        drawn.append(made)
+        return made
+
+    figure_module.styled_figure = recording
+    try:
+        losses = list(np.linspace(2.0, 0.1, 60))
+        for name in ("a.png", "b.png"):
+            digits.plot(losses, tmp_path / name, "python examples/digits.py")
+        rows = [
+            {"layer": f"conv2d {k}", "dtype": "float32", "direction": "forward+backward",
+             "generated_s": t, "pytorch_s": 1.0}
+            for k, t in (("3x3", 0.7), ("5x5 stride 2", 1.2))
+        ]  # fmt: skip
+        bench.draw([{"threads": 1, "rows": rows}, {"threads": None, "rows": rows}],
+                   tmp_path / "bench.png")  # fmt: skip
+    finally:
+        figure_module.styled_figure = original
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    assert (tmp_path / "bench.png").read_bytes()[:4] == b"\x89PNG"
+    assert len(drawn) == 3
+    for made in drawn:
+        axes = made.axes[0]
+        assert axes.title.get_fontsize() == figure_module.STYLE["axes.titlesize"]
+        assert axes.xaxis.label.get_fontsize() == figure_module.STYLE["axes.labelsize"]
+    curve = drawn[0].axes[0].lines
+    assert matplotlib.colors.to_hex(curve[1].get_color()) == figure_module.BLUE
+    bars = drawn[2].axes[0].patches
+    assert matplotlib.colors.to_hex(bars[0].get_facecolor()) == figure_module.BLUE
+    assert matplotlib.colors.to_hex(bars[-1].get_facecolor()) == figure_module.RED

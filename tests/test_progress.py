@@ -61,3 +61,33 @@ def test_generate_check_says_the_catalog_is_fresh(monkeypatch, capsys):
     assert err == "symcnn generate: generated/ is up to date (the catalog re-rendered, identical)\n"
     assert main(["generate", "--check", "-q"]) == 0
     assert capsys.readouterr() == ("", "")
+
+
+def test_the_notes_show_their_steps_and_identities_on_a_terminal(monkeypatch):
+    """Building the notes of a layer reports its steps and identities, on a terminal only."""
+    import symcnn
+
+    derivation = symcnn.derive(symcnn.Conv2d(input_shape=(3, 3), kernel=2))
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    original = progress.bar
+
+    def slowed(iterable, **kwargs):  # each step takes a moment, so the bar is drawn
+        return original(_paced(iterable, 0.2), **kwargs)
+
+    monkeypatch.setattr(progress, "bar", slowed)
+    with progress.shown(True):
+        symcnn.notes(derivation).text()
+    shown = terminal.getvalue()
+    assert "notes" in shown and "/7" in shown and "identities" in shown
+    piped = io.StringIO()
+    monkeypatch.setattr("sys.stderr", piped)
+    with progress.shown(True):
+        symcnn.notes(derivation).text()
+    assert piped.getvalue() == ""
+
+
+def _paced(iterable, pause):
+    for item in iterable:
+        time.sleep(pause)
+        yield item

@@ -1248,10 +1248,7 @@ class Reader:
                         node.offset,
                     )
 
-            def share(values: list) -> list:
-                divisor = spec.kernel[0] * spec.kernel[1] if include else len(values)
-                return [Rational(1, divisor)] * len(values)
-
+            weights = identities.average_weights(image, spec, include)
         else:
             route = identities.ROUTES[ties]
             extreme = Max if node.name == "max_unpool" else Min
@@ -1259,8 +1256,11 @@ class Reader:
             def share(values: list) -> list:
                 return route(values, extreme(*values, evaluate=False))
 
-        weights = identities.window_weights(image, spec, share)
-        return identities.unpool(array, weights, image.shape, spec.stride, spec.padding)
+            weights = identities.window_weights(image, spec, share)
+        window = spec.window
+        return identities.unpool(
+            array, weights, image.shape, window.stride, window.padding, window.dilation
+        )
 
     def _whole_number(self, arg: Node, call: Call, positive: bool) -> tuple[int, int]:
         spec = self.derivation.spec

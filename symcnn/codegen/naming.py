@@ -29,6 +29,7 @@ _TAGS = {
     "bias": "bias",
     "ties": "ties",
     "count_include_pad": "countpad",
+    "ceil_mode": "ceil",
     "reduction": "",
 }
 

@@ -99,7 +99,7 @@ def layer_from_dict(data: dict[str, Any]):
 
     >>> layer_from_dict({"type": "maxpool2d", "input_shape": [1, 1, 4, 4], "kernel": [2, 2]})
     MaxPool2d(input_shape=(1, 1, 4, 4), reduction='sum', kernel=(2, 2), stride=(2, 2), \
-padding=(0, 0), ties='first')
+padding=(0, 0), ceil_mode=False, dilation=(1, 1), ties='first')
     """
     if not isinstance(data, dict):
         raise ValueError(

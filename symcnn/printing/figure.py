@@ -194,6 +194,58 @@ def title(derivation: Derivation) -> str:
     return spec.describe() + (f" ({', '.join(part)})" if part else "")
 
 
+# -- the style every figure of symcnn shares ------------------------------------------------------
+
+#: The colours: blue for what a window reads or how much gradient flows, red for the second
+#: window and for a stride gap, green for a routed gradient, greys for the grid and the padding.
+BLUE, RED, GREEN, GREY, LIGHT_GREY = "#1f77b4", "#d62728", "#2ca02c", "#999999", "#dddddd"
+#: Sizes of the text, as the layer figures set them; the plots (the benchmark's, the digits loss
+#: curve) take them from here, so that every figure reads alike.
+STYLE: dict[str, Any] = {
+    "axes.titlesize": 10,
+    "axes.labelsize": 8,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "lines.linewidth": 1.2,
+}
+#: Dots per inch of every saved figure.
+DPI = 110
+
+
+def styled_figure(figsize: tuple[float, float]):
+    """A matplotlib ``Figure`` in symcnn's style: made without pyplot (no global state, no
+    window), laid out by matplotlib's constrained layout, its colours cycling through
+    :data:`BLUE`, :data:`RED`, :data:`GREEN`, :data:`GREY`.
+
+    Draw inside :func:`style`, which sets the text sizes and colours of what is drawn.
+    """
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize, layout="constrained")
+
+
+def style():
+    """The rc settings of :data:`STYLE` and the colour cycle, for the ``with`` block."""
+    import matplotlib
+    from cycler import cycler
+
+    return matplotlib.rc_context(
+        {**STYLE, "axes.prop_cycle": cycler(color=[BLUE, RED, GREEN, GREY])}
+    )
+
+
+def save_figure(fig, target, format: str = "png") -> None:
+    """Save ``fig`` as every figure of symcnn is saved: at :data:`DPI`, without the software
+    name or a date, so that the same figure gives the same bytes."""
+    import matplotlib
+
+    metadata = {"Software": None} if format == "png" else {"Date": None}
+    with matplotlib.rc_context({"svg.hashsalt": "symcnn", "svg.fonttype": "none"}):
+        fig.savefig(target, format=format, metadata=metadata, dpi=DPI)
+
+
 # -- drawing --------------------------------------------------------------------------------------
 
 
@@ -215,7 +267,7 @@ def figure(derivation: Derivation, values: Mapping[Symbol, Any] | None = None):
         input, and the kernel with its 180-degree rotation for the full-convolution view.
     """
     try:
-        from matplotlib.figure import Figure
+        import matplotlib  # noqa: F401
     except ImportError:  # an optional dependency: say how to get it
         raise ValueError(
             "figures need matplotlib: pip install 'symcnn[figures]' (or matplotlib)"
@@ -223,7 +275,7 @@ def figure(derivation: Derivation, values: Mapping[Symbol, Any] | None = None):
     views = panels(derivation, values)
     if not views:
         views = [Panel("input", "values", {"values": _first_channel(derivation)})]
-    fig = Figure(figsize=(4.2 * len(views), 5.0), layout="constrained")
+    fig = styled_figure((4.2 * len(views), 5.0))
     axes = fig.subplots(1, len(views), squeeze=False)[0]
     for ax, panel in zip(axes, views, strict=True):
         _DRAW[panel.kind](ax, panel.data)
@@ -239,7 +291,7 @@ def figure(derivation: Derivation, values: Mapping[Symbol, Any] | None = None):
 
 def _png_bytes(fig) -> bytes:
     out = io.BytesIO()
-    fig.savefig(out, format="png", metadata={"Software": None}, dpi=110)
+    save_figure(fig, out, "png")
     return out.getvalue()
 
 
@@ -248,13 +300,10 @@ def render(derivation: Derivation, format: str, values=None) -> bytes | str:
     if format not in FORMATS:
         raise ValueError(f"format={format!r} is not valid: expected one of {', '.join(FORMATS)}")
     fig = figure(derivation, values)  # refuses first, in one line, when matplotlib is missing
-    import matplotlib
-
-    out = io.BytesIO()
     if format == "png":
         return _png_bytes(fig)
-    with matplotlib.rc_context({"svg.hashsalt": "symcnn", "svg.fonttype": "none"}):
-        fig.savefig(out, format="svg", metadata={"Date": None}, dpi=110)
+    out = io.BytesIO()
+    save_figure(fig, out, "svg")
     return out.getvalue().decode()
 
 
@@ -266,7 +315,7 @@ def _grid(ax, height: int, width: int, padding=(0, 0)) -> None:
     for row in range(-ph, height + ph):
         for column in range(-pw, width + pw):
             pad = not (0 <= row < height and 0 <= column < width)
-            ax.add_patch(_square(row, column, "#dddddd" if pad else "white", "#999999"))
+            ax.add_patch(_square(row, column, LIGHT_GREY if pad else "white", GREY))
 
 
 def _square(row, column, face, edge, **style):
@@ -275,7 +324,7 @@ def _square(row, column, face, edge, **style):
     return Rectangle((column - 0.5, row - 0.5), 1, 1, facecolor=face, edgecolor=edge, **style)
 
 
-COLOURS = ("#1f77b4", "#d62728")
+COLOURS = (BLUE, RED)
 
 
 def _draw_footprints(ax, data) -> None:
@@ -300,9 +349,9 @@ def _draw_reach(ax, data) -> None:
         for column in range(width):
             count = int(counts[row, column])
             if count == 0:
-                ax.add_patch(_square(row, column, "white", "#d62728", hatch="//"))
+                ax.add_patch(_square(row, column, "white", RED, hatch="//"))
             else:
-                ax.add_patch(_square(row, column, "#1f77b4", "#999999", alpha=count / top * 0.6))
+                ax.add_patch(_square(row, column, BLUE, GREY, alpha=count / top * 0.6))
             if max(height, width) <= LABEL_SIDE:
                 ax.text(column, row, str(count), ha="center", va="center", fontsize=9)
     ax.set_xlabel("outputs reaching each cell (hatched: no gradient)", fontsize=8)
@@ -319,7 +368,7 @@ def _draw_routing(ax, data) -> None:
     for row in range(height):
         for column in range(width):
             if (row, column) in routed:
-                ax.add_patch(_square(row, column, "#2ca02c", "#2ca02c", alpha=0.35))
+                ax.add_patch(_square(row, column, GREEN, GREEN, alpha=0.35))
             label = str(values[row, column])
             if (row, column) in routed and max(height, width) <= 6:
                 label += "\n" + "\n".join(routed[row, column])
@@ -335,7 +384,7 @@ def _draw_kernel(ax, data) -> None:
     for offset, labels, name in ((0, kernel, "W"), (columns + 1, rotated, "rot180(W)")):
         for row in range(rows):
             for column in range(columns):
-                ax.add_patch(_square(row, column + offset, "white", "#999999"))
+                ax.add_patch(_square(row, column + offset, "white", GREY))
                 ax.text(column + offset, row, labels[row][column], ha="center", va="center")
         ax.text(offset + (columns - 1) / 2, -0.75, name, ha="center", fontsize=9)
     ax.set_xlabel("∂L/∂X = full_conv(∂L/∂O, rot180(W))", fontsize=8)

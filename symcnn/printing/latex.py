@@ -237,7 +237,8 @@ class NotesLatexPrinter(LatexPrinter):
             inner = f"{size} - {kernel} + 2{times}{padding}"
         else:
             inner = f"{size} + 2{times}{padding} - {dilation}{times}({kernel} - 1) - 1"
-        return rf"\left\lfloor \frac{{{inner}}}{{{stride}}} \right\rfloor + 1"
+        left, right = (r"\lceil", r"\rceil") if expr.ceil else (r"\lfloor", r"\rfloor")
+        return rf"\left{left} \frac{{{inner}}}{{{stride}}} \right{right} + 1"
 
     def _print_Piecewise(self, expr: Basic) -> str:
         if self._piecewise_depth and is_indicator(expr):

@@ -164,17 +164,22 @@ class Apply(Node):
 class OutputSize(Node):
     """The output-size formula ``⌊(H + 2P − D(K−1) − 1)/S⌋ + 1`` with symbols or numbers.
 
-    With dilation 1 it is printed as the notes write it, ``⌊(H − K + 2P)/S⌋ + 1``.
+    With dilation 1 it is printed as the notes write it, ``⌊(H − K + 2P)/S⌋ + 1``; with
+    ``ceil`` it rounds up, ``⌈…⌉ + 1`` (a pool's ceil_mode).
     """
 
-    def __new__(cls, size, kernel, padding, stride, dilation) -> OutputSize:
-        values = (size, kernel, padding, stride, dilation)
+    def __new__(cls, size, kernel, padding, stride, dilation, ceil=False) -> OutputSize:
+        values = (size, kernel, padding, stride, dilation, int(ceil))
         return super().__new__(cls, *map(sympify, values))
 
     @property
     def parts(self) -> tuple[Basic, ...]:
         """(size, kernel, padding, stride, dilation)."""
-        return self.args
+        return self.args[:5]
+
+    @property
+    def ceil(self) -> bool:
+        return bool(self.args[5])
 
 
 class Equals(Node):

@@ -146,12 +146,17 @@ class Notes:
         body = render_steps(self.steps, self.text_printer())
         return "\n".join(head) + "\n" + body
 
-    def latex(self) -> str:
-        """The notes as a standalone LaTeX document that pdflatex compiles."""
+    def latex(self, figure: str | None = None) -> str:
+        """The notes as a standalone LaTeX document that pdflatex compiles.
+
+        ``figure`` names an image file beside the document (``conv-figure.png``) that it
+        includes under the title: ``symcnn derive ... --figure`` writes it.
+        """
         body = FIT_MACROS + LatexWriter(self.latex_printer()).render(self.steps)
         return document.render(
             "notes.tex.j2",
             header=HEADER,
+            figure=figure or "",
             command=self.command("latex"),
             command_tex=escape(self.command("latex")),
             title=escape(self.title),
@@ -219,6 +224,8 @@ def describe(spec: Layer) -> str:
         parts.append(f"ties {data['ties']}")
     if data.get("count_include_pad") is False:
         parts.append("padding not counted")
+    if data.get("ceil_mode"):
+        parts.append("ceil mode")
     if spec.reduction != "sum":
         parts.append(f"{spec.reduction} over the batch")
     return f"{spec.type}: " + ", ".join(parts)
@@ -238,6 +245,8 @@ _FLAGS = {
 
 #: Spec field (on by default) -> the flag that turns it off.
 _SWITCHES = {"bias": "--no-bias", "count_include_pad": "--no-count-include-pad"}
+#: Spec field (off by default) -> the flag that turns it on.
+_ON_SWITCHES = {"ceil_mode": "--ceil-mode"}
 
 
 def derive_command(
@@ -257,6 +266,9 @@ def derive_command(
             words += [flag, "x".join(map(str, value)) if isinstance(value, list) else str(value)]
     for field, flag in _SWITCHES.items():
         if changed.get(field) is False:
+            words.append(flag)
+    for field, flag in _ON_SWITCHES.items():
+        if changed.get(field) is True:
             words.append(flag)
     letters = "".join(notation.name(t) for t in ("X", "W", "O"))
     if letters != "XWO":

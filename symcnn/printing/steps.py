@@ -23,6 +23,7 @@ import numpy as np
 from sympy import Basic, Integer, Mul, Piecewise, S, Symbol
 
 from .. import identities as core_identities
+from .. import progress
 from ..derive import Derivation
 from ..spec import Window
 from .context import (
@@ -111,6 +112,8 @@ def setup_step(ctx: Context) -> Step:
     if spec.window is not None:
         blocks.append(Paragraph(("The output size along each axis:",)))
         blocks.append(Display(tuple(_output_size_equations(ctx))))
+        if spec.window.ceil_mode:
+            blocks.append(Paragraph((_CEIL_MODE,)))
     blocks.append(Paragraph(tuple(_matrix_intro(ctx))))
     blocks.append(Display(tuple(_setup_matrices(ctx)), packed=True))
     return Step("setup", "Setup", tuple(blocks))
@@ -190,11 +193,19 @@ def _reduction_parts(ctx: Context) -> Iterable:
         yield " comes from the layers above."
 
 
+_CEIL_MODE = (
+    "Ceil mode rounds the count up, so a last window that overhangs the end of the input is"
+    " kept; one that would start on the right padding is not (PyTorch's rule), and an axis"
+    " where rounding up would give one is shown without the formula."
+)
+
+
 def _output_size_equations(ctx: Context) -> Iterable[Equation]:
     spec, window = ctx.spec, ctx.spec.window
     _, _, height, width = spec.input_shape
     _, _, out_h, out_w = spec.output_shape
     axes = (("H", height, 0, out_h), ("W", width, 1, out_w))
+    ceil = window.ceil_mode
     for letter, size, axis, result in axes:
         d = window.dilation[axis]
         symbols = OutputSize(
@@ -203,10 +214,17 @@ def _output_size_equations(ctx: Context) -> Iterable[Equation]:
             Symbol(f"P_{letter}"),
             Symbol(f"S_{letter}"),
             Symbol(f"D_{letter}") if d != 1 else 1,
+            ceil,
         )
         numbers = OutputSize(
-            size, window.kernel[axis], window.padding[axis], window.stride[axis], d
+            size, window.kernel[axis], window.padding[axis], window.stride[axis], d, ceil
         )
+        span = d * (window.kernel[axis] - 1) + 1
+        reach = size + 2 * window.padding[axis] - span
+        rounded = (-(-reach // window.stride[axis]) if ceil else reach // window.stride[axis]) + 1
+        if rounded != result:  # ceil mode dropped a window that would start on the padding
+            yield Equation((Symbol(f"{letter}_out"), Integer(result)))
+            continue
         yield Equation((Symbol(f"{letter}_out"), symbols, numbers, Integer(result)))
 
 
@@ -476,4 +494,5 @@ def build_steps(
     ctx = Context(derivation, identities, options or Options(), zero_based=zero_based)
     if kind.example is not None:
         ctx.example = kind.example(derivation)
-    return tuple(build(ctx) for build in kind.steps)
+    steps = progress.bar(kind.steps, total=len(kind.steps), desc="notes", unit="step")
+    return tuple(build(ctx) for build in steps)

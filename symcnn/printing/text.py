@@ -203,7 +203,8 @@ class TextPrinter(StrPrinter):
             inner = f"{size} − {kernel} + 2·{padding}"
         else:
             inner = f"{size} + 2·{padding} − {dilation}·({kernel} − 1) − 1"
-        return f"⌊({inner})/{stride}⌋ + 1"
+        left, right = ("⌈", "⌉") if expr.ceil else ("⌊", "⌋")
+        return f"{left}({inner})/{stride}{right} + 1"
 
     def _print_Grid(self, expr: Basic) -> str:
         return "[" + "; ".join(", ".join(map(self._print, row)) for row in expr.rows) + "]"

@@ -19,6 +19,7 @@ from dataclasses import InitVar, dataclass
 from typing import Any, ClassVar
 
 from ...options import (
+    DILATION,
     INPUT,
     KERNEL,
     PADDING,
@@ -27,8 +28,6 @@ from ...options import (
     Option,
     Switch,
     count,
-    dims,
-    square,
 )
 from ...spec import (
     Layer,
@@ -60,14 +59,7 @@ class Conv2d(Layer):
             count("out-channels"),
             metavar="K",
         ),
-        Option(
-            "--dilation",
-            "dilation",
-            "kernel dilation D[xD] (1)",
-            dims("dilation", (1, 2)),
-            square,
-            metavar="D[xD]",
-        ),
+        DILATION,
         Option("--groups", "groups", "channel groups G (1)", count("groups"), metavar="G"),
         REDUCTION,
         Switch(None, "--no-bias", "bias", "leave out the bias B"),

@@ -16,8 +16,30 @@ from ...checkcode.values import as_fractions, embed_top_left, zeros
 from .spec import MaxPool2d
 
 
+def _refuse_options(spec: MaxPool2d) -> None:
+    """The probes' ties and the mistakes' windows assume adjacent taps and the floor output
+    size: a layer with dilation or ceil_mode is refused, not checked wrongly."""
+    given = [
+        name
+        for name, value in (("dilation", spec.dilation != (1, 1)), ("ceil_mode", spec.ceil_mode))
+        if value
+    ]
+    if given:
+        raise ValueError(
+            f"check-code is not available for {spec.type} with {' and '.join(given)}: its"
+            " probes and mistakes assume adjacent taps and the floor output size"
+        )
+
+
+def _plain_params(spec: MaxPool2d) -> dict[str, int]:
+    """No parameters: the functions are written for the layer (refused as above)."""
+    _refuse_options(spec)
+    return {}
+
+
 def _cs231n_params(spec: MaxPool2d) -> dict[str, int]:
     """``pool_param``: the window's height and width, one stride, no padding, first-max ties."""
+    _refuse_options(spec)
     problems = []
     if spec.stride[0] != spec.stride[1]:
         problems.append(f"stride {spec.stride[0]}x{spec.stride[1]} (one stride for both axes)")
@@ -49,7 +71,7 @@ CONVENTIONS = {
         backward="",
         caller="plain_pool",
         signature="forward(x) -> out; backward(x, dout) -> dx",
-        params=lambda spec: {},
+        params=_plain_params,
     ),
 }
 

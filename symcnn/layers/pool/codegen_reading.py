@@ -4,8 +4,9 @@ in :mod:`symcnn.layers.pool.codegen`.
 
 A pool has no weight to say which window position a term belongs to, so a cell's position
 ``(p, q)`` in output window ``(i, j)`` is counted from the window's origin ``(i*sh - ph,
-j*sw - pw)``, the spec's stride and padding. That is a labelling only: the links themselves are
-read from the derivation, and the proof rebuilds every derived entry from the taps and compares.
+j*sw - pw)`` in steps of the dilation (the spec's stride, padding and dilation). That is a
+labelling only: the links themselves are read from the derivation, and the proof rebuilds every
+derived entry from the taps and compares.
 
 - **Average pooling** is a polynomial, read into terms like a convolution: every forward term is
   ``x / d``. :func:`recover_average` reads the divisor ``d`` of each window from the coefficients
@@ -86,9 +87,21 @@ from .spec import AvgPool2d, ExtremePool2d, Pool2d
 
 
 def window_position(spec: Pool2d, output: tuple[int, int], cell: tuple[int, int]) -> tuple:
-    """The position ``(p, q)`` of input ``cell`` in output window ``output``."""
-    (i, j), (h, w) = output, cell
-    return h - (i * spec.stride[0] - spec.padding[0]), w - (j * spec.stride[1] - spec.padding[1])
+    """The position ``(p, q)`` of input ``cell`` in output window ``output`` (its tap: the
+    offset from the window's origin over the dilation); refused off the window's taps."""
+    window = spec.window
+    position = []
+    for index, cell_index, stride, padding, dilation in zip(
+        output, cell, window.stride, window.padding, window.dilation, strict=True
+    ):
+        offset = cell_index - (index * stride - padding)
+        if offset % dilation:
+            raise StructureError(
+                f"window {tuple(output)} links cell {tuple(cell)}, between its taps"
+                f" (dilation {dilation})"
+            )
+        position.append(offset // dilation)
+    return tuple(position)
 
 
 def pool_taps(spec: Pool2d, links: Iterable[Link]) -> tuple[Tap, ...]:

@@ -8,6 +8,8 @@ The gradient's divisor per window follows by the same elimination as the indices
 
 from __future__ import annotations
 
+import dataclasses
+
 from sympy import Max, Min, S
 
 from ...indexform.algebra import Formula, Limit, Part, Read, index_symbol
@@ -21,15 +23,28 @@ def _real_cells(start, kernel: int, size: int):
 
 
 def refuse(spec: AvgPool2d) -> str | None:
-    """Why the window has no formula here: options the forward formula does not express."""
-    window = spec.window
-    if getattr(spec, "ceil_mode", False):
+    """Why the window has no formula here: options the forward formula does not express.
+
+    The forward formula reads adjacent taps and divides by the floor-mode window, so dilation,
+    and a ceil_mode that changes the output, are refused rather than proven wrong.
+    """
+    if tuple(spec.window.dilation) != (1, 1):
         return (
-            "No general formula for ceil_mode: its last window may reach past the padded input,"
-            " and the divisor of such a window is not written as an index formula here."
+            f"The general formulas are not available for {spec.type} with dilation: its windows"
+            " skip cells, which the forward formula here does not express; the entries below"
+            " are exact."
         )
-    if tuple(window.dilation) != (1, 1):
-        return "No general formula for a dilated pooling window: it is not written here."
+    if spec.ceil_mode:
+        try:
+            floor = dataclasses.replace(spec, ceil_mode=False).output_shape
+        except ValueError:  # no window fits without ceil_mode
+            floor = None
+        if floor != spec.output_shape:
+            return (
+                f"The general formulas are not available for {spec.type} with ceil_mode here:"
+                " its last windows overhang the input, and their divisor is not written as an"
+                " index formula; the entries below are exact."
+            )
     return None
 
 

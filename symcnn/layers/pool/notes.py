@@ -15,6 +15,7 @@ from sympy import Basic, Integer, Symbol
 
 from ...derive import Derivation
 from ...identities import Identity
+from ...pooling import real_window_cells
 from ...printing.checked import checked
 from ...printing.context import Context, entries_by_index, index_of
 from ...printing.example import Example
@@ -76,10 +77,11 @@ MIN = Extreme("min", "minimum", "minimal", "smallest", min)
 
 def _extreme_description(extreme: Extreme) -> Callable[[Context], tuple]:
     def description(ctx: Context) -> tuple:
+        under = "under it" if ctx.spec.dilation == (1, 1) else "on its taps (dilation D apart)"
         return (
             f"{extreme.short.capitalize()} pooling slides a window over the input ",
             Whole("X"),
-            f" and keeps the {extreme.largest} entry under it, channel by channel; those form the"
+            f" and keeps the {extreme.largest} entry {under}, channel by channel; those form the"
             " output ",
             Whole("O"),
             ".",
@@ -117,14 +119,12 @@ def tie_example(derivation: Derivation, pool: Extreme) -> dict[Symbol, Basic]:
     """
     spec = derivation.spec
     tensors = derivation.tensors
-    n_batch, channels, height, width = spec.input_shape
+    n_batch, channels, _, width = spec.input_shape
     values = np.empty(spec.input_shape, dtype=object)
     for n, c, h, w in np.ndindex(*spec.input_shape):
         values[n, c, h, w] = ((h * width + w) * 5 + c * 3 + n * 7) % 9 + 1
     pick = pool.pick
-    rows = range(max(0, -spec.padding[0]), min(height, spec.kernel[0] - spec.padding[0]))
-    cols = range(max(0, -spec.padding[1]), min(width, spec.kernel[1] - spec.padding[1]))
-    cells = [(r, c) for r in rows for c in cols]
+    cells = real_window_cells(spec, 0, 0)
     for n, c in np.ndindex(n_batch, channels):
         extreme = pick(values[n, c, r, q] for r, q in cells)
         for r, q in cells[:2]:
@@ -268,6 +268,13 @@ def even_spreading(ctx: Context, identity: Identity) -> Iterable:
     spec = ctx.spec
     yield Heading(("The input gradient spreads each ", Partial(Loss(), Whole("O")), " evenly"))
     divisor = "its whole window (padding included)" if spec.count_include_pad else "its real cells"
+    rows, cols = spec.divisor_factors()
+    overhangs = set(rows) != {spec.kernel[0]} or set(cols) != {spec.kernel[1]}
+    if spec.count_include_pad and overhangs:
+        divisor = (
+            "its window on the padded input (ceil mode: the last windows overhang the end,"
+            " and what lies past the padding does not count)"
+        )
     yield Paragraph(
         (
             "Each window divides its ",

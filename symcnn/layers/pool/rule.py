@@ -26,13 +26,13 @@ def minpool2d_entries(spec: ExtremePool2d, tensors: Tensors) -> Iterator[Entry]:
 def avgpool2d_entries(spec: AvgPool2d, tensors: Tensors) -> Iterator[Entry]:
     """``O[n,c,i,j] = (sum of the real cells of window (i, j)) / divisor``.
 
-    The divisor is ``kh*kw`` with ``count_include_pad`` (padded cells count as zeros), else the
-    number of real cells in the window.
+    The divisor is ``kh*kw`` with ``count_include_pad`` (padded cells count as zeros; a
+    ``ceil_mode`` window that overhangs the padding counts only its cells inside it, as
+    PyTorch), else the number of real cells in the window (:meth:`AvgPool2d.divisor_factors`).
     """
-    whole_window = spec.kernel[0] * spec.kernel[1]
+    rows, cols = spec.divisor_factors()
     for index, window in windows(spec, tensors):
-        divisor = whole_window if spec.count_include_pad else len(window)
-        weight = Rational(1, divisor)
+        weight = Rational(1, rows[index[2]] * cols[index[3]])
         expr = canonical.total(canonical.product((weight, x)) for x in window)
         yield Entry(index, expr, polynomial_partials(expr))
 

@@ -32,12 +32,14 @@ from .spec import AvgPool2d, ExtremePool2d, MaxPool2d, MinPool2d, Pool2d
 def _first_real_cells(spec: Pool2d, x: np.ndarray) -> np.ndarray:
     """Every window's first real cell in row-major order (the top-left corner of its real part)."""
     starts = []
-    for size, out_size, stride, padding in zip(
-        spec.input_shape[2:], spec.output_shape[2:], spec.stride, spec.padding, strict=True
+    window = spec.window
+    for out_size, stride, padding, dilation in zip(
+        spec.output_shape[2:], window.stride, window.padding, window.dilation, strict=True
     ):
-        # A window starting in the padding has its first real cell at 0; the spec's padding
-        # limit (at most half the kernel) guarantees every window holds one.
-        starts.append(np.clip(np.arange(out_size) * stride - padding, 0, size - 1))
+        # A window starting in the padding has its first real cell at its first tap at or after
+        # 0 (0 itself without dilation); the spec guarantees every window holds one.
+        start = np.arange(out_size) * stride - padding
+        starts.append(np.where(start < 0, start % dilation, start))
     rows, cols = starts
     return x[:, :, rows[:, None], cols[None, :]]
 
@@ -110,28 +112,12 @@ def _extreme_backward(
 # -- average pooling ----------------------------------------------------------------------------
 
 
-def _real_cell_counts(spec: AvgPool2d) -> np.ndarray:
-    """The number of real (not padded) cells in every window, shape (OH, OW)."""
-    counts = []
-    for size, out_size, kernel, stride, padding in zip(
-        spec.input_shape[2:],
-        spec.output_shape[2:],
-        spec.kernel,
-        spec.stride,
-        spec.padding,
-        strict=True,
-    ):
-        start = np.arange(out_size) * stride - padding
-        counts.append(np.minimum(start + kernel, size) - np.maximum(start, 0))
-    rows, cols = counts
-    return np.multiply.outer(rows, cols)
-
-
 def _avg_divisor(spec: AvgPool2d, dtype: np.dtype) -> int | np.ndarray:
     """What each window's sum is divided by, in a form that keeps the dtype (and exactness)."""
-    if spec.count_include_pad:
-        return spec.kernel[0] * spec.kernel[1]  # a Python int keeps float32 float32
-    return _real_cell_counts(spec).astype(dtype)  # as objects: Python ints, exact division
+    rows, cols = spec.divisor_factors()
+    if len(set(rows)) == 1 and len(set(cols)) == 1:
+        return rows[0] * cols[0]  # a Python int keeps float32 float32
+    return np.multiply.outer(rows, cols).astype(dtype)  # as objects: Python ints, exact division
 
 
 def _avg_forward(spec: AvgPool2d, x: np.ndarray) -> np.ndarray:
@@ -161,6 +147,8 @@ def maxpool2d_forward(
     kernel: int | tuple[int, int],
     stride: int | tuple[int, int] | None = None,
     padding: int | tuple[int, int] = (0, 0),
+    dilation: int | tuple[int, int] = 1,
+    ceil_mode: bool = False,
 ) -> np.ndarray:
     """2-D max pooling, as ``torch.nn.functional.max_pool2d``; padded cells never win.
 
@@ -174,6 +162,12 @@ def maxpool2d_forward(
         The step between windows; the kernel when None.
     padding : int or (int, int)
         Implicit padding on each side, at most half the kernel (as PyTorch).
+    dilation : int or (int, int)
+        The spacing of the window's taps (1: adjacent cells), as PyTorch's.
+    ceil_mode : bool
+        Round the output size up, as PyTorch's: a last window that starts inside the input
+        (or its left padding) and overhangs its end is kept; its cells past the end are not
+        read.
 
     Returns
     -------
@@ -186,7 +180,7 @@ def maxpool2d_forward(
     >>> maxpool2d_forward(x, kernel=2, stride=1)
     array([[[[5., 5.]]]])
     """
-    spec = _pool_spec(MaxPool2d, x, kernel, stride, padding)
+    spec = _pool_spec(MaxPool2d, x, kernel, stride, padding, dilation=dilation, ceil_mode=ceil_mode)
     return forward(spec, x)
 
 
@@ -197,13 +191,15 @@ def maxpool2d_backward(
     kernel: int | tuple[int, int],
     stride: int | tuple[int, int] | None = None,
     padding: int | tuple[int, int] = (0, 0),
+    dilation: int | tuple[int, int] = 1,
+    ceil_mode: bool = False,
     ties: str = "first",
 ) -> np.ndarray:
     """Gradient of ``L = sum(grad_out * maxpool2d_forward(x, ...))`` with respect to ``x``.
 
     Parameters
     ----------
-    x, kernel, stride, padding
+    x, kernel, stride, padding, dilation, ceil_mode
         As :func:`maxpool2d_forward`.
     grad_out : array_like, shape (N, C, OH, OW)
         The upstream gradient, shaped like the forward output.
@@ -226,7 +222,9 @@ def maxpool2d_backward(
     array([[[[0., 1.],
              [1., 0.]]]])
     """
-    spec = _pool_spec(MaxPool2d, x, kernel, stride, padding, ties=ties)
+    spec = _pool_spec(
+        MaxPool2d, x, kernel, stride, padding, dilation=dilation, ceil_mode=ceil_mode, ties=ties
+    )
     return backward(spec, x, grad_out)["X"]
 
 
@@ -236,6 +234,8 @@ def minpool2d_forward(
     kernel: int | tuple[int, int],
     stride: int | tuple[int, int] | None = None,
     padding: int | tuple[int, int] = (0, 0),
+    dilation: int | tuple[int, int] = 1,
+    ceil_mode: bool = False,
 ) -> np.ndarray:
     """2-D min pooling: :func:`maxpool2d_forward` with the minimum.
 
@@ -245,7 +245,7 @@ def minpool2d_forward(
     >>> minpool2d_forward(x, kernel=2, stride=1)
     array([[[[1., 0.]]]])
     """
-    spec = _pool_spec(MinPool2d, x, kernel, stride, padding)
+    spec = _pool_spec(MinPool2d, x, kernel, stride, padding, dilation=dilation, ceil_mode=ceil_mode)
     return forward(spec, x)
 
 
@@ -256,6 +256,8 @@ def minpool2d_backward(
     kernel: int | tuple[int, int],
     stride: int | tuple[int, int] | None = None,
     padding: int | tuple[int, int] = (0, 0),
+    dilation: int | tuple[int, int] = 1,
+    ceil_mode: bool = False,
     ties: str = "first",
 ) -> np.ndarray:
     """Gradient of min pooling: :func:`maxpool2d_backward` with the minimum.
@@ -267,7 +269,9 @@ def minpool2d_backward(
     array([[[[0.5, 0. ],
              [0.5, 0. ]]]])
     """
-    spec = _pool_spec(MinPool2d, x, kernel, stride, padding, ties=ties)
+    spec = _pool_spec(
+        MinPool2d, x, kernel, stride, padding, dilation=dilation, ceil_mode=ceil_mode, ties=ties
+    )
     return backward(spec, x, grad_out)["X"]
 
 
@@ -277,17 +281,19 @@ def avgpool2d_forward(
     kernel: int | tuple[int, int],
     stride: int | tuple[int, int] | None = None,
     padding: int | tuple[int, int] = (0, 0),
+    ceil_mode: bool = False,
     count_include_pad: bool = True,
 ) -> np.ndarray:
     """2-D average pooling, as ``torch.nn.functional.avg_pool2d``.
 
     Parameters
     ----------
-    x, kernel, stride, padding
-        As :func:`maxpool2d_forward`.
+    x, kernel, stride, padding, ceil_mode
+        As :func:`maxpool2d_forward` (average pooling has no dilation, as in PyTorch).
     count_include_pad : bool
         Divide every window's sum by ``kh * kw`` (True), or by the number of its real
-        (not padded) cells (False).
+        (not padded) cells (False). A ``ceil_mode`` window overhanging the padding divides
+        by its cells inside the padded input, as PyTorch.
 
     Returns
     -------
@@ -303,7 +309,15 @@ def avgpool2d_forward(
     array([[[[4., 4.],
              [4., 4.]]]])
     """
-    spec = _pool_spec(AvgPool2d, x, kernel, stride, padding, count_include_pad=count_include_pad)
+    spec = _pool_spec(
+        AvgPool2d,
+        x,
+        kernel,
+        stride,
+        padding,
+        count_include_pad=count_include_pad,
+        ceil_mode=ceil_mode,
+    )
     return forward(spec, x)
 
 
@@ -314,6 +328,7 @@ def avgpool2d_backward(
     kernel: int | tuple[int, int],
     stride: int | tuple[int, int] | None = None,
     padding: int | tuple[int, int] = (0, 0),
+    ceil_mode: bool = False,
     count_include_pad: bool = True,
 ) -> np.ndarray:
     """Gradient of ``L = sum(grad_out * avgpool2d_forward(x, ...))`` with respect to ``x``.
@@ -328,7 +343,15 @@ def avgpool2d_backward(
     array([[[[1., 3., 2.],
              [1., 3., 2.]]]])
     """
-    spec = _pool_spec(AvgPool2d, x, kernel, stride, padding, count_include_pad=count_include_pad)
+    spec = _pool_spec(
+        AvgPool2d,
+        x,
+        kernel,
+        stride,
+        padding,
+        count_include_pad=count_include_pad,
+        ceil_mode=ceil_mode,
+    )
     return backward(spec, x, grad_out)["X"]
 
 
