@@ -29,15 +29,19 @@ from .params import NAMES, parameter_shapes
 SHOWN = 4
 
 
+def _stage_symbols(expr: Basic) -> Iterator[tuple[Symbol, str, tuple[int, ...], int]]:
+    """Each symbol of ``expr`` that belongs to a stage: (symbol, tensor, index, position)."""
+    for symbol in expr.free_symbols:
+        parsed, space = parse_symbol(symbol), symbol_namespace(symbol)
+        if parsed is not None and space:
+            tensor, index = parsed
+            yield symbol, tensor, index, int(space[1:])
+
+
 def _readable(expr: Basic, last: int) -> Basic:
     """The stage symbols renamed as the notes name the tensors (A2[0,1], dL/dA3[0,1], W2[...])."""
     names = {}
-    for symbol in expr.free_symbols:
-        parsed, space = parse_symbol(symbol), symbol_namespace(symbol)
-        if parsed is None or not space:
-            continue
-        tensor, index = parsed
-        position = int(space[1:])
+    for symbol, tensor, index, position in _stage_symbols(expr):
         where = "[" + ",".join(map(str, index)) + "]"
         label = {
             "X": f"A{position}",
@@ -155,12 +159,7 @@ def text(staged: NetworkDerivation) -> str:
 def _latex_names(expr: Basic, last: int) -> dict[Symbol, str]:
     """Each stage symbol's LaTeX: A^{(p)}_{i,j}, the deltas as fractions, W^{(p)}, B^{(p)}, T."""
     names = {}
-    for symbol in expr.free_symbols:
-        parsed, space = parse_symbol(symbol), symbol_namespace(symbol)
-        if parsed is None or not space:
-            continue
-        tensor, index = parsed
-        position = int(space[1:])
+    for symbol, tensor, index, position in _stage_symbols(expr):
         where = "{" + ",".join(map(str, index)) + "}"
         if tensor == "G":
             below = "L" if position == last else f"A^{{({position + 1})}}_{where}"
