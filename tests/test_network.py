@@ -394,3 +394,16 @@ def test_derive_net_refuses_a_format_it_does_not_write(capsys):
     assert main(["derive", "--net", path, "--format", "pdf"]) == 2
     error = capsys.readouterr().err
     assert "--format pdf is not available with --net: it takes text, json, latex, markdown" in error
+
+
+def test_derive_net_to_a_file_says_what_it_wrote_and_refuses_a_figure(tmp_path, capsys):
+    path, out = _network_file(tmp_path, "tiny"), tmp_path / "sweep.md"
+    assert main(["derive", "--net", path, "-o", str(out)]) == 0
+    said = capsys.readouterr().err
+    assert f"symcnn derive: wrote {out} (markdown, " in said and "softmax" in said
+    assert main(["derive", "--net", path, "-o", str(out), "--quiet", "--force"]) == 0
+    assert capsys.readouterr().err == ""
+    figure = tmp_path / "sweep.tex"
+    assert main(["derive", "--net", path, "-o", str(figure), "--figure"]) == 2
+    assert "--figure does not apply with --net" in capsys.readouterr().err
+    assert not figure.exists()

@@ -8,6 +8,7 @@ import re
 import shlex
 from pathlib import Path
 
+from .. import progress
 from ..derive import DEFAULT_TERM_LIMIT
 from ..files import check_output_path, write_output
 from ..options import UsageError
@@ -42,6 +43,8 @@ def run_derive(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--format {args.format} is not available with --net: it takes {', '.join(FORMATS)}"
         )
+    if getattr(args, "figure", False):
+        raise UsageError("--figure does not apply with --net: figures are drawn for one layer")
     net = load(args.net)
     check_output_path(args.output, force=args.force)
     limit = args.max_terms if args.max_terms is not None else DEFAULT_TERM_LIMIT
@@ -50,6 +53,12 @@ def run_derive(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     write_output(FORMATS[args.format](staged), args.output, force=args.force)
+    if args.output not in (None, "-"):
+        shape = "x".join(map(str, net.input_shape))
+        progress.say(
+            f"symcnn derive: wrote {args.output} ({args.format}, {len(net.layers)} layers and"
+            f" {net.loss.type} on a {shape} input)"
+        )
     return 0
 
 
