@@ -296,6 +296,18 @@ def prove_extremes(
     must be the exact entry, the same SymPy expression term by term.
     """
     compiled_parts = [CompiledPart(part, formula.variables) for part in formula.parts]
+    # each share's window and cell, compiled once over its part's scope
+    windows = {
+        id(compiled_part): [
+            (
+                CompiledPart(Part(S.One, (share.window,), share.limits), compiled_part.scope),
+                [compiled(axis, compiled_part.scope) for axis in share.cell.index],
+                share,
+            )
+            for share in compiled_part.part.shares
+        ]
+        for compiled_part in compiled_parts
+    }
     for at in itertools.product(*(range(size) for size in exact.shape)):
         terms = []
         extremes = []
@@ -313,8 +325,8 @@ def prove_extremes(
                     extremes.append(cells[0])
                     continue
                 factor = Rational(Fraction(compiled_part.coefficient(*values)))
-                for share in part.shares:
-                    factor *= _share_at(share, compiled_part.scope, values, arrays, share_value)
+                for window, cell, share in windows[id(compiled_part)]:
+                    factor *= _share_at(share, window, cell, values, arrays, share_value)
                 terms.append(scale * factor * Mul(*cells))
         expected = exact[at]
         if extremes or any(p.part.extreme for p in compiled_parts):
@@ -339,17 +351,14 @@ def _inside(array: np.ndarray, index: tuple, tensor: str, name: str, at) -> None
         )
 
 
-def _share_at(share, scope, values, arrays, share_value):
+def _share_at(share, window: CompiledPart, cell_axes, values, arrays, share_value):
     """The tie rule's share of the share's cell in its window, at these index values."""
-    window = CompiledPart(Part(S.One, (share.window,), share.limits), scope)
     cells = []
     for _, found in window.terms(values):
         tensor, index = found[0]
         _inside(arrays[tensor], index, tensor, "a window", index)
         cells.append(index)
-    cell = tuple(
-        _integer(compiled(axis, scope)(*values), share.cell.tensor) for axis in share.cell.index
-    )
+    cell = tuple(_integer(axis(*values), share.cell.tensor) for axis in cell_axes)
     if cell not in cells:
         raise NotTight(f"the cell {list(cell)} is not in its window {cells}")
     array = arrays[share.window.tensor]
