@@ -288,7 +288,9 @@ def _share_words(part: Part, share: Share, scaled: bool) -> tuple:
     label = ", ".join(_text(e) for e in output[2:])
     where = f"window ({label}), its taps {taps} (the cells inside the input)"
     largest = "largest" if share.rule.extreme == "max" else "smallest"
-    upstream = Element("G", output) if scaled else Partial(Loss(), extreme)
+    upstream = Partial(Loss(), extreme)
+    if scaled:  # under the mean the window's term is (1/N)·G, as the formula writes it
+        upstream = Product(part.coefficient, Element("G", output))
     if share.rule.ties == "first":
         stars = ", ".join(f"{v}*" for v in share.bound)
         return (
