@@ -250,3 +250,26 @@ def test_one_entry_with_a_sum_and_an_index_named_like_a_tensor_letter():
     report = check_text(claim, SMALL, letters="xwo")
     found = general_records(report)
     assert len(found) == 9 and {r.status for r in found} == {"correct"}
+
+
+@pytest.mark.parametrize("ties", ["first", "split", "all"])
+def test_an_extreme_pool_general_formula_is_not_checked_never_passed(ties: str) -> None:
+    """Max pooling's general formula holds a condition on values: reported as not checked."""
+    from symcnn import MaxPool2d, derive, notes
+    from symcnn.check.source import NotationError
+
+    spec = MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), ties=ties)
+    printed = notes(derive(spec))
+    for text in (printed.text(), printed.latex(), printed.markdown()):
+        report = check_text(text, spec)
+        assert not [r for r in report.records if r.kind == "general"]
+        assert {r.status for r in report.records} == {"correct"}
+        reasons = [s.reason for s in report.skipped if "which cell wins" in s.reason]
+        assert len(reasons) == 1  # the printed dL/dX formula, and only it
+    # a hand-written one, wrong or right, is not checked either: never a pass
+    wrong = (
+        r"$$\frac{\partial L}{\partial X_{h,w}} = \sum_{i=1}^{2} \sum_{j=1}^{2}"
+        r" \frac{\partial L}{\partial O_{i,j}}$$"
+    )
+    with pytest.raises(NotationError, match=r"no gradient claims found.*which cell wins"):
+        check_text(wrong, spec)

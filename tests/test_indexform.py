@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -11,12 +12,20 @@ from conv_grid import CONV_GRID, make_spec, spec_id
 from sympy.core.function import AppliedUndef
 
 import symcnn
-from symcnn import AvgPool2d, Conv2d, MaxPool2d, derive, jsonio
+from symcnn import AvgPool2d, Conv2d, MaxPool2d, MinPool2d, derive, jsonio
 from symcnn.indexform import derivation as general_derivation
 from symcnn.indexform import general
 from symcnn.indexform.algebra import Formula, Part, bounds_of, index_symbol, shifted
 from symcnn.indexform.derivation import as_sympy
-from symcnn.indexform.instantiate import CompiledPart, NotTight, instantiate, monomials, prove
+from symcnn.indexform.instantiate import (
+    CompiledPart,
+    NotTight,
+    instantiate,
+    monomials,
+    prove,
+    prove_extremes,
+)
+from symcnn.pooling import real_window_cells
 
 #: Every stride, padding, dilation and groups value of the brief, on two shape profiles.
 FULL_GRID = [
@@ -180,10 +189,162 @@ def test_average_pool_formula_equals_every_entry(spec: AvgPool2d) -> None:
     _present_everywhere(found.forward, arrays)
 
 
-def test_max_pool_has_no_general_formula_yet() -> None:
-    derivation = derive(MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2)))
-    with pytest.raises(ValueError, match="general formulas is not available for maxpool2d"):
-        general(derivation)
+EXTREME_GRID = [
+    kind(
+        input_shape=(2, 2, 5, 6),
+        kernel=kernel,
+        stride=stride,
+        padding=padding,
+        ties=ties,
+    )
+    for kind, kernel, stride, padding, ties in itertools.product(
+        (MaxPool2d, MinPool2d),
+        ((2, 2), (3, 2)),
+        ((1, 1), (2, 2), (3, 1)),
+        ((0, 0), (1, 1)),
+        ("first", "split", "all"),
+    )
+]
+
+
+@pytest.mark.parametrize("spec", EXTREME_GRID, ids=lambda s: f"{s.type}-{s.describe()}")
+def test_extreme_pool_formula_equals_every_entry(spec) -> None:
+    """The window's extreme and the tie rule's share: every entry, compared symbolically."""
+    derivation = derive(spec)
+    found = general(derivation)
+    arrays = dict(vars(derivation.tensors))
+    share = symcnn.layers.entry("general", spec.type).share
+    exact = derivation.grads["X"]
+    assert prove_extremes(found.grads["X"], arrays, exact, share) == exact.size
+    assert prove_extremes(found.forward, arrays, derivation.output, share) == derivation.output.size
+    (part,) = found.grads["X"].parts
+    assert [s.var.name for s in part.sums] == ["i", "j"]  # over the windows holding the cell
+    assert len(part.shares) == 1 and part.shares[0].rule.ties == spec.ties
+    _present_everywhere(found.grads["X"], arrays)
+    _present_everywhere(found.forward, arrays)
+
+
+def test_a_wrong_winner_fails_the_proof() -> None:
+    """The proof sees the tie rule: a formula with another rule's share is wrong somewhere."""
+    spec = MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2), stride=(1, 1), ties="first")
+    derivation = derive(spec)
+    found = general(derivation)
+    (part,) = found.grads["X"].parts
+    (share,) = part.shares
+    other = dataclasses.replace(share, rule=dataclasses.replace(share.rule, ties="split"))
+    formula = Formula("X", found.grads["X"].free, (dataclasses.replace(part, shares=(other,)),))
+    share_value = symcnn.layers.entry("general", spec.type).share
+    with pytest.raises(ValueError, match="wrong at"):
+        prove_extremes(formula, dict(vars(derivation.tensors)), derivation.grads["X"], share_value)
+
+
+def _share_value(name: str, args, values: np.ndarray) -> sympy.Rational:
+    """The JSON's ``FirstMax(cell, window, (p, a, b), (q, c, d))`` etc., by its documented words.
+
+    Written here from the docs, not from the package: the first cell in row-major order at the
+    extreme value (first), 1/t of it to each of t tied cells (split), or all of it to each (all).
+    """
+    cell, window, *limits = args
+    (p, a, b), (q, c, d) = limits
+    cells = [
+        tuple(int(e.subs({p: u, q: v})) for e in window.args)
+        for u in range(int(a), int(b) + 1)
+        for v in range(int(c), int(d) + 1)
+    ]
+    here = tuple(int(e) for e in cell.args)
+    assert here in cells  # the formula's bounds put the cell in its window
+    taken = [values[index] for index in cells]
+    extreme = max(taken) if name.endswith("Max") else min(taken)
+    tied = [index for index in cells if values[index] == extreme]
+    if values[here] != extreme:
+        return sympy.S.Zero
+    if name.startswith("First"):
+        return sympy.S.One if tied[0] == here else sympy.S.Zero
+    if name.startswith("Split"):
+        return sympy.Rational(1, len(tied))
+    return sympy.S.One
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        kind(input_shape=(1, 1, 5, 5), kernel=(3, 3), stride=(2, 2), padding=(1, 1), ties=ties)
+        for kind in (MaxPool2d, MinPool2d)
+        for ties in ("first", "split", "all")
+    ]
+    + [MaxPool2d(input_shape=(2, 1, 3, 5), kernel=(2, 3), stride=(1, 2), ties="split")],
+    ids=lambda s: f"{s.type}-{s.describe()}",
+)
+def test_the_json_extreme_formula_on_random_tied_numbers_is_every_entry(spec) -> None:
+    """An independent instantiation on numbers: the JSON string read back by SymPy, its share
+    functions evaluated by their documented meaning, against the exact entries on the same
+    random rationals, drawn from few values so that windows tie."""
+    derivation = derive(spec)
+    entry = jsonio.to_dict(derivation)["general"]["X"]
+    expr = sympy.sympify(entry["formula"])
+    names = [sympy.Symbol(index[0]) for index in entry["indices"]]
+    exact = derivation.grads["X"]
+    rng = np.random.default_rng(13)
+    ties_seen = 0
+    for _ in range(3):
+        x = np.empty(derivation.tensors.X.shape, dtype=object)
+        for index in np.ndindex(x.shape):
+            x[index] = sympy.Rational(int(rng.integers(-2, 3)), 2)
+        g = np.empty(derivation.tensors.G.shape, dtype=object)
+        for index in np.ndindex(g.shape):
+            g[index] = sympy.Rational(int(rng.integers(-9, 10)), int(rng.integers(1, 5)))
+        numbers = {s: v for a, b in ((derivation.tensors.X, x), (derivation.tensors.G, g))
+                   for s, v in zip(a.flat, b.flat, strict=True)}  # fmt: skip
+        for n, c, i, j in np.ndindex(derivation.output.shape):
+            cells = [x[n, c, r, q] for r, q in real_window_cells(spec, i, j)]
+            extreme = max(cells) if isinstance(spec, MaxPool2d) else min(cells)
+            ties_seen += cells.count(extreme) > 1
+        for at in np.ndindex(exact.shape):
+            value = expr.subs(dict(zip(names, at, strict=True))).doit()
+            value = value.replace(
+                lambda e: isinstance(e, AppliedUndef) and type(e).__name__ not in ("X", "G"),
+                lambda e, x=x: _share_value(type(e).__name__, e.args, x),
+            )
+            value = value.replace(
+                lambda e: isinstance(e, AppliedUndef),
+                lambda e, x=x, g=g: {"X": x, "G": g}[type(e).__name__][
+                    tuple(int(i) for i in e.args)
+                ],
+            )
+            assert value == exact[at].xreplace(numbers), (at, value)
+    assert ties_seen > 0  # the inputs hold ties, so the tie rule was put to the test
+
+
+def test_an_extreme_pool_option_without_a_formula_is_refused() -> None:
+    dilated = MaxPool2d(input_shape=(1, 1, 5, 5), kernel=(2, 2), stride=(1, 1), dilation=(2, 2))
+    assert "with dilation" in general_derivation.unavailable(dilated)
+    overhang = MinPool2d(input_shape=(1, 1, 3, 3), kernel=(2, 2), ceil_mode=True)
+    assert "with ceil_mode" in general_derivation.unavailable(overhang)
+    with pytest.raises(ValueError, match="with ceil_mode"):
+        general(derive(overhang))
+    assert "general" not in jsonio.to_dict(derive(overhang))
+
+
+@pytest.mark.parametrize("ties", ["first", "split", "all"])
+def test_the_notes_state_the_tie_rule_as_a_condition(ties: str) -> None:
+    spec = MaxPool2d(
+        input_shape=(1, 1, 5, 5), kernel=(3, 3), stride=(2, 2), padding=(1, 1), ties=ties
+    )
+    notes = symcnn.notes(derive(spec))
+    text = notes.text()
+    assert "max[p=max(1,4-2i)..min(3,8-2i), q=max(1,4-2j)..min(3,8-2j)] X_{p+2i-3,q+2j-3}" in text
+    assert "Σ[i=ceil(h/2)..floor((h+2)/2)] Σ[j=ceil(w/2)..floor((w+2)/2)]" in text
+    condition = {
+        "first": "if h = p*+2i-3 and w = q*+2j-3",
+        "split": "·(1/t_{ij}) if X_{hw} = Oᵢⱼ",
+        "all": "if X_{hw} = Oᵢⱼ",
+    }[ties]
+    assert condition in text
+    assert ("With a tie this is not a gradient" in text) == (ties == "all")
+    latex = notes.latex()
+    assert r"\max_{max(1,4-2i) \le p \le min(3,8-2i)" in latex
+    if ties == "first":
+        assert r"h = p^{\ast}+2i-3" in latex
 
 
 @pytest.mark.parametrize("spec", FULL_GRID[::5], ids=spec_id)
@@ -239,7 +400,7 @@ def test_a_pool_option_without_a_formula_is_refused_with_its_reason() -> None:
     overhang = AvgPool2d(input_shape=(1, 1, 3, 3), kernel=(2, 2), ceil_mode=True)
     assert "with ceil_mode" in general_derivation.unavailable(overhang)
     maxpool = MaxPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2))
-    assert general_derivation.unavailable(maxpool) == "maxpool2d has no general formula yet"
+    assert general_derivation.unavailable(maxpool) is None
     assert (
         general_derivation.unavailable(AvgPool2d(input_shape=(1, 1, 4, 4), kernel=(2, 2))) is None
     )

@@ -39,6 +39,7 @@ import numpy as np
 from sympy import Add, Basic, Integer, Mul, Rational, Symbol
 
 from ..derive import Derivation
+from ..indexform import derivation as general_derivation
 from .source import Statement
 
 #: Most terms (summation points) one general claim may instantiate, over all its entries: a
@@ -1185,6 +1186,19 @@ def read(
         raise GeneralFormulaError("nested too deeply", statement.offset(0)) from None
 
 
+def _not_read_over_values(offset: int, written: str) -> GeneralFormulaError:
+    """This layer's general formula holds a condition on values: reported as not checked."""
+    error = GeneralFormulaError(
+        "this layer's gradient depends on which cell wins its window (a condition on the"
+        " tensors' values, the tie rule), which general formulas here are not read with:"
+        " not checked (the entry-wise claims are)",
+        offset,
+        not_a_claim=True,
+    )
+    error.written = written
+    return error
+
+
 def _read(statement, derivation, role, loss, zero_based, shown, max_terms) -> GeneralClaim:
     equals = _top_level_equals(statement.text) or 0
     try:
@@ -1194,15 +1208,20 @@ def _read(statement, derivation, role, loss, zero_based, shown, max_terms) -> Ge
             raise NotAGradient from None
         raise
     parser = _Parser(tokens, role, loss)
+    over_values = general_derivation.over_values(derivation.spec)
     try:
         (letter, subscript, position), rhs = parser.statement()
     except GeneralFormulaError as error:
         error.written = _written(loss, parser.lhs, statement.text)
+        if over_values and not error.not_a_claim:
+            raise _not_read_over_values(equals, error.written) from None
         raise
     written = _written(loss, parser.lhs, statement.text)
     tensor = role(letter)
     if tensor not in derivation.grads:
         raise NotAGradient
+    if over_values:
+        raise _not_read_over_values(equals, written)
     evaluator = _Evaluator(derivation, zero_based, shown, role, max_terms)
     lhs = parser.read(tensor, subscript, position)
     items = evaluator.items(lhs)

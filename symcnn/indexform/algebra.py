@@ -74,13 +74,58 @@ class Limit:
 
 
 @dataclass(frozen=True)
+class TieRule:
+    """Which extreme a window takes (``max``, ``min``) and who wins a tie (``first``, ...)."""
+
+    extreme: str
+    ties: str
+
+
+@dataclass(frozen=True)
+class Share:
+    """The tie rule's share of ``cell`` in the extreme of its window: a factor on *values*.
+
+    The window is ``window`` (a read in the bound variables of ``limits``) over ``limits``, in
+    row-major order (the first limit outer). Under ``first`` the share is 1 when ``cell`` is the
+    first read of the window at the extreme value, else 0; under ``split`` it is ``1/t`` when
+    ``cell`` holds the extreme, ``t`` the window's reads that hold it; under ``all`` it is 1
+    when ``cell`` holds the extreme. Only its index expressions take part in the algebra; the
+    value condition is decided when an entry is instantiated.
+    """
+
+    rule: TieRule
+    cell: Read
+    window: Read
+    limits: tuple[Limit, ...]
+
+    @property
+    def bound(self) -> tuple[Symbol, ...]:
+        return tuple(limit.var for limit in self.limits)
+
+    def subs(self, mapping: Mapping) -> Share:
+        mapping = {k: v for k, v in mapping.items() if k not in self.bound}
+        return Share(
+            self.rule,
+            self.cell.subs(mapping),
+            self.window.subs(mapping),
+            tuple(limit.subs(mapping) for limit in self.limits),
+        )
+
+
+@dataclass(frozen=True)
 class Part:
-    """``coefficient · Σ_{sums} [conditions] Π reads``: one summand of a formula."""
+    """``coefficient · Σ_{sums} [conditions] Π reads · Π shares``: one summand of a formula.
+
+    With ``extreme`` set (the forward pass of max or min pooling) the part is instead the
+    extreme of its one read over its sums; its gradient's parts carry a :class:`Share`.
+    """
 
     coefficient: Expr
     reads: tuple[Read, ...]
     sums: tuple[Limit, ...] = ()
     conditions: tuple[Basic, ...] = ()
+    shares: tuple[Share, ...] = ()
+    extreme: TieRule | None = None
 
     def subs(self, mapping: Mapping) -> Part:
         return Part(
@@ -88,6 +133,8 @@ class Part:
             tuple(read.subs(mapping) for read in self.reads),
             tuple(limit.subs(mapping) for limit in self.sums),
             tuple(_subs(c, mapping) for c in self.conditions),
+            tuple(share.subs(mapping) for share in self.shares),
+            self.extreme,
         )
 
 
@@ -122,6 +169,10 @@ def gradient(
     Every read of ``tensor`` in a part gives one part of the gradient: the upstream gradient at
     the output index times the part's other reads, summed over the output index and the part's
     sums, with the read's index set equal to ``free``, one axis at a time.
+
+    An extreme part (max or min over its sums) gives the upstream gradient times the tie rule's
+    :class:`Share` of the cell in its window; its equations eliminate the window's taps rather
+    than the output index, so that the gradient sums over the windows that hold the cell.
     """
     free = tuple(free)
     outputs = forward.variables
@@ -148,6 +199,16 @@ def gradient(
             conditions = [_subs(c, fresh) for c in part.conditions]
             coefficient = scale * _subs(part.coefficient, fresh)
             preference = [fresh[v] for v in outputs] + [fresh[limit.var] for limit in part.sums]
+            shares: tuple[Share, ...] = ()
+            if part.extreme is not None:
+                # the window keeps the forward's tap names, bound inside the share
+                window = read.subs({v: fresh[v] for v in outputs})
+                bounded = tuple(limit.subs({v: fresh[v] for v in outputs}) for limit in part.sums)
+                shares = (Share(part.extreme, Read(tensor, free), window, bounded),)
+                taken_by_window = {limit.var.name for limit in part.sums}
+                if taken_by_window & taken:
+                    raise ValueError("a free index has the name of a window's tap")
+                preference = preference[len(outputs) :] + preference[: len(outputs)]
             solved = _eliminate(target.index, free, preference)
             mapping = {var: value for var, value, _ in solved}
             conditions += [cond for _, _, cond in solved if cond is not None]
@@ -162,8 +223,10 @@ def gradient(
                 tuple(r.subs(mapping) for r in reads),
                 tuple(left),
                 tuple(_subs(c, mapping) for c in conditions),
+                tuple(share.subs(mapping) for share in shares),
             )
-            parts.append(_rename(part_out, taken))
+            bound = {v.name for share in shares for v in share.bound}
+            parts.append(_rename(part_out, taken | bound))
     limits = ()  # the free ranges are the tensor's: filled in by the caller
     return Formula(tensor, limits, tuple(parts))
 
@@ -312,13 +375,27 @@ def tighten(
             conditions.append(_range_condition(low, expr, high))
             continue
         lo, hi = solved
-        if low != S.NegativeInfinity:
+        # a one-sided range bounds one side only (which one: the coefficient's sign says)
+        if lo.is_finite is not False:
             lows[involved[0]].append(lo)
-        if high != S.Infinity:
+        if hi.is_finite is not False:
             highs[involved[0]].append(hi)
     limits = tuple(Limit(v, Max(*lows[v]), Min(*highs[v])) for v in sums)
-    tightened = Part(part.coefficient, part.reads, _ordered(limits), tuple(conditions))
-    return prune(tightened, free)
+    tightened = prune(replace(part, sums=_ordered(limits), conditions=tuple(conditions)), free)
+    if not tightened.shares:
+        return tightened
+    return replace(
+        tightened, shares=tuple(_tight_window(s, tightened, free, shapes) for s in tightened.shares)
+    )
+
+
+def _tight_window(share: Share, part: Part, free: tuple[Limit, ...], shapes) -> Share:
+    """The share with its window's taps bounded to the cells inside the tensor (a max over
+    the padding takes no padded cell), tightened like a sum over the part's domain."""
+    window = tighten(Part(S.One, (share.window,), share.limits), (*free, *part.sums), shapes)
+    if window.conditions:
+        raise ValueError(f"the window {share.window} has conditions beyond its bounds")
+    return replace(share, limits=window.sums)
 
 
 def _range_condition(low, expr, high) -> Basic:
@@ -405,7 +482,7 @@ def prune(part: Part, free: tuple[Limit, ...]) -> Part:
         if all(bool(_subs(condition, env)) for env in points(needed, domain)):
             continue
         conditions.append(condition)
-    return Part(part.coefficient, part.reads, sums, tuple(conditions))
+    return replace(part, sums=sums, conditions=tuple(conditions))
 
 
 def _dominant(bound: Expr, kind, outer: tuple[Limit, ...], larger: bool) -> Expr:
@@ -460,12 +537,26 @@ def shifted(formula: Formula, base: int) -> Formula:
     def limit(lim: Limit) -> Limit:
         return Limit(lim.var, _subs(lim.low, mapping) + base, _subs(lim.high, mapping) + base)
 
+    def share(s: Share) -> Share:
+        inner = {**mapping, **{v: v - base for v in s.bound}}
+        return Share(
+            s.rule,
+            read(s.cell),
+            Read(s.window.tensor, tuple((_subs(e, inner) + base).expand() for e in s.window.index)),
+            tuple(
+                Limit(lim.var, _subs(lim.low, mapping) + base, _subs(lim.high, mapping) + base)
+                for lim in s.limits
+            ),
+        )
+
     parts = tuple(
-        Part(
-            _subs(p.coefficient, mapping),
-            tuple(read(r) for r in p.reads),
-            tuple(limit(s) for s in p.sums),
-            tuple(_subs(c, mapping) for c in p.conditions),
+        replace(
+            p,
+            coefficient=_subs(p.coefficient, mapping),
+            reads=tuple(read(r) for r in p.reads),
+            sums=tuple(limit(s) for s in p.sums),
+            conditions=tuple(_subs(c, mapping) for c in p.conditions),
+            shares=tuple(share(s) for s in p.shares),
         )
         for p in formula.parts
     )

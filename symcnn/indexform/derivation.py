@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sympy import And as SymAnd
-from sympy import Function, Mul, Piecewise, S, Sum, true
+from sympy import Function, Mul, Piecewise, S, Sum, Tuple, true
 
 from .. import layers
 from .algebra import Formula, Limit, collapse, gradient, index_symbol, prune, tighten
-from .instantiate import prove
+from .instantiate import prove, prove_extremes
 
 if TYPE_CHECKING:
     from ..derive import Derivation
@@ -51,6 +51,12 @@ def unavailable(spec: Layer) -> str | None:
     return None
 
 
+def over_values(spec: Layer) -> bool:
+    """The kind's gradients depend on tensor values (a window's winner): a :class:`Share`."""
+    kind = layers.table("general").get(spec.type)
+    return kind is not None and kind.share is not None
+
+
 @dataclass(frozen=True)
 class KindGeneral:
     """What a kind gives: its forward formula and the names of each tensor's indices.
@@ -66,11 +72,17 @@ class KindGeneral:
     refuse : callable, optional
         ``refuse(spec) -> sentence or None``: why a layer of the kind has no general formula
         (an option its forward formula does not express), or None.
+    share : callable, optional
+        ``share(rule, window, position) -> expression``: the exact local partial of a window's
+        extreme by its entry ``window[position]`` under ``rule`` (a :class:`TieRule`), the
+        window's symbols in row-major order. A kind whose forward formula takes an extreme
+        (max, min pooling) gives it, so that its formulas' shares can be instantiated.
     """
 
     forward: Callable[[Layer], Formula]
     names: Mapping[str, tuple[str, ...]]
     refuse: Callable[[Layer], str | None] | None = None
+    share: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -121,7 +133,13 @@ def general(derivation: Derivation) -> General:
     raw = kind.forward(spec)
     forward = _tight(raw, shapes)
     arrays = {name: array for name, array in vars(derivation.tensors).items() if array is not None}
-    proven = {"O": prove(forward, arrays, derivation.output)}
+
+    def proof(formula: Formula, exact) -> int:
+        if any(part.extreme or part.shares for part in formula.parts):
+            return prove_extremes(formula, arrays, exact, kind.share)
+        return prove(formula, arrays, exact)
+
+    proven = {"O": proof(forward, derivation.output)}
     grads = {}
     for name, exact in derivation.grads.items():
         free = tuple(index_symbol(letter) for letter in kind.names[name])
@@ -130,7 +148,7 @@ def general(derivation: Derivation) -> General:
             Limit(v, S.Zero, S(size - 1)) for v, size in zip(free, exact.shape, strict=True)
         )
         grads[name] = _tight(Formula(name, limits, derived.parts), shapes)
-        proven[name] = prove(grads[name], arrays, exact)
+        proven[name] = proof(grads[name], exact)
     return General(forward, grads, proven)
 
 
@@ -139,15 +157,44 @@ def as_sympy(formula: Formula):
 
     ``sympy.sympify`` reads its ``str`` back: the reads are undefined functions named by the
     tensor (``X``, ``W``, ``B``, ``G`` for dL/dO), capitals so that no index letter (``w``)
-    names one.
+    names one. A tie rule's share is ``FirstMax(cell, window, (p, low, high), (q, low, high))``
+    (``SplitMax``, ``AllMax``, ``FirstMin``, ...: :func:`share_name`), a window's extreme
+    ``Maximum(read, (p, low, high), (q, low, high))`` (``Minimum``).
     """
     total = S.Zero
     for part in formula.parts:
+        if part.extreme is not None:
+            (read,) = part.reads
+            name = "Maximum" if part.extreme.extreme == "max" else "Minimum"
+            limits = (Tuple(s.var, s.low, s.high) for s in part.sums)
+            total += Function(name)(_applied(read), *limits)
+            continue
         # the coefficient inside the sum: an average's divisor depends on the summation index
-        body = part.coefficient * Mul(*(Function(r.tensor)(*r.index) for r in part.reads))
+        body = part.coefficient * Mul(*(_applied(r) for r in part.reads))
+        for share in part.shares:
+            limits = (Tuple(s.var, s.low, s.high) for s in share.limits)
+            body *= Function(share_name(share.rule))(
+                _applied(share.cell), _applied(share.window), *limits
+            )
         if part.conditions:
             body = Piecewise((body, SymAnd(*part.conditions)), (0, true))
         if part.sums:
             body = Sum(body, *((s.var, s.low, s.high) for s in reversed(part.sums)))
         total += body
     return total
+
+
+def _applied(read):
+    return Function(read.tensor)(*read.index)
+
+
+def share_name(rule) -> str:
+    """The JSON's function for a tie rule's share: ``FirstMax``, ``SplitMin``, ``AllMax``, ...
+
+    ``FirstMax(cell, window, (p, a, b), (q, c, d))`` is 1 when ``cell`` is the first read of
+    ``window`` (``p`` from ``a`` to ``b`` outer, ``q`` from ``c`` to ``d`` inner) at the
+    window's largest value, else 0; ``SplitMax`` is ``1/t`` when ``cell`` holds the largest
+    value, ``t`` the number of the window's reads that hold it, else 0; ``AllMax`` is 1 when
+    ``cell`` holds the largest value, else 0. ``...Min``: the smallest.
+    """
+    return rule.ties.capitalize() + rule.extreme.capitalize()

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
 
 import numpy as np
-from sympy import Basic, Integer, Mul, Rational, Symbol, ilcm
+from sympy import Add, Basic, Integer, Mul, Rational, S, Symbol, ilcm
 from sympy.logic.boolalg import BooleanFalse, BooleanTrue
 
 from .algebra import Formula, Part
@@ -274,3 +275,91 @@ def prove(formula: Formula, arrays: Mapping[str, np.ndarray], exact: np.ndarray)
                 f" expected {exact[at]}, the formula gives {as_expression(got)}"
             )
     return int(np.prod(exact.shape))
+
+
+# -- formulas over values: the extreme of a window and the tie rule's share ------------------
+
+
+def prove_extremes(
+    formula: Formula,
+    arrays: Mapping[str, np.ndarray],
+    exact: np.ndarray,
+    share_value: Callable,
+    scale=1,
+) -> int:
+    """Instantiate a formula over values at every index of ``exact`` and compare exactly.
+
+    A forward part that is the extreme of its read over its sums gives the set of cells the
+    exact ``Max``/``Min`` takes. A gradient part's :class:`~.algebra.Share` is instantiated as
+    ``share_value(rule, window_symbols, position)``: the tie rule's case distinction over the
+    window's cells in row-major order, at the cell's position among them. The sum of the terms
+    must be the exact entry, the same SymPy expression term by term.
+    """
+    compiled_parts = [CompiledPart(part, formula.variables) for part in formula.parts]
+    # each share's window and cell, compiled once over its part's scope
+    windows = {
+        id(compiled_part): [
+            (
+                CompiledPart(Part(S.One, (share.window,), share.limits), compiled_part.scope),
+                [compiled(axis, compiled_part.scope) for axis in share.cell.index],
+                share,
+            )
+            for share in compiled_part.part.shares
+        ]
+        for compiled_part in compiled_parts
+    }
+    for at in itertools.product(*(range(size) for size in exact.shape)):
+        terms = []
+        extremes = []
+        for compiled_part in compiled_parts:
+            part = compiled_part.part
+            for values in compiled_part._points(at, 0):
+                if not all(condition(*values) for condition in compiled_part.conditions):
+                    continue
+                cells = []
+                for tensor, axes in compiled_part.reads:
+                    index = tuple(_integer(axis(*values), tensor) for axis in axes)
+                    _inside(arrays[tensor], index, tensor, formula.tensor, at)
+                    cells.append(arrays[tensor][index])
+                if part.extreme is not None:
+                    extremes.append(cells[0])
+                    continue
+                factor = Rational(Fraction(compiled_part.coefficient(*values)))
+                for window, cell, share in windows[id(compiled_part)]:
+                    factor *= _share_at(share, window, cell, values, arrays, share_value)
+                terms.append(scale * factor * Mul(*cells))
+        expected = exact[at]
+        if extremes or any(p.part.extreme for p in compiled_parts):
+            taken = set(expected.args) if expected.args else {expected}
+            same = taken == set(extremes) and len(extremes) == len(taken)
+        else:
+            same = Counter(Add.make_args(Add(*terms))) == Counter(Add.make_args(expected))
+        if not same:
+            got = extremes or Add(*terms)
+            raise ValueError(
+                f"the general formula of {formula.tensor} is wrong at {list(at)}:"
+                f" expected {expected}, the formula gives {got}"
+            )
+    return int(np.prod(exact.shape))
+
+
+def _inside(array: np.ndarray, index: tuple, tensor: str, name: str, at) -> None:
+    if not all(0 <= i < size for i, size in zip(index, array.shape, strict=True)):
+        raise NotTight(
+            f"{name}{list(at)}: the term reading {tensor}{list(index)} is inside the bounds but"
+            f" outside {tensor}'s shape {list(array.shape)}"
+        )
+
+
+def _share_at(share, window: CompiledPart, cell_axes, values, arrays, share_value):
+    """The tie rule's share of the share's cell in its window, at these index values."""
+    cells = []
+    for _, found in window.terms(values):
+        tensor, index = found[0]
+        _inside(arrays[tensor], index, tensor, "a window", index)
+        cells.append(index)
+    cell = tuple(_integer(axis(*values), share.cell.tensor) for axis in cell_axes)
+    if cell not in cells:
+        raise NotTight(f"the cell {list(cell)} is not in its window {cells}")
+    array = arrays[share.window.tensor]
+    return share_value(share.rule, [array[index] for index in cells], cells.index(cell))

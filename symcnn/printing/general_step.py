@@ -31,10 +31,10 @@ from sympy import (
 
 from ..indexform import derivation as general_derivation
 from ..indexform import general
-from ..indexform.algebra import Formula, Part, shifted
+from ..indexform.algebra import Formula, Part, Share, index_symbol, shifted
 from .context import Context, pair
 from .model import Display, Equation, Paragraph, Step
-from .nodes import Element, Equals, Loss, Partial, Product, SumOver, Terms, Whole
+from .nodes import Element, Equals, ExtremeOver, Loss, Partial, Product, SumOver, Terms, Whole
 
 #: The notes count from 1 (from 0 under --zero-based): the formulas are shifted to that base
 #: before printing.
@@ -69,7 +69,10 @@ def _text(expr: Basic) -> str:
     divisor = ilcm(1, *denominators)
     if divisor != 1 and not expanded.atoms(Max, Min, floor, ceiling):
         # (h-p+3)/2 rather than h/2-p/2+3/2
-        return _compact(f"({_sum_text((expanded * divisor).expand())})/{divisor}")
+        numerator = (expanded * divisor).expand()
+        if not numerator.is_Add:
+            return _compact(f"{_sum_text(numerator)}/{divisor}")
+        return _compact(f"({_sum_text(numerator)})/{divisor}")
     return _compact(_sum_text(expanded))
 
 
@@ -140,15 +143,66 @@ def _element(tensor: str, index: tuple, scaled: bool = False) -> Basic:
     return Element(tensor, index)
 
 
+class Starred(Counted):
+    """An index expression holding a window's winning tap ``p*``: ``p^{\\ast}`` in LaTeX."""
+
+    def _symcnn_latex(self, printer) -> str:
+        return self.name.replace("*", r"^{\ast}")
+
+
+#: A tap's name in the index text while it is printed as the winner (``p*``).
+_STAR = "_winner"
+
+
+def _winner_condition(share: Share) -> list[Basic]:
+    """``h = 2i+p*-3``: the cell is the window's read at the winning taps (``first``)."""
+    stars = {v: index_symbol(v.name + _STAR) for v in share.bound}
+    conditions = []
+    for cell, window in zip(share.cell.index, share.window.index, strict=True):
+        if cell == window:
+            continue  # the batch and channel axes: the window's own
+        text = _text(sympify(window).xreplace(stars)).replace(_STAR, "*")
+        conditions.append(Starred(f"{_text(cell)} = {text}"))
+    return conditions
+
+
+def _share_factor(share: Share, output: tuple) -> tuple[list[Basic], list[Basic]]:
+    """The share as ``(factors, conditions)`` of the printed term."""
+    if share.rule.ties == "first":
+        return [], _winner_condition(share)
+    cell = Element(share.cell.tensor, tuple(_index(e) for e in share.cell.index))
+    extreme = Element("O", tuple(_index(e) for e in output))
+    condition = Eq(cell, extreme, evaluate=False)
+    if share.rule.ties == "all":
+        return [], [condition]
+    return [Symbol(f"(1/t_{{{_letters(output)}}})")], [condition]
+
+
+def _letters(output: tuple) -> str:
+    """The spatial output index as written in a subscript: ``ij``."""
+    return "".join(_text(e) for e in output[2:])
+
+
 def _part(part: Part, scaled: bool = False) -> Basic:
+    if part.extreme is not None:
+        (read,) = part.reads
+        limits = [(s.var, _limit(s.low), _limit(s.high)) for s in part.sums]
+        return ExtremeOver(_element(read.tensor, read.index), part.extreme.extreme, *limits)
     factors = [_element(read.tensor, read.index, scaled) for read in part.reads]
+    share_conditions: list[Basic] = []
+    for share in part.shares:
+        output = next(r.index for r in part.reads if r.tensor == "G")
+        extra, conditions = _share_factor(share, output)
+        factors += extra
+        share_conditions += conditions
     if part.coefficient.is_number and part.coefficient != 1:
         factors.insert(0, part.coefficient)
     elif not part.coefficient.is_number:  # an average's divisor per window
         factors.insert(0, Symbol(f"1/({_text(1 / part.coefficient)})"))
     body = Product(*factors) if len(factors) > 1 else factors[0]
-    if part.conditions:
-        body = Piecewise((body, And(*map(_condition, part.conditions))), (0, true))
+    if part.conditions or share_conditions:
+        conditions = [*map(_condition, part.conditions), *share_conditions]
+        body = Piecewise((body, And(*conditions)), (0, true))
     if part.sums:
         limits = [(s.var, _limit(s.low), _limit(s.high)) for s in part.sums]
         body = SumOver(body, *limits)
@@ -201,17 +255,73 @@ def general_step(ctx: Context) -> Step:
     finally:
         _ONE_BIAS.reset(token)
     blocks = [Paragraph(tuple(intro)), Display(equations)]
+    shares = [(p, s) for f in based for p in f.parts for s in p.shares]
+    if shares:
+        blocks.append(Paragraph(_share_words(*shares[0], scaled)))
     counts = ", ".join(f"{found.proven[f.tensor]} of {_what(f.tensor)}" for f in formulas)
+    how = (
+        " (the tie rule's share instantiated as its case distinction over the window's cells,"
+        " and compared symbolically)"
+        if shares
+        else ""
+    )
     blocks.append(
         Paragraph(
             (
                 "Each formula was instantiated at every index of its tensor and compared with"
-                f" the exact entry-wise derivation: all agree ({counts}), and no term inside"
+                f" the exact entry-wise derivation{how}: all agree ({counts}), and no term inside"
                 " the bounds reads outside its tensor.",
             )
         )
     )
     return Step("general", "General formula", tuple(blocks))
+
+
+def _share_words(part: Part, share: Share, scaled: bool) -> tuple:
+    """What the share in the gradient means: the winner, the count of ties, or the mask."""
+    output = next(r.index for r in part.reads if r.tensor == "G")
+    extreme = Element("O", tuple(_index(e) for e in output))
+    window = Element(share.window.tensor, tuple(_index(e) for e in share.window.index))
+    taps = ", ".join(
+        f"{limit.var} = {_text(limit.low)} .. {_text(limit.high)}" for limit in share.limits
+    )
+    label = ", ".join(_text(e) for e in output[2:])
+    where = f"window ({label}), its taps {taps} (the cells inside the input)"
+    largest = "largest" if share.rule.extreme == "max" else "smallest"
+    upstream = Partial(Loss(), extreme)
+    if scaled:  # under the mean the window's term is (1/N)·G, as the formula writes it
+        upstream = Product(part.coefficient, Element("G", output))
+    if share.rule.ties == "first":
+        stars = ", ".join(f"{v}*" for v in share.bound)
+        return (
+            "The tie rule is a condition on values: ",
+            Starred(f"({stars})"),
+            f" is the winning tap of {where}: the first in row-major order at which ",
+            window,
+            f" is {largest}, so that only that cell receives ",
+            upstream,
+            " (ties=first, as PyTorch).",
+        )
+    if share.rule.ties == "split":
+        return (
+            "The tie rule is a condition on values: ",
+            Symbol(f"t_{{{_letters(output)}}}"),
+            f" is the number of taps of {where} at which ",
+            window,
+            " = ",
+            extreme,
+            ", its tied cells, which share ",
+            upstream,
+            " equally (ties=split).",
+        )
+    return (
+        f"The tie rule is a condition on values: every cell of {where} equal to its extreme ",
+        extreme,
+        " receives the whole ",
+        upstream,
+        " (ties=all). With a tie this is not a gradient: the weights of t tied cells add up to"
+        " t, not 1.",
+    )
 
 
 def _what(tensor: str) -> str:

@@ -195,6 +195,14 @@ class NotesLatexPrinter(LatexPrinter):
         )
         return f"{signs} {self._print(expr.body)}"
 
+    def _print_ExtremeOver(self, expr: Basic) -> str:
+        base = 0 if self.notation.zero_based else 1
+        ranges = r",\ ".join(
+            rf"{self._print(low + base)} \le {self._print(var)} \le {self._print(high + base)}"
+            for var, low, high in expr.limits
+        )
+        return rf"\{expr.kind}_{{{ranges}}} {self._print(expr.body)}"
+
     def _print_Dots(self, expr: Basic) -> str:
         return {"h": r"\cdots", "v": r"\vdots", "d": r"\ddots"}[expr.kind]
 

@@ -106,6 +106,27 @@ class SumOver(Node):
         return tuple(tuple(limit) for limit in self.args[1:])
 
 
+class ExtremeOver(Node):
+    """``max_{var=low..high, ...} body`` (or ``min``): a window's extreme over its taps."""
+
+    def __new__(cls, body: Basic, kind: str, *limits: tuple) -> ExtremeOver:
+        limits = (Tuple(*map(sympify, limit)) for limit in limits)
+        return super().__new__(cls, body, Str(kind), *limits)
+
+    @property
+    def body(self) -> Basic:
+        return self.args[0]
+
+    @property
+    def kind(self) -> str:
+        """``max`` or ``min``."""
+        return self.args[1].name
+
+    @property
+    def limits(self) -> tuple:
+        return tuple(tuple(limit) for limit in self.args[2:])
+
+
 class Dots(Node):
     """Elided matrix entries: ``h`` (⋯), ``v`` (⋮) or ``d`` (⋱)."""
 

@@ -179,6 +179,14 @@ class TextPrinter(StrPrinter):
         )
         return signs + self._print(expr.body)
 
+    def _print_ExtremeOver(self, expr: Basic) -> str:
+        base = 0 if self.notation.zero_based else 1
+        ranges = ", ".join(
+            f"{self._print(var)}={self._print(low + base)}..{self._print(high + base)}"
+            for var, low, high in expr.limits
+        )
+        return f"{expr.kind}[{ranges}] {self._print(expr.body)}"
+
     def _print_Dots(self, expr: Basic) -> str:
         return {"h": "⋯", "v": "⋮", "d": "⋱"}[expr.kind]
 

@@ -1,4 +1,10 @@
-"""Average pooling's forward pass as an index formula (max and min pooling have none yet).
+"""The pools' forward passes as index formulas: average, and max and min with their tie rule.
+
+``O[n, c, i, j] = max_{p, q} X[n, c, S·i − P + p, S·j − P + q]`` over the window's cells
+inside the input (min likewise): the extreme is a part of the formula of its own
+(:class:`~symcnn.indexform.algebra.TieRule`), and its gradient carries the tie rule's share of
+the cell in its window as a factor on values (:class:`~symcnn.indexform.algebra.Share`),
+instantiated as the tie rule's exact case distinction (:func:`share`).
 
 ``O[n, c, i, j] = Σ_{p, q} X[n, c, S·i − P + p, S·j − P + q] / divisor(i, j)``, the divisor
 ``kh·kw`` with ``count_include_pad``, else the real cells of the window, itself an index
@@ -12,9 +18,10 @@ import dataclasses
 
 from sympy import Max, Min, S
 
-from ...indexform.algebra import Formula, Limit, Part, Read, index_symbol
+from ...indexform.algebra import Formula, Limit, Part, Read, TieRule, index_symbol
 from ...indexform.derivation import KindGeneral
-from .spec import AvgPool2d
+from ...pooling import MAXIMUM, MINIMUM, extreme_partial
+from .spec import AvgPool2d, ExtremePool2d, MaxPool2d, MinPool2d
 
 
 def _real_cells(start, kernel: int, size: int):
@@ -42,8 +49,8 @@ def refuse(spec: AvgPool2d) -> str | None:
         if floor != spec.output_shape:
             return (
                 f"The general formulas are not available for {spec.type} with ceil_mode here:"
-                " its last windows overhang the input, and their divisor is not written as an"
-                " index formula; the entries below are exact."
+                " its last windows overhang the input, which the forward formula here does not"
+                " write; the entries below are exact."
             )
     return None
 
@@ -68,6 +75,32 @@ def forward(spec: AvgPool2d) -> Formula:
     return Formula("O", free, (Part(1 / divisor, (cell,), sums),))
 
 
+def extreme_forward(spec: ExtremePool2d) -> Formula:
+    """``O[n, c, i, j] = max (min) over the window's taps of X``, 0-based, not yet tight."""
+    n, c, i, j, p, q = (index_symbol(name) for name in "ncijpq")
+    window = spec.window
+    (kh, kw), (sh, sw), (ph, pw) = window.kernel, window.stride, window.padding
+    cell = Read("X", (n, c, sh * i - ph + p, sw * j - pw + q))
+    sums = (Limit(p, S.Zero, S(kh - 1)), Limit(q, S.Zero, S(kw - 1)))
+    free = tuple(
+        Limit(v, S.Zero, S(size - 1))
+        for v, size in zip((n, c, i, j), spec.output_shape, strict=True)
+    )
+    rule = TieRule("max" if isinstance(spec, MaxPool2d) else "min", spec.ties)
+    return Formula("O", free, (Part(S.One, (cell,), sums, extreme=rule),))
+
+
+def share(rule: TieRule, window: list, position: int):
+    """The exact partial of the window's extreme by ``window[position]`` under ``rule``."""
+    extreme = MAXIMUM if rule.extreme == "max" else MINIMUM
+    return extreme_partial(rule.ties, extreme, window, position)
+
+
+_NAMES = {"X": ("n", "c", "h", "w")}
 TABLE = {
-    AvgPool2d.type: KindGeneral(forward=forward, names={"X": ("n", "c", "h", "w")}, refuse=refuse)
+    AvgPool2d.type: KindGeneral(forward=forward, names=_NAMES, refuse=refuse),
+    **{
+        cls.type: KindGeneral(forward=extreme_forward, names=_NAMES, refuse=refuse, share=share)
+        for cls in (MaxPool2d, MinPool2d)
+    },
 }

@@ -309,7 +309,15 @@ def _extreme_notes(extreme: Extreme) -> KindNotes:
         title=f"Backpropagation through {extreme.short} pooling",
         description=_extreme_description(extreme),
         # The worked example with a tie takes the place of the results as matrices.
-        steps=(setup_step, forward_step, local_step, chain_step, example_of, identities_step),
+        steps=(
+            setup_step,
+            general_step,
+            forward_step,
+            local_step,
+            chain_step,
+            example_of,
+            identities_step,
+        ),
         options=_tie_option,
         example=example,
         identities={f"{extreme.short}_unpool_routing": routing},
