@@ -170,13 +170,13 @@ def symcnn_runs(spec, kernels, arrays):
     from symcnn import runtime
 
     x, grad_out, w, b = (arrays.get(name) for name in ("x", "grad_out", "w", "b"))
-    if spec.type == "conv2d":  # as a training loop calls it: one workspace, kept between calls
-        space = {}
+    if spec.type == "conv2d":  # as a training loop calls it: one workspace, kept between calls,
+        space = {}  # and the backward told that x is the forward's (it may read its columns)
         generated = (
             lambda: kernels.forward(x, w, b, workspace=space),
             lambda: (
                 kernels.forward(x, w, b, workspace=space),
-                kernels.backward(x, w, grad_out, workspace=space),
+                kernels.backward(x, w, grad_out, workspace=space, x_unchanged=True),
             ),
         )
         fresh = (
