@@ -479,10 +479,13 @@ def report(results: list[dict], command: str, plot: str) -> str:
         "Each figure is the median over interleaved turns (the implementations of one row take"
         " turns; each turn is the best of a few calls); every ratio compares figures of the same"
         " run. `generated` is what `symcnn generate --strategy auto` writes for the layer (its"
-        " strategy is named); every generated result is checked against the runtime before it"
-        " is timed. GFLOP/s count 2 flops per multiply-add of the forward (three times that for"
-        " forward+backward) and are given as a share of the GEMM rate measured in the same"
-        " process. The one-thread and the default-thread runs are separate processes.",
+        " strategy is named), timed as a training step calls it: one workspace kept between"
+        " calls, the backward told that x is the forward's (`x_unchanged=True`: it reads the"
+        " columns the forward gathered); `without workspace` allocates every temporary anew and"
+        " gathers the columns again. Every generated result is checked against the runtime"
+        " before it is timed. GFLOP/s count 2 flops per multiply-add of the forward (three"
+        " times that for forward+backward) and are given as a share of the GEMM rate measured"
+        " in the same process. The one-thread and the default-thread runs are separate processes.",
         "",
     ]
     for result in results:

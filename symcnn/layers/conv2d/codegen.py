@@ -895,7 +895,7 @@ def _folded_grad_x(structure: Structure, layout: _Flat) -> list[str]:
     margin = (kw - 1) * dw
     run = layout.length + margin  # L2: a run of dL/dO and every shift of it
     row = f"{margin} + batch * {run}" if margin else f"batch * {run}"
-    base = f"folded_upstream.reshape(-1)[{margin}:]" if margin else "folded_upstream"
+    base = "folded_runs" if margin else "folded_upstream"
     shape = f"(batch, {out_channels}, {out_height}, {out_width})"
     if groups == 1:
         weights = f"w.transpose(1, 2, 0, 3).reshape({channels * kh}, {out_channels * kw})"
@@ -913,6 +913,7 @@ def _folded_grad_x(structure: Structure, layout: _Flat) -> list[str]:
     return [
         f"{INDENT}# dL/dO on runs {run} long (zeros past each output), after {margin} zeros",
         *split_lines(_temporary("folded_upstream", f"({out_channels}, {row})", True)),
+        *([f"{INDENT}folded_runs = folded_upstream.reshape(-1)[{margin}:]"] if margin else []),
         *split_lines(
             bare_call(
                 INDENT,
