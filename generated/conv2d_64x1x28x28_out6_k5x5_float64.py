@@ -233,15 +233,12 @@ def backward(x, w, grad_out, *, out=None, workspace=None, x_unchanged=False):
     folded_upstream = _buffer(
         workspace, "folded_upstream", (6, 4 + batch * 672), x.dtype, zeros=True
     )
-    np.copyto(
-        _strided(folded_upstream.reshape(-1)[4:], (batch, 6, 24, 24), (672, 4 + batch * 672, 28, 1)),
-        grad_out,
-    )
+    folded_runs = folded_upstream.reshape(-1)[4:]
+    np.copyto(_strided(folded_runs, (batch, 6, 24, 24), (672, 4 + batch * 672, 28, 1)), grad_out)
     # row (k, q) of the shifted runs: dL/dO moved right by q*1 (q's taps, summed in the product)
     shifted_upstream = _buffer(workspace, "shifted_upstream", (6, 5, batch, 672), x.dtype)
     np.copyto(
-        shifted_upstream,
-        _strided(folded_upstream.reshape(-1)[4:], (6, 5, batch, 672), (4 + batch * 672, -1, 672, 1)),
+        shifted_upstream, _strided(folded_runs, (6, 5, batch, 672), (4 + batch * 672, -1, 672, 1))
     )
     flat_grad_rows = _buffer(workspace, "flat_grad_rows", (5, batch * 672), x.dtype)
     np.matmul(

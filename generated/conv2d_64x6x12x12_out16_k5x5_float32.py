@@ -233,15 +233,12 @@ def backward(x, w, grad_out, *, out=None, workspace=None, x_unchanged=False):
     folded_upstream = _buffer(
         workspace, "folded_upstream", (16, 4 + batch * 96), x.dtype, zeros=True
     )
-    np.copyto(
-        _strided(folded_upstream.reshape(-1)[4:], (batch, 16, 8, 8), (96, 4 + batch * 96, 12, 1)),
-        grad_out,
-    )
+    folded_runs = folded_upstream.reshape(-1)[4:]
+    np.copyto(_strided(folded_runs, (batch, 16, 8, 8), (96, 4 + batch * 96, 12, 1)), grad_out)
     # row (k, q) of the shifted runs: dL/dO moved right by q*1 (q's taps, summed in the product)
     shifted_upstream = _buffer(workspace, "shifted_upstream", (16, 5, batch, 96), x.dtype)
     np.copyto(
-        shifted_upstream,
-        _strided(folded_upstream.reshape(-1)[4:], (16, 5, batch, 96), (4 + batch * 96, -1, 96, 1)),
+        shifted_upstream, _strided(folded_runs, (16, 5, batch, 96), (4 + batch * 96, -1, 96, 1))
     )
     flat_grad_rows = _buffer(workspace, "flat_grad_rows", (30, batch * 96), x.dtype)
     np.matmul(
