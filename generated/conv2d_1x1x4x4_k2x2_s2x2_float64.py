@@ -167,15 +167,20 @@ def forward(x, w, b=None, *, out=None, workspace=None):
     return out
 
 
-def backward(x, w, grad_out, *, out=None, workspace=None):
+def backward(x, w, grad_out, *, out=None, workspace=None, x_unchanged=False):
     """``(grad_x, grad_w, grad_b)`` for the upstream gradient ``grad_out`` (OUTPUT_SHAPE).
 
     reduction sum: dL/dO is grad_out.
     ``out``, if given, is a tuple of arrays written in place (its last entry None without a
     bias). The batch (the first axis of ``x``, ``grad_out`` and ``grad_x``) may be any size.
-    ``workspace`` is as in ``forward``. Raises ValueError on an array of the wrong shape or
-    dtype.
+    ``workspace`` is as in ``forward``. ``x_unchanged=True`` promises that the last
+    ``forward`` call with this ``workspace`` was on this very ``x`` (its values unchanged since):
+    the backward then reads the columns that call gathered instead of gathering them again
+    (where its forward and backward share them; else the promise changes nothing). Raises
+    ValueError on an array of the wrong shape or dtype, or x_unchanged without a workspace.
     """
+    if x_unchanged and workspace is None:
+        raise ValueError("x_unchanged=True needs workspace: the dict a forward call on x filled")
     input_shape, output_shape = _batched("x", x, INPUT_SHAPE, OUTPUT_SHAPE)
     x = _checked("x", x, input_shape)
     batch = input_shape[0]

@@ -144,6 +144,16 @@ def _buffer(workspace, name, shape, dtype, zeros=False):
     return workspace[key]
 
 
+def _kept(workspace, name, shape, dtype):
+    """The buffer a ``forward`` call left in ``workspace`` (``backward(x_unchanged=True)``)."""
+    key = (__name__, name, shape, np.dtype(dtype))
+    if key not in workspace:
+        raise ValueError(
+            "x_unchanged=True needs the workspace of a forward call on this x of this batch"
+        )
+    return workspace[key]
+
+
 def _strided(array, shape, steps):
     """A view of the C-contiguous ``array``: ``shape``, each axis stepping ``steps`` elements."""
     strides = tuple(step * array.itemsize for step in steps)
@@ -179,15 +189,20 @@ def forward(x, w, b=None, *, out=None, workspace=None):
     return out
 
 
-def backward(x, w, grad_out, *, out=None, workspace=None):
+def backward(x, w, grad_out, *, out=None, workspace=None, x_unchanged=False):
     """``(grad_x, grad_w, grad_b)`` for the upstream gradient ``grad_out`` (OUTPUT_SHAPE).
 
     reduction sum: dL/dO is grad_out.
     ``out``, if given, is a tuple of arrays written in place (its last entry None without a
     bias). The batch (the first axis of ``x``, ``grad_out`` and ``grad_x``) may be any size.
-    ``workspace`` is as in ``forward``. Raises ValueError on an array of the wrong shape or
-    dtype.
+    ``workspace`` is as in ``forward``. ``x_unchanged=True`` promises that the last
+    ``forward`` call with this ``workspace`` was on this very ``x`` (its values unchanged since):
+    the backward then reads the columns that call gathered instead of gathering them again
+    (where its forward and backward share them; else the promise changes nothing). Raises
+    ValueError on an array of the wrong shape or dtype, or x_unchanged without a workspace.
     """
+    if x_unchanged and workspace is None:
+        raise ValueError("x_unchanged=True needs workspace: the dict a forward call on x filled")
     input_shape, output_shape = _batched("x", x, INPUT_SHAPE, OUTPUT_SHAPE)
     x = _checked("x", x, input_shape)
     batch = input_shape[0]
@@ -199,10 +214,13 @@ def backward(x, w, grad_out, *, out=None, workspace=None):
     grad_b = _output("grad_b", grad_b, BIAS_SHAPE, x.dtype)
     outputs = {"grad_x": grad_x, "grad_w": grad_w, "grad_b": grad_b}
     _disjoint(outputs, {"x": x, "w": w, "grad_out": grad_out})
-    padded = np.ascontiguousarray(x)  # the flat rows need C order
-    # row (c, p, q) of the columns: the flat run of channel c under position (p, q)
-    flat_columns = _buffer(workspace, "flat_columns", (1, 5, 5, batch, 668), x.dtype)
-    np.copyto(flat_columns, _strided(padded, (1, 5, 5, batch, 668), (784, 28, 1, 784, 1)))
+    if x_unchanged:  # the columns the forward gathered from this x
+        flat_columns = _kept(workspace, "flat_columns", (1, 5, 5, batch, 668), x.dtype)
+    else:
+        padded = np.ascontiguousarray(x)  # the flat rows need C order
+        # row (c, p, q) of the columns: the flat run of channel c under position (p, q)
+        flat_columns = _buffer(workspace, "flat_columns", (1, 5, 5, batch, 668), x.dtype)
+        np.copyto(flat_columns, _strided(padded, (1, 5, 5, batch, 668), (784, 28, 1, 784, 1)))
     # dL/dO on the flat positions of the outputs, zeros between the rows
     flat_upstream = _buffer(workspace, "flat_upstream", (6, batch, 668), x.dtype, zeros=True)
     np.copyto(_strided(flat_upstream, (batch, 6, 24, 24), (668, batch * 668, 28, 1)), grad_out)
@@ -211,36 +229,31 @@ def backward(x, w, grad_out, *, out=None, workspace=None):
         flat_columns.reshape(25, batch * 668).T,
         out=grad_w.reshape(6, 25),
     )
-    flat_grad_columns = _buffer(workspace, "flat_grad_columns", (25, batch * 668), x.dtype)
-    np.matmul(w.reshape(6, 25).T, flat_upstream.reshape(6, batch * 668), out=flat_grad_columns)
-    flat_grad_columns = flat_grad_columns.reshape(1, 5, 5, batch, 668)
+    # dL/dO on runs 672 long (zeros past each output), after 4 zeros
+    folded_upstream = _buffer(
+        workspace, "folded_upstream", (6, 4 + batch * 672), x.dtype, zeros=True
+    )
+    folded_runs = folded_upstream.reshape(-1)[4:]
+    np.copyto(_strided(folded_runs, (batch, 6, 24, 24), (672, 4 + batch * 672, 28, 1)), grad_out)
+    # row (k, q) of the shifted runs: dL/dO moved right by q*1 (q's taps, summed in the product)
+    shifted_upstream = _buffer(workspace, "shifted_upstream", (6, 5, batch, 672), x.dtype)
+    np.copyto(
+        shifted_upstream, _strided(folded_runs, (6, 5, batch, 672), (4 + batch * 672, -1, 672, 1))
+    )
+    flat_grad_rows = _buffer(workspace, "flat_grad_rows", (5, batch * 672), x.dtype)
+    np.matmul(
+        w.transpose(1, 2, 0, 3).reshape(5, 30),
+        shifted_upstream.reshape(30, batch * 672),
+        out=flat_grad_rows,
+    )
+    flat_grad_rows = flat_grad_rows.reshape(1, 5, batch, 672)
     grad_x[...] = 0
-    # (C, N, cells): each tap adds whole runs
+    # (C, N, cells): each kernel row adds whole runs
     grad_runs = grad_x.reshape(batch, 1, 784).transpose(1, 0, 2)
-    grad_runs[:, :, 0:668] += flat_grad_columns[:, 0, 0]
-    grad_runs[:, :, 1:669] += flat_grad_columns[:, 0, 1]
-    grad_runs[:, :, 2:670] += flat_grad_columns[:, 0, 2]
-    grad_runs[:, :, 3:671] += flat_grad_columns[:, 0, 3]
-    grad_runs[:, :, 4:672] += flat_grad_columns[:, 0, 4]
-    grad_runs[:, :, 28:696] += flat_grad_columns[:, 1, 0]
-    grad_runs[:, :, 29:697] += flat_grad_columns[:, 1, 1]
-    grad_runs[:, :, 30:698] += flat_grad_columns[:, 1, 2]
-    grad_runs[:, :, 31:699] += flat_grad_columns[:, 1, 3]
-    grad_runs[:, :, 32:700] += flat_grad_columns[:, 1, 4]
-    grad_runs[:, :, 56:724] += flat_grad_columns[:, 2, 0]
-    grad_runs[:, :, 57:725] += flat_grad_columns[:, 2, 1]
-    grad_runs[:, :, 58:726] += flat_grad_columns[:, 2, 2]
-    grad_runs[:, :, 59:727] += flat_grad_columns[:, 2, 3]
-    grad_runs[:, :, 60:728] += flat_grad_columns[:, 2, 4]
-    grad_runs[:, :, 84:752] += flat_grad_columns[:, 3, 0]
-    grad_runs[:, :, 85:753] += flat_grad_columns[:, 3, 1]
-    grad_runs[:, :, 86:754] += flat_grad_columns[:, 3, 2]
-    grad_runs[:, :, 87:755] += flat_grad_columns[:, 3, 3]
-    grad_runs[:, :, 88:756] += flat_grad_columns[:, 3, 4]
-    grad_runs[:, :, 112:780] += flat_grad_columns[:, 4, 0]
-    grad_runs[:, :, 113:781] += flat_grad_columns[:, 4, 1]
-    grad_runs[:, :, 114:782] += flat_grad_columns[:, 4, 2]
-    grad_runs[:, :, 115:783] += flat_grad_columns[:, 4, 3]
-    grad_runs[:, :, 116:784] += flat_grad_columns[:, 4, 4]
+    grad_runs[:, :, 0:672] += flat_grad_rows[:, 0]
+    grad_runs[:, :, 28:700] += flat_grad_rows[:, 1]
+    grad_runs[:, :, 56:728] += flat_grad_rows[:, 2]
+    grad_runs[:, :, 84:756] += flat_grad_rows[:, 3]
+    grad_runs[:, :, 112:784] += flat_grad_rows[:, 4]
     grad_b[...] = grad_out.sum(axis=(0, 2, 3))
     return grad_x, grad_w, grad_b

@@ -144,6 +144,16 @@ def _buffer(workspace, name, shape, dtype, zeros=False):
     return workspace[key]
 
 
+def _kept(workspace, name, shape, dtype):
+    """The buffer a ``forward`` call left in ``workspace`` (``backward(x_unchanged=True)``)."""
+    key = (__name__, name, shape, np.dtype(dtype))
+    if key not in workspace:
+        raise ValueError(
+            "x_unchanged=True needs the workspace of a forward call on this x of this batch"
+        )
+    return workspace[key]
+
+
 def _strided(array, shape, steps):
     """A view of the C-contiguous ``array``: ``shape``, each axis stepping ``steps`` elements."""
     strides = tuple(step * array.itemsize for step in steps)
@@ -179,15 +189,20 @@ def forward(x, w, b=None, *, out=None, workspace=None):
     return out
 
 
-def backward(x, w, grad_out, *, out=None, workspace=None):
+def backward(x, w, grad_out, *, out=None, workspace=None, x_unchanged=False):
     """``(grad_x, grad_w, grad_b)`` for the upstream gradient ``grad_out`` (OUTPUT_SHAPE).
 
     reduction sum: dL/dO is grad_out.
     ``out``, if given, is a tuple of arrays written in place (its last entry None without a
     bias). The batch (the first axis of ``x``, ``grad_out`` and ``grad_x``) may be any size.
-    ``workspace`` is as in ``forward``. Raises ValueError on an array of the wrong shape or
-    dtype.
+    ``workspace`` is as in ``forward``. ``x_unchanged=True`` promises that the last
+    ``forward`` call with this ``workspace`` was on this very ``x`` (its values unchanged since):
+    the backward then reads the columns that call gathered instead of gathering them again
+    (where its forward and backward share them; else the promise changes nothing). Raises
+    ValueError on an array of the wrong shape or dtype, or x_unchanged without a workspace.
     """
+    if x_unchanged and workspace is None:
+        raise ValueError("x_unchanged=True needs workspace: the dict a forward call on x filled")
     input_shape, output_shape = _batched("x", x, INPUT_SHAPE, OUTPUT_SHAPE)
     x = _checked("x", x, input_shape)
     batch = input_shape[0]
@@ -199,10 +214,13 @@ def backward(x, w, grad_out, *, out=None, workspace=None):
     grad_b = _output("grad_b", grad_b, BIAS_SHAPE, x.dtype)
     outputs = {"grad_x": grad_x, "grad_w": grad_w, "grad_b": grad_b}
     _disjoint(outputs, {"x": x, "w": w, "grad_out": grad_out})
-    padded = np.ascontiguousarray(x)  # the flat rows need C order
-    # row (c, p, q) of the columns: the flat run of channel c under position (p, q)
-    flat_columns = _buffer(workspace, "flat_columns", (6, 5, 5, batch, 92), x.dtype)
-    np.copyto(flat_columns, _strided(padded, (6, 5, 5, batch, 92), (144, 12, 1, 864, 1)))
+    if x_unchanged:  # the columns the forward gathered from this x
+        flat_columns = _kept(workspace, "flat_columns", (6, 5, 5, batch, 92), x.dtype)
+    else:
+        padded = np.ascontiguousarray(x)  # the flat rows need C order
+        # row (c, p, q) of the columns: the flat run of channel c under position (p, q)
+        flat_columns = _buffer(workspace, "flat_columns", (6, 5, 5, batch, 92), x.dtype)
+        np.copyto(flat_columns, _strided(padded, (6, 5, 5, batch, 92), (144, 12, 1, 864, 1)))
     # dL/dO on the flat positions of the outputs, zeros between the rows
     flat_upstream = _buffer(workspace, "flat_upstream", (16, batch, 92), x.dtype, zeros=True)
     np.copyto(_strided(flat_upstream, (batch, 16, 8, 8), (92, batch * 92, 12, 1)), grad_out)
@@ -211,36 +229,31 @@ def backward(x, w, grad_out, *, out=None, workspace=None):
         flat_columns.reshape(150, batch * 92).T,
         out=grad_w.reshape(16, 150),
     )
-    flat_grad_columns = _buffer(workspace, "flat_grad_columns", (150, batch * 92), x.dtype)
-    np.matmul(w.reshape(16, 150).T, flat_upstream.reshape(16, batch * 92), out=flat_grad_columns)
-    flat_grad_columns = flat_grad_columns.reshape(6, 5, 5, batch, 92)
+    # dL/dO on runs 96 long (zeros past each output), after 4 zeros
+    folded_upstream = _buffer(
+        workspace, "folded_upstream", (16, 4 + batch * 96), x.dtype, zeros=True
+    )
+    folded_runs = folded_upstream.reshape(-1)[4:]
+    np.copyto(_strided(folded_runs, (batch, 16, 8, 8), (96, 4 + batch * 96, 12, 1)), grad_out)
+    # row (k, q) of the shifted runs: dL/dO moved right by q*1 (q's taps, summed in the product)
+    shifted_upstream = _buffer(workspace, "shifted_upstream", (16, 5, batch, 96), x.dtype)
+    np.copyto(
+        shifted_upstream, _strided(folded_runs, (16, 5, batch, 96), (4 + batch * 96, -1, 96, 1))
+    )
+    flat_grad_rows = _buffer(workspace, "flat_grad_rows", (30, batch * 96), x.dtype)
+    np.matmul(
+        w.transpose(1, 2, 0, 3).reshape(30, 80),
+        shifted_upstream.reshape(80, batch * 96),
+        out=flat_grad_rows,
+    )
+    flat_grad_rows = flat_grad_rows.reshape(6, 5, batch, 96)
     grad_x[...] = 0
-    # (C, N, cells): each tap adds whole runs
+    # (C, N, cells): each kernel row adds whole runs
     grad_runs = grad_x.reshape(batch, 6, 144).transpose(1, 0, 2)
-    grad_runs[:, :, 0:92] += flat_grad_columns[:, 0, 0]
-    grad_runs[:, :, 1:93] += flat_grad_columns[:, 0, 1]
-    grad_runs[:, :, 2:94] += flat_grad_columns[:, 0, 2]
-    grad_runs[:, :, 3:95] += flat_grad_columns[:, 0, 3]
-    grad_runs[:, :, 4:96] += flat_grad_columns[:, 0, 4]
-    grad_runs[:, :, 12:104] += flat_grad_columns[:, 1, 0]
-    grad_runs[:, :, 13:105] += flat_grad_columns[:, 1, 1]
-    grad_runs[:, :, 14:106] += flat_grad_columns[:, 1, 2]
-    grad_runs[:, :, 15:107] += flat_grad_columns[:, 1, 3]
-    grad_runs[:, :, 16:108] += flat_grad_columns[:, 1, 4]
-    grad_runs[:, :, 24:116] += flat_grad_columns[:, 2, 0]
-    grad_runs[:, :, 25:117] += flat_grad_columns[:, 2, 1]
-    grad_runs[:, :, 26:118] += flat_grad_columns[:, 2, 2]
-    grad_runs[:, :, 27:119] += flat_grad_columns[:, 2, 3]
-    grad_runs[:, :, 28:120] += flat_grad_columns[:, 2, 4]
-    grad_runs[:, :, 36:128] += flat_grad_columns[:, 3, 0]
-    grad_runs[:, :, 37:129] += flat_grad_columns[:, 3, 1]
-    grad_runs[:, :, 38:130] += flat_grad_columns[:, 3, 2]
-    grad_runs[:, :, 39:131] += flat_grad_columns[:, 3, 3]
-    grad_runs[:, :, 40:132] += flat_grad_columns[:, 3, 4]
-    grad_runs[:, :, 48:140] += flat_grad_columns[:, 4, 0]
-    grad_runs[:, :, 49:141] += flat_grad_columns[:, 4, 1]
-    grad_runs[:, :, 50:142] += flat_grad_columns[:, 4, 2]
-    grad_runs[:, :, 51:143] += flat_grad_columns[:, 4, 3]
-    grad_runs[:, :, 52:144] += flat_grad_columns[:, 4, 4]
+    grad_runs[:, :, 0:96] += flat_grad_rows[:, 0]
+    grad_runs[:, :, 12:108] += flat_grad_rows[:, 1]
+    grad_runs[:, :, 24:120] += flat_grad_rows[:, 2]
+    grad_runs[:, :, 36:132] += flat_grad_rows[:, 3]
+    grad_runs[:, :, 48:144] += flat_grad_rows[:, 4]
     grad_b[...] = grad_out.sum(axis=(0, 2, 3))
     return grad_x, grad_w, grad_b

@@ -20,7 +20,7 @@ from symcnn.spec import Layer
 SIGNATURES = {
     "conv2d": {
         "forward": ["x", "w", "b", "out", "workspace"],
-        "backward": ["x", "w", "grad_out", "out", "workspace"],
+        "backward": ["x", "w", "grad_out", "out", "workspace", "x_unchanged"],
     },
     "pool": {"forward": ["x", "out"], "backward": ["x", "grad_out", "out"]},
     "linear": {"forward": ["x", "w", "b", "out"], "backward": ["x", "w", "grad_out", "out"]},

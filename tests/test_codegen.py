@@ -233,6 +233,104 @@ def test_a_workspace_is_reused_between_calls_and_stays_correct():
             assert len({key for key in workspace if key[1] == columns}) == 2  # two batches
 
 
+FOLDED_SPECS = [
+    Conv2d(input_shape=(2, 4, 8, 9), out_channels=6, kernel=(2, 3), padding=(1, 2),
+           dilation=(2, 3), groups=2),
+    Conv2d(input_shape=(3, 2, 6, 7), out_channels=3, kernel=(3, 1), reduction="mean"),
+    Conv2d(input_shape=(1, 3, 5, 5), out_channels=2, kernel=(1, 4), padding=(0, 1), bias=False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("spec", FOLDED_SPECS)
+def test_flat_stride_one_grad_x_folds_each_kernel_row_into_the_product(spec):
+    """Stride 1 (padding, dilation, groups, one-row and one-column kernels): flat's dL/dX
+    shifts dL/dO by the kernel's columns and adds one run per kernel row; equal to the
+    runtime in both dtypes (another batch, a kept workspace) and to the exact derivation."""
+    structure = prove(spec)
+    assert flat_refusal(structure) is None
+    for dtype in ("float64", "float32"):
+        module = generate(spec, dtype=dtype, strategy="flat", structure=structure)
+        assert "shifted_upstream" in module.text
+        assert module.text.count("+= flat_grad_rows[:, ") == spec.kernel[0]
+        kernels = load(module)
+        compare_with_runtime(kernels, spec, dtype, seed=1)
+        compare_with_runtime(kernels, spec, dtype, seed=2, batch=other_batches(spec)[-1])
+        workspace = {}
+        for seed in (3, 4):  # the kept buffers keep their zeros
+            compare_with_runtime(_kept_shim(kernels, workspace), spec, dtype, seed)
+    exact = load(generate(spec, strategy="flat", structure=structure))
+    compare_exactly(exact, spec, seed=5)
+    compare_exactly(exact, spec, seed=6, batch=other_batches(spec)[0])
+
+
+def _kept_shim(kernels, workspace):
+    """The module with one workspace, its backward promising x is the forward's."""
+    return types.SimpleNamespace(
+        SPEC=kernels.SPEC,
+        INPUT_SHAPE=kernels.INPUT_SHAPE,
+        OUTPUT_SHAPE=kernels.OUTPUT_SHAPE,
+        forward=functools.partial(kernels.forward, workspace=workspace),
+        backward=functools.partial(kernels.backward, workspace=workspace, x_unchanged=True),
+    )
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        "gemm",
+        "gather",
+        "flat",
+        "forward=flat,grad_w=gather,grad_x=flat",
+        "forward=gemm,grad_w=gemm,grad_x=gather",
+    ],
+)
+def test_backward_with_x_unchanged_reads_the_forwards_columns_and_stays_exact(strategy):
+    """backward(x_unchanged=True) after forward on the same x (stride, padding, dilation,
+    groups, another batch): equal to the runtime in both dtypes and to the exact derivation;
+    and it does read the kept columns (after a forward on another x, dL/dW is that x's)."""
+    for spec in LAYOUT_SPECS:
+        structure = prove(spec)
+        for dtype in ("float64", "float32"):
+            kernels = load(generate(spec, dtype=dtype, strategy=strategy, structure=structure))
+            workspace = {}
+            for seed, batch in ((1, None), (2, None), (3, spec.batch + 1)):
+                compare_with_runtime(_kept_shim(kernels, workspace), spec, dtype, seed, batch)
+        exact = load(generate(spec, strategy=strategy, structure=structure))
+        compare_exactly(_kept_shim(exact, {}), spec, seed=7)
+        compare_exactly(_kept_shim(exact, {}), spec, seed=8, batch=other_batches(spec)[0])
+        kernels = load(generate(spec, dtype="float64", strategy=strategy, structure=structure))
+        rng = np.random.default_rng(9)
+        x, other = (rng.standard_normal(spec.input_shape) for _ in range(2))
+        w = rng.standard_normal(spec.weight_shape)
+        grad_out = rng.standard_normal(spec.output_shape)
+        workspace = {}
+        kernels.forward(other, w, workspace=workspace)
+        kept = kernels.backward(x, w, grad_out, workspace=workspace, x_unchanged=True)[1]
+        fresh = kernels.backward(other, w, grad_out, workspace={})[1]
+        shared = kernels.STRATEGY["forward"] == kernels.STRATEGY["grad_w"]
+        if shared:  # the promise is taken: the columns are other's, not gathered from x
+            np.testing.assert_allclose(kept, fresh, rtol=1e-12)
+        else:  # forward and dL/dW read different columns: the promise changes nothing
+            np.testing.assert_allclose(
+                kept, kernels.backward(x, w, grad_out, workspace={})[1], rtol=1e-12
+            )
+
+
+def test_x_unchanged_without_the_forwards_workspace_is_refused():
+    spec = LAYOUT_SPECS[2]
+    kernels = load(generate(spec, strategy="flat"))
+    x, w = np.zeros(spec.input_shape), np.zeros(spec.weight_shape)
+    grad_out = np.zeros(spec.output_shape)
+    with pytest.raises(ValueError, match="x_unchanged=True needs workspace"):
+        kernels.backward(x, w, grad_out, x_unchanged=True)
+    with pytest.raises(ValueError, match="needs the workspace of a forward call"):
+        kernels.backward(x, w, grad_out, workspace={}, x_unchanged=True)
+    workspace = {}
+    kernels.forward(x, w, workspace=workspace)
+    with pytest.raises(ValueError, match="of this batch"):  # forward ran on another batch
+        kernels.backward(x[:1], w, grad_out[:1], workspace=workspace, x_unchanged=True)
+
+
 # -- the generated files are ruff-clean ------------------------------------------------------------
 
 LAYOUT_SPECS = [

@@ -233,6 +233,7 @@ def _module(
         # a body that reads the run-time batch size gets it as ``batch``
         "uses_buffers": any("_buffer(" in line for line in code.forward + code.backward),
         "uses_strided": any("_strided(" in line for line in code.forward + code.backward),
+        "uses_kept": any("_kept(" in line for line in code.backward),
         "uses_batch": {
             "forward": _reads_batch(code.forward),
             "backward": _reads_batch(code.backward),
@@ -539,6 +540,9 @@ def _runner(kernels: types.ModuleType, spec: Layer, arrays: dict[str, np.ndarray
     }
     if part in runs:
         return runs[part]
+    if "x_unchanged" in inspect.signature(kernels.backward).parameters:
+        # both passes on the same x, as a training step: the backward may read the columns
+        runs["backward"] = lambda: kernels.backward(*backward, **options, x_unchanged=True)
     return lambda: (runs["forward"](), runs["backward"]())
 
 

@@ -876,9 +876,76 @@ def _flat_grad_w(structure: Structure, printer: KernelPrinter) -> _Part:
     return _Part(lines, ("flat_columns", "flat_upstream"))
 
 
+def _folded_grad_x(structure: Structure, layout: _Flat) -> list[str]:
+    """dL/dX of a stride-1 flat layout: the kernel's columns summed inside the product.
+
+    Tap (p, q) adds W^T dL/dO at flat offset p*dh*Wp + q*dw. The taps of one kernel row p
+    differ only by q*dw, so dL/dO moved right by q*dw (one strided copy: row (k, q) of the
+    shifted runs, each L2 = L + (kw-1)*dw long) lets one product sum them: then kh adds of
+    whole runs, not kh*kw. The runs of dL/dO sit after a margin of (kw-1)*dw zeros and are zero
+    past L, so a shift reads only zeros outside its run. A kernel position without a tap adds
+    only to padding (the flat layout reproduced every proven tap), cut away at the end.
+    """
+    spec: Conv2d = structure.spec
+    _, channels, _, _ = spec.input_shape
+    out_channels, in_per_group, kh, kw = spec.weight_shape
+    _, _, out_height, out_width = spec.output_shape
+    dw, groups = spec.dilation[1], spec.groups
+    wp = layout.padded[1]
+    margin = (kw - 1) * dw
+    run = layout.length + margin  # L2: a run of dL/dO and every shift of it
+    row = f"{margin} + batch * {run}" if margin else f"batch * {run}"
+    base = "folded_runs" if margin else "folded_upstream"
+    shape = f"(batch, {out_channels}, {out_height}, {out_width})"
+    if groups == 1:
+        weights = f"w.transpose(1, 2, 0, 3).reshape({channels * kh}, {out_channels * kw})"
+        shifted = f"shifted_upstream.reshape({out_channels * kw}, batch * {run})"
+        rows = f"({channels * kh}, batch * {run})"
+    else:
+        out_per_group = out_channels // groups
+        weights = (
+            f"w.reshape({groups}, {out_per_group}, {in_per_group}, {kh}, {kw})"
+            f".transpose(0, 2, 3, 1, 4).reshape({groups}, {in_per_group * kh},"
+            f" {out_per_group * kw})"
+        )
+        shifted = f"shifted_upstream.reshape({groups}, {out_per_group * kw}, batch * {run})"
+        rows = f"({groups}, {in_per_group * kh}, batch * {run})"
+    return [
+        f"{INDENT}# dL/dO on runs {run} long (zeros past each output), after {margin} zeros",
+        *split_lines(_temporary("folded_upstream", f"({out_channels}, {row})", True)),
+        *([f"{INDENT}folded_runs = folded_upstream.reshape(-1)[{margin}:]"] if margin else []),
+        *split_lines(
+            bare_call(
+                INDENT,
+                "np.copyto",
+                [f"_strided({base}, {shape}, ({run}, {row}, {wp}, 1))", "grad_out"],
+            )
+        ),
+        f"{INDENT}# row (k, q) of the shifted runs: dL/dO moved right by q*{dw} (q's taps, summed"
+        " in the product)",
+        *split_lines(_temporary("shifted_upstream", f"({out_channels}, {kw}, batch, {run})")),
+        *split_lines(
+            bare_call(
+                INDENT,
+                "np.copyto",
+                [
+                    "shifted_upstream",
+                    f"_strided({base}, ({out_channels}, {kw}, batch, {run}), ({row}, {-dw},"
+                    f" {run}, 1))",
+                ],
+            )
+        ),
+        *split_lines(_temporary("flat_grad_rows", rows)),
+        *split_lines(bare_call(INDENT, "np.matmul", [weights, shifted, "out=flat_grad_rows"])),
+        f"{INDENT}flat_grad_rows = flat_grad_rows.reshape({channels}, {kh}, batch, {run})",
+    ]
+
+
 def _flat_grad_x(structure: Structure, printer: KernelPrinter) -> _Part:
     spec: Conv2d = structure.spec
     layout = _flat(structure)
+    if spec.stride == (1, 1):
+        return _flat_rows_grad_x(structure, printer, layout)
     names = _flat_products(spec, layout.length)
     _, channels, height, width = spec.input_shape
     _, _, kh, kw = spec.weight_shape
@@ -935,6 +1002,40 @@ def _flat_grad_x(structure: Structure, printer: KernelPrinter) -> _Part:
                 source = f"phases[:, :, {row}, {col}, {span(rows[0])}, {span(cols[0])}]"
                 lines.append(statement(INDENT, target, "=", [source], ""))
     return _Part(lines, ("flat_upstream",))
+
+
+def _flat_rows_grad_x(structure: Structure, printer: KernelPrinter, layout: _Flat) -> _Part:
+    """dL/dX of a stride-1 flat layout: the folded product, then one add per kernel row."""
+    spec: Conv2d = structure.spec
+    _, channels, height, width = spec.input_shape
+    kh = spec.weight_shape[2]
+    (hp, wp), dh, (ph, pw) = layout.padded, spec.dilation[0], spec.padding
+    run = layout.length + (spec.weight_shape[3] - 1) * spec.dilation[1]
+    lines = _folded_grad_x(structure, layout)
+    direct = (hp, wp) == (height, width)  # the flat runs are grad_x's own rows
+    if direct:
+        lines.append(f"{INDENT}grad_x[...] = 0")
+        runs = f"grad_x.reshape(batch, {channels}, {layout.cells}).transpose(1, 0, 2)"
+    else:
+        lines += [
+            *split_lines(_temporary("grad_padded", f"(batch, {channels}, {layout.cells})")),
+            f"{INDENT}grad_padded[...] = 0",
+        ]
+        runs = "grad_padded.transpose(1, 0, 2)"
+    lines += [
+        f"{INDENT}# (C, N, cells): each kernel row adds whole runs",
+        f"{INDENT}grad_runs = {runs}",
+    ]
+    for p in range(kh):
+        offset = p * dh * wp
+        target = f"grad_runs[:, :, {offset}:{offset + run}]"
+        lines.append(statement(INDENT, target, "+=", [f"flat_grad_rows[:, {p}]"], ""))
+    if not direct:
+        frame = f"[:, :, {ph}:{ph + height}, {pw}:{pw + width}]"
+        lines.append(
+            f"{INDENT}grad_x[...] = grad_padded.reshape(batch, {channels}, {hp}, {wp}){frame}"
+        )
+    return _Part(lines, ())
 
 
 def _temporary(name: str, shape: str, zeros: bool = False) -> str:
@@ -1015,11 +1116,48 @@ def conv2d_compose(
     needed = {name for part in parts for name in part.needs}
     for name, prelude in _PRELUDES.items():
         if name in needed:
-            backward += prelude(structure, printer)
+            lines = flatten(prelude(structure, printer))
+            if name == _FORWARD_COLUMNS.get(choice["forward"]):
+                lines = _kept_columns(structure, name, lines)
+            backward += lines
     for part in parts:
         backward += part.lines
     backward += _bias_gradient(spec)
     return KernelCode(flatten(forward), flatten(backward))
+
+
+#: Strategy -> the columns buffer its forward fills (its backward prelude of the same name).
+_FORWARD_COLUMNS = {"gemm": "columns", "gather": "sample_columns", "flat": "flat_columns"}
+
+
+def _columns_shape(structure: Structure, name: str) -> str:
+    """The shape of the columns buffer ``name``, as its prelude writes it."""
+    spec: Conv2d = structure.spec
+    _, channels, _, _ = spec.input_shape
+    _, _, kh, kw = spec.weight_shape
+    _, _, out_height, out_width = spec.output_shape
+    if name == "flat_columns":
+        return f"({channels}, {kh}, {kw}, batch, {_flat(structure).length})"
+    if name == "sample_columns":
+        return f"(batch, {channels}, {kh}, {kw}, {out_height}, {out_width})"
+    return f"({channels}, {kh}, {kw}, batch, {out_height}, {out_width})"
+
+
+def _kept_columns(structure: Structure, name: str, lines: list[str]) -> list[str]:
+    """``lines`` (the columns prelude), skipped when the caller says x is unchanged.
+
+    The forward of the same strategy fills the same workspace buffer from the same x, so with
+    ``x_unchanged=True`` the backward reads that buffer instead of gathering the columns again.
+    """
+    shape = _columns_shape(structure, name)
+    kept = call(INDENT * 2, name, "=", "_kept", ["workspace", f'"{name}"', shape, "x.dtype"])
+    body = [line if not line else INDENT + line for line in lines]
+    return [
+        f"{INDENT}if x_unchanged:  # the columns the forward gathered from this x",
+        *split_lines(kept),
+        f"{INDENT}else:",
+        *body,
+    ]
 
 
 def _whole(name: str):
