@@ -969,15 +969,7 @@ def _flat_grad_x(structure: Structure, printer: KernelPrinter) -> _Part:
     ]
     (sh, sw), (hq, wq) = spec.stride, layout.phase
     direct = (hp, wp, sh, sw) == (height, width, 1, 1)  # the flat runs are grad_x's own rows
-    if direct:
-        lines.append(f"{INDENT}grad_x[...] = 0")
-        runs = f"grad_x.reshape(batch, {channels}, {layout.cells}).transpose(1, 0, 2)"
-    else:
-        lines += [
-            *split_lines(_temporary("grad_padded", f"(batch, {channels}, {layout.cells})")),
-            f"{INDENT}grad_padded[...] = 0",
-        ]
-        runs = "grad_padded.transpose(1, 0, 2)"
+    runs = _zeroed_runs(lines, channels, layout, direct)
     lines += [f"{INDENT}# (C, N, cells): each tap adds whole runs", f"{INDENT}grad_runs = {runs}"]
     for tap in structure.taps:  # a kernel position without a tap would add to padding only
         offset = layout.offsets[tap.p, tap.q]
@@ -1004,6 +996,19 @@ def _flat_grad_x(structure: Structure, printer: KernelPrinter) -> _Part:
     return _Part(lines, ("flat_upstream",))
 
 
+def _zeroed_runs(lines: list[str], channels: int, layout: _Flat, direct: bool) -> str:
+    """Append the zeroing of what dL/dX's runs add into (grad_x itself when its rows are the
+    flat runs, else a padded buffer) and return that target viewed as (C, N, cells)."""
+    if direct:
+        lines.append(f"{INDENT}grad_x[...] = 0")
+        return f"grad_x.reshape(batch, {channels}, {layout.cells}).transpose(1, 0, 2)"
+    lines += [
+        *split_lines(_temporary("grad_padded", f"(batch, {channels}, {layout.cells})")),
+        f"{INDENT}grad_padded[...] = 0",
+    ]
+    return "grad_padded.transpose(1, 0, 2)"
+
+
 def _flat_rows_grad_x(structure: Structure, printer: KernelPrinter, layout: _Flat) -> _Part:
     """dL/dX of a stride-1 flat layout: the folded product, then one add per kernel row."""
     spec: Conv2d = structure.spec
@@ -1013,15 +1018,7 @@ def _flat_rows_grad_x(structure: Structure, printer: KernelPrinter, layout: _Fla
     run = layout.length + (spec.weight_shape[3] - 1) * spec.dilation[1]
     lines = _folded_grad_x(structure, layout)
     direct = (hp, wp) == (height, width)  # the flat runs are grad_x's own rows
-    if direct:
-        lines.append(f"{INDENT}grad_x[...] = 0")
-        runs = f"grad_x.reshape(batch, {channels}, {layout.cells}).transpose(1, 0, 2)"
-    else:
-        lines += [
-            *split_lines(_temporary("grad_padded", f"(batch, {channels}, {layout.cells})")),
-            f"{INDENT}grad_padded[...] = 0",
-        ]
-        runs = "grad_padded.transpose(1, 0, 2)"
+    runs = _zeroed_runs(lines, channels, layout, direct)
     lines += [
         f"{INDENT}# (C, N, cells): each kernel row adds whole runs",
         f"{INDENT}grad_runs = {runs}",
