@@ -295,8 +295,8 @@ def _text(value: Any) -> str:
 
 # -- limits shared by the commands ----------------------------------------------------------------
 
-#: The default of ``--max-terms`` (:data:`symcnn.derive.DEFAULT_TERM_LIMIT`; kept here too so
-#: that reading options imports nothing symbolic).
+#: The default of ``--max-terms``, defined here so that reading options imports nothing
+#: symbolic; :data:`symcnn.derive.DEFAULT_TERM_LIMIT` is this value.
 DEFAULT_MAX_TERMS = 1_000_000
 
 

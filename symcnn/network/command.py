@@ -9,9 +9,8 @@ import shlex
 from pathlib import Path
 
 from .. import progress
-from ..derive import DEFAULT_TERM_LIMIT
 from ..files import check_output_path, write_output
-from ..options import UsageError
+from ..options import UsageError, term_limit
 from . import sweep
 from .derive import derive_network
 from .spec import load_network
@@ -47,9 +46,8 @@ def run_derive(args: argparse.Namespace) -> int:
         raise UsageError("--figure does not apply with --net: figures are drawn for one layer")
     net = load(args.net)
     check_output_path(args.output, force=args.force)
-    limit = args.max_terms if args.max_terms is not None else DEFAULT_TERM_LIMIT
     try:
-        staged = derive_network(net, term_limit=limit)
+        staged = derive_network(net, term_limit=term_limit(args))
     except ValueError as error:
         raise UsageError(str(error)) from None
     write_output(FORMATS[args.format](staged), args.output, force=args.force)
